@@ -1,0 +1,325 @@
+/**
+ * Every failure a user of authchart can meet, as a tagged error with a message that names the
+ * problem and never carries a secret (DESIGN invariants; SPEC T8). Fields hold URLs, codes and
+ * scope names only — never tokens, codes, verifiers or client secrets.
+ */
+import { Schema } from "effect";
+
+const optionalString = Schema.optional(Schema.String);
+
+// ---------------------------------------------------------------------------------------------
+// HTTP (every OAuth request: https except loopback, no redirects, bounded time and size — X1)
+// ---------------------------------------------------------------------------------------------
+
+/** A URL the client was asked to contact is not https (loopback http excepted, SPEC X1, X6). */
+export class InsecureUrl extends Schema.TaggedError<InsecureUrl>()("InsecureUrl", {
+  url: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `refusing to contact ${this.url}: ${this.reason}`;
+  }
+}
+
+/** The server did not answer within the time limit. */
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>()("RequestTimeout", {
+  url: Schema.String,
+  timeoutMillis: Schema.Number,
+}) {
+  override get message() {
+    return `no answer from ${this.url} within ${this.timeoutMillis} ms`;
+  }
+}
+
+/** The connection failed (refused, reset, DNS). */
+export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
+  url: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `request to ${this.url} failed: ${this.reason}`;
+  }
+}
+
+/** OAuth endpoints must answer directly; redirects are never followed (RFC 9700 §4.11, SPEC X7). */
+export class UnexpectedRedirect extends Schema.TaggedError<UnexpectedRedirect>()(
+  "UnexpectedRedirect",
+  { url: Schema.String, status: Schema.Number, location: optionalString },
+) {
+  override get message() {
+    return `${this.url} answered ${this.status} redirecting to ${this.location ?? "(no location)"}; redirects are not followed`;
+  }
+}
+
+/** The body is larger than the configured limit. */
+export class ResponseTooLarge extends Schema.TaggedError<ResponseTooLarge>()("ResponseTooLarge", {
+  url: Schema.String,
+  limitBytes: Schema.Number,
+}) {
+  override get message() {
+    return `the answer from ${this.url} exceeds ${this.limitBytes} bytes`;
+  }
+}
+
+/** A JSON document was expected but the content type says otherwise. */
+export class UnexpectedContentType extends Schema.TaggedError<UnexpectedContentType>()(
+  "UnexpectedContentType",
+  { url: Schema.String, status: Schema.Number, contentType: Schema.String },
+) {
+  override get message() {
+    return `${this.url} answered ${this.status} with content type "${this.contentType}", expected JSON`;
+  }
+}
+
+/** The body claims to be JSON but does not parse, or is not a JSON object. */
+export class MalformedJson extends Schema.TaggedError<MalformedJson>()("MalformedJson", {
+  url: Schema.String,
+  status: Schema.Number,
+}) {
+  override get message() {
+    return `${this.url} answered ${this.status} with a body that is not a JSON object`;
+  }
+}
+
+/** A status the protocol step does not accept at this point. */
+export class UnexpectedStatus extends Schema.TaggedError<UnexpectedStatus>()("UnexpectedStatus", {
+  url: Schema.String,
+  status: Schema.Number,
+  expected: Schema.String,
+}) {
+  override get message() {
+    return `${this.url} answered ${this.status}, expected ${this.expected}`;
+  }
+}
+
+/**
+ * A JSON document does not have the shape its RFC requires. `issues` lists the offending member
+ * paths and what was expected — never the values, which may be tokens.
+ */
+export class InvalidDocument extends Schema.TaggedError<InvalidDocument>()("InvalidDocument", {
+  url: Schema.String,
+  document: Schema.String,
+  issues: Schema.Array(Schema.String),
+}) {
+  override get message() {
+    return `${this.document} from ${this.url} is invalid: ${this.issues.join("; ")}`;
+  }
+}
+
+export type HttpError =
+  | InsecureUrl
+  | RequestTimeout
+  | TransportError
+  | UnexpectedRedirect
+  | ResponseTooLarge;
+
+export type JsonError = UnexpectedContentType | MalformedJson | InvalidDocument;
+
+// ---------------------------------------------------------------------------------------------
+// Discovery (SPEC D1-D15)
+// ---------------------------------------------------------------------------------------------
+
+/** The MCP server URL cannot be a resource identifier (RFC 8707 §2, SPEC A6). */
+export class InvalidResourceUri extends Schema.TaggedError<InvalidResourceUri>()(
+  "InvalidResourceUri",
+  { input: Schema.String, reason: Schema.String },
+) {
+  override get message() {
+    return `"${this.input}" is not a usable MCP server URL: ${this.reason}`;
+  }
+}
+
+/** No protected-resource metadata at any candidate URL (SPEC D3: abort or use preconfigured). */
+export class ResourceMetadataNotFound extends Schema.TaggedError<ResourceMetadataNotFound>()(
+  "ResourceMetadataNotFound",
+  { resource: Schema.String, tried: Schema.Array(Schema.String) },
+) {
+  override get message() {
+    return `no protected-resource metadata for ${this.resource} (tried ${this.tried.join(", ")})`;
+  }
+}
+
+/** The metadata's `resource` is not the server the client asked about (RFC 9728 §3.3, SPEC D5). */
+export class ResourceMismatch extends Schema.TaggedError<ResourceMismatch>()("ResourceMismatch", {
+  expected: Schema.String,
+  actual: Schema.String,
+  metadataUrl: Schema.String,
+}) {
+  override get message() {
+    return `protected-resource metadata at ${this.metadataUrl} is for "${this.actual}", not "${this.expected}"`;
+  }
+}
+
+/** The metadata lists no authorization server (MCP §Authorization Server Location, SPEC D6). */
+export class NoAuthorizationServer extends Schema.TaggedError<NoAuthorizationServer>()(
+  "NoAuthorizationServer",
+  { resource: Schema.String, metadataUrl: Schema.String },
+) {
+  override get message() {
+    return `protected-resource metadata at ${this.metadataUrl} names no authorization server`;
+  }
+}
+
+/** No authorization-server metadata at any candidate URL (RFC 8414 §3.1, SPEC D10-D11). */
+export class AuthServerMetadataNotFound extends Schema.TaggedError<AuthServerMetadataNotFound>()(
+  "AuthServerMetadataNotFound",
+  { issuer: Schema.String, tried: Schema.Array(Schema.String) },
+) {
+  override get message() {
+    return `no authorization-server metadata for ${this.issuer} (tried ${this.tried.join(", ")})`;
+  }
+}
+
+/** The metadata's `issuer` differs from the issuer its URL was built from (SPEC D12). */
+export class IssuerMismatch extends Schema.TaggedError<IssuerMismatch>()("IssuerMismatch", {
+  expected: Schema.String,
+  actual: Schema.String,
+  metadataUrl: Schema.String,
+}) {
+  override get message() {
+    return `authorization-server metadata at ${this.metadataUrl} claims issuer "${this.actual}", expected "${this.expected}"`;
+  }
+}
+
+/** The authorization server does not advertise PKCE with S256 (SPEC D13, A3). */
+export class PkceUnsupported extends Schema.TaggedError<PkceUnsupported>()("PkceUnsupported", {
+  issuer: Schema.String,
+  advertised: Schema.optional(Schema.Array(Schema.String)),
+}) {
+  override get message() {
+    return this.advertised === undefined
+      ? `${this.issuer} does not advertise code_challenge_methods_supported; refusing to authorize without PKCE`
+      : `${this.issuer} does not support PKCE S256 (advertises ${this.advertised.join(", ") || "nothing"})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration (SPEC R1-R12)
+// ---------------------------------------------------------------------------------------------
+
+/** The registration endpoint refused the client (RFC 7591 §3.2.2). */
+export class RegistrationRejected extends Schema.TaggedError<RegistrationRejected>()(
+  "RegistrationRejected",
+  {
+    issuer: Schema.String,
+    status: Schema.Number,
+    error: optionalString,
+    errorDescription: optionalString,
+  },
+) {
+  override get message() {
+    const detail = this.error
+      ? `${this.error}${this.errorDescription ? `: ${this.errorDescription}` : ""}`
+      : `status ${this.status}`;
+    return `${this.issuer} refused the client registration (${detail})`;
+  }
+}
+
+/** No way to obtain a client id at this authorization server (SPEC R1 step 4: ask the user). */
+export class RegistrationUnavailable extends Schema.TaggedError<RegistrationUnavailable>()(
+  "RegistrationUnavailable",
+  { issuer: Schema.String },
+) {
+  override get message() {
+    return `${this.issuer} supports neither client-ID metadata documents nor dynamic registration, and no pre-registered client is configured for it`;
+  }
+}
+
+/** The configuration given by the application is unusable (e.g. an invalid CIMD URL, SPEC R4). */
+export class InvalidClientConfiguration extends Schema.TaggedError<InvalidClientConfiguration>()(
+  "InvalidClientConfiguration",
+  { reason: Schema.String },
+) {
+  override get message() {
+    return `invalid client configuration: ${this.reason}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization request / response (SPEC A1-A13)
+// ---------------------------------------------------------------------------------------------
+
+/** The callback's `state` is missing or not the one this flow sent (SPEC A7). */
+export class StateMismatch extends Schema.TaggedError<StateMismatch>()("StateMismatch", {
+  received: Schema.Literal("missing", "different"),
+}) {
+  override get message() {
+    return `the authorization response's state is ${this.received === "missing" ? "missing" : "not the one this flow sent"}; response discarded`;
+  }
+}
+
+/** The callback's `iss` is missing where required, or names another issuer (RFC 9207, SPEC A13). */
+export class IssMismatch extends Schema.TaggedError<IssMismatch>()("IssMismatch", {
+  expected: Schema.String,
+  actual: optionalString,
+}) {
+  override get message() {
+    return this.actual === undefined
+      ? `the authorization response lacks iss although ${this.expected} advertises it; response discarded`
+      : `the authorization response comes from "${this.actual}", not "${this.expected}"; response discarded`;
+  }
+}
+
+/** The authorization server answered the authorization request with an error (RFC 6749 §4.1.2.1). */
+export class AuthorizationDenied extends Schema.TaggedError<AuthorizationDenied>()(
+  "AuthorizationDenied",
+  { error: Schema.String, errorDescription: optionalString, errorUri: optionalString },
+) {
+  override get message() {
+    return `authorization failed: ${this.error}${this.errorDescription ? ` (${this.errorDescription})` : ""}`;
+  }
+}
+
+/** The callback cannot be used (no code, duplicated parameters, not a URL). */
+export class InvalidCallback extends Schema.TaggedError<InvalidCallback>()("InvalidCallback", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `invalid authorization response: ${this.reason}`;
+  }
+}
+
+/** The browser step failed or was abandoned. */
+export class UserAgentFailed extends Schema.TaggedError<UserAgentFailed>()("UserAgentFailed", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `the browser step failed: ${this.reason}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens (SPEC T1-T10)
+// ---------------------------------------------------------------------------------------------
+
+/** The token endpoint answered with an OAuth error (OAuth 2.1 §3.2.4, RFC 8707 §2: invalid_target). */
+export class TokenRejected extends Schema.TaggedError<TokenRejected>()("TokenRejected", {
+  code: Schema.String,
+  status: Schema.Number,
+  errorDescription: optionalString,
+  grantType: Schema.String,
+}) {
+  override get message() {
+    return `the token endpoint refused the ${this.grantType} grant: ${this.code}${this.errorDescription ? ` (${this.errorDescription})` : ""}`;
+  }
+}
+
+/** The token endpoint answered something that is not an OAuth token or error response. */
+export class TokenEndpointFailed extends Schema.TaggedError<TokenEndpointFailed>()(
+  "TokenEndpointFailed",
+  { status: Schema.Number, grantType: Schema.String, reason: Schema.String },
+) {
+  override get message() {
+    return `the ${this.grantType} request failed with status ${this.status}: ${this.reason}`;
+  }
+}
+
+/** Something the credential store could not do. */
+export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", {
+  operation: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `credential store ${this.operation} failed: ${this.reason}`;
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * @authchart/core — the MCP client authorization lifecycle: protocol functions, wire schemas,
+ * typed errors, Effect services and one Effect program per lifecycle step.
+ */
+export * from "./client-settings.js";
+export * from "./errors.js";
+export * as Protocol from "./protocol/index.js";
+export * from "./schema/credentials.js";
+export * from "./schema/wire.js";
+export * from "./services/credential-store.js";
+export * from "./services/http.js";
+export * from "./services/randomness.js";
+export * from "./services/user-agent.js";
+export * from "./steps/index.js";

@@ -1,0 +1,1003 @@
+/**
+ * The authorization lifecycle of one protected MCP resource as an xstate v5 statechart. Every
+ * guard, action, actor and delay is named so the inspector and `machine.toJSON()` show it; the
+ * shape is documented in model.ts and drawn in docs/state-diagram.md (generated from this file).
+ */
+import { and, assign, emit, setup } from "xstate";
+import { canonicalResourceUri } from "../protocol/resource-uri.js";
+import { unionScopes } from "../protocol/scopes.js";
+import { actorPlaceholders } from "./actors.js";
+import {
+  authorizationAllowed,
+  authorizationsFor,
+  declinedInGrant,
+  declinedScopesIn,
+  describeScopes,
+  dynamicClientRejected,
+  grantCovers,
+  initialPlan,
+  isForOlderToken,
+  isInsufficientScope,
+  mayRefreshOn401,
+  scopeSetKey,
+  scopesFromSupportedRefused,
+  stepUpPlan,
+  withoutScopePlan,
+} from "./decisions.js";
+import {
+  type AuthchartError,
+  AuthorizationLoop,
+  AuthorizationTimeout,
+  asAuthchartError,
+  FlowCancelled,
+  isTransient,
+  ScopeDeclined,
+} from "./errors.js";
+import {
+  type AuthContext,
+  type AuthEmitted,
+  type AuthEvent,
+  type AuthInput,
+  defaultAuthConfig,
+  type TraceEntry,
+} from "./model.js";
+
+type ChallengeEvent = Extract<AuthEvent, { type: "challenge.received" }>;
+type RequestEvent = Extract<AuthEvent, { type: "challenge.received" | "token.expired" }>;
+type TraceParams = Omit<TraceEntry, "type">;
+
+const errorOf = (step: string, event: { readonly error?: unknown }): AuthchartError =>
+  asAuthchartError(step, event.error);
+
+/** The largest delay a timer can hold (setTimeout's 32-bit limit); the guard re-checks on fire. */
+const maxDelay = 2_147_483_647;
+
+export const authMachine = setup({
+  types: {
+    context: {} as AuthContext,
+    events: {} as AuthEvent,
+    input: {} as AuthInput,
+    emitted: {} as AuthEmitted,
+  },
+  actors: actorPlaceholders,
+  guards: {
+    hasStoredToken: ({ context }) => context.token !== undefined,
+    challengeForOlderToken: ({ context, event }) =>
+      (event.type === "challenge.received" || event.type === "token.expired") &&
+      isForOlderToken(context, event.tokenVersion),
+    isInsufficientScope: ({ event }) =>
+      event.type === "challenge.received" && isInsufficientScope(event.challenge),
+    stepUpScopeDeclined: ({ context, event }) =>
+      event.type === "challenge.received" && declinedScopesIn(context, event.challenge).length > 0,
+    stepUpAllowed: ({ context, event }) =>
+      event.type === "challenge.received" &&
+      authorizationAllowed(context, stepUpPlan(context, event.challenge)),
+    mayRefreshOn401: ({ context }) => mayRefreshOn401(context),
+    refreshTokenHeld: ({ context }) => context.token?.hasRefreshToken === true,
+    reauthorizationAllowed: ({ context }) => authorizationAllowed(context, initialPlan(context)),
+    planAllowed: ({ context }) => authorizationAllowed(context, context.scopes),
+    resourceMetadataMissing: ({ event }) =>
+      asAuthchartError("discoverResource", (event as { error?: unknown }).error)._tag ===
+      "ResourceMetadataNotFound",
+    scopesFromSupportedRefused: ({ context, event }) =>
+      scopesFromSupportedRefused(
+        context,
+        asAuthchartError("authorize", (event as { error?: unknown }).error),
+      ) && authorizationAllowed(context, withoutScopePlan(context)),
+    dynamicClientRejected: ({ context, event }) =>
+      dynamicClientRejected(
+        context,
+        asAuthchartError("token", (event as { error?: unknown }).error),
+      ),
+    refreshGrantInvalid: ({ event }) => {
+      const error = asAuthchartError("refreshToken", (event as { error?: unknown }).error);
+      return error._tag === "TokenRejected" && error.code === "invalid_grant";
+    },
+    refreshRetryAllowed: ({ context, event }) =>
+      isTransient(asAuthchartError("refreshToken", (event as { error?: unknown }).error)) &&
+      context.refreshFailures < context.config.maxRefreshRetries,
+    refreshIsDue: ({ context }) =>
+      context.token?.hasRefreshToken === true &&
+      context.token.expiresAt !== undefined &&
+      context.token.expiresAt - context.config.refreshSkewMillis <= Date.now(),
+    failureIsTransient: ({ context }) => context.error !== undefined && isTransient(context.error),
+    requestedScopesHeld: ({ context, event }) =>
+      event.type === "session.authorize" &&
+      grantCovers(context, unionScopes(context.config.configuredScopes, event.scopes ?? [])),
+  },
+  delays: {
+    /** Proactive refresh: the token's expiry minus the skew (behaviour 3). */
+    refreshDue: ({ context }) => {
+      const expiresAt = context.token?.expiresAt;
+      if (expiresAt === undefined || !context.token?.hasRefreshToken) return maxDelay;
+      return Math.min(
+        maxDelay,
+        Math.max(0, expiresAt - context.config.refreshSkewMillis - Date.now()),
+      );
+    },
+    /** Exponential backoff for transient refresh failures. */
+    refreshBackoff: ({ context }) =>
+      context.config.refreshBackoffMillis * 2 ** Math.max(0, context.refreshFailures - 1),
+    authorizationTimeout: ({ context }) => context.config.authorizationTimeoutMillis,
+  },
+  actions: {
+    trace: emit((_, params: TraceParams) => ({ type: "trace" as const, ...params })),
+    answerRetry: emit(({ event }) => ({
+      type: "challenge.answered" as const,
+      requestId: (event as RequestEvent).requestId,
+      outcome: "retry" as const,
+    })),
+    answerWait: emit(({ event }) => ({
+      type: "challenge.answered" as const,
+      requestId: (event as RequestEvent).requestId,
+      outcome: "wait" as const,
+    })),
+    answerRefused: emit(({ event }, params: { readonly error: AuthchartError }) => ({
+      type: "challenge.answered" as const,
+      requestId: (event as RequestEvent).requestId,
+      outcome: "refused" as const,
+      error: params.error,
+    })),
+    rememberChallenge: assign({
+      challenge: ({ event }) => (event.type === "challenge.received" ? event.challenge : undefined),
+    }),
+    rememberRequestedScopes: assign({
+      config: ({ context, event }) =>
+        event.type === "session.authorize" && event.scopes
+          ? {
+              ...context.config,
+              configuredScopes: unionScopes(context.config.configuredScopes, event.scopes),
+            }
+          : context.config,
+      challenge: () => undefined,
+    }),
+    assignResource: assign({
+      resource: (_, params: { readonly resource: AuthContext["resource"] }) => params.resource,
+    }),
+    assignLegacyResource: assign({
+      resource: ({ context }) => {
+        const canonical = canonicalResourceUri(context.serverUrl);
+        return {
+          resource: canonical.ok ? canonical.uri : context.serverUrl,
+          metadataUrl: "(none: 2025-03-26 fallback)",
+          authorizationServer: new URL(context.serverUrl).origin,
+          legacy: true,
+        };
+      },
+    }),
+    assignAuthServer: assign({
+      authServer: (_, params: { readonly authServer: AuthContext["authServer"] }) =>
+        params.authServer,
+    }),
+    /** When the authorization server changed, the old client and token are not reused (SPEC R11 Δ, SEP-2352). */
+    bindToIssuer: assign(({ context }) =>
+      context.authServer !== undefined &&
+      context.client !== undefined &&
+      context.client.issuer !== context.authServer.issuer
+        ? { client: undefined, token: undefined }
+        : {},
+    ),
+    planInitialScopes: assign({ scopes: ({ context }) => initialPlan(context) }),
+    planStepUp: assign({
+      scopes: ({ context, event }) => stepUpPlan(context, (event as ChallengeEvent).challenge),
+      challenge: ({ event }) => (event as ChallengeEvent).challenge,
+    }),
+    planWithoutScope: assign({ scopes: ({ context }) => withoutScopePlan(context) }),
+    countAuthorization: assign({
+      authorizations: ({ context }) => {
+        const key = scopeSetKey(context.scopes?.requested ?? []);
+        return { ...context.authorizations, [key]: (context.authorizations[key] ?? 0) + 1 };
+      },
+      requestedSoFar: ({ context }) =>
+        unionScopes(context.requestedSoFar, context.scopes?.requested ?? []),
+    }),
+    assignClient: assign({
+      client: (_, params: { readonly client: AuthContext["client"] }) => params.client,
+    }),
+    markReregistering: assign({ reregistered: true, client: undefined }),
+    assignGrant: assign({
+      pendingGrant: (_, params: { readonly grant: AuthContext["pendingGrant"] }) => params.grant,
+    }),
+    assignToken: assign({
+      token: (_, params: { readonly token: AuthContext["token"] }) => params.token,
+      pendingGrant: undefined,
+      refreshFailures: 0,
+      error: undefined,
+    }),
+    recordDeclined: assign({
+      declined: ({ context }) =>
+        unionScopes(context.declined, declinedInGrant(context.scopes, context.token?.scopes ?? [])),
+    }),
+    dropToken: assign({ token: undefined }),
+    assignRefreshReason: assign({
+      refreshReason: (_, params: { readonly reason: NonNullable<AuthContext["refreshReason"]> }) =>
+        params.reason,
+    }),
+    countRefreshFailure: assign({ refreshFailures: ({ context }) => context.refreshFailures + 1 }),
+    assignError: assign({
+      error: (_, params: { readonly error: AuthchartError }) => params.error,
+      pendingGrant: undefined,
+    }),
+    resetLoopGuard: assign({
+      authorizations: {},
+      declined: [],
+      error: undefined,
+      reregistered: false,
+    }),
+    forgetSession: assign({
+      resource: undefined,
+      authServer: undefined,
+      client: undefined,
+      token: undefined,
+      challenge: undefined,
+      scopes: undefined,
+      pendingGrant: undefined,
+      requestedSoFar: [],
+      declined: [],
+      authorizations: {},
+      error: undefined,
+    }),
+  },
+}).createMachine({
+  id: "authchart",
+  initial: "restoring",
+  context: ({ input }) => ({
+    serverUrl: input.serverUrl,
+    config: { ...defaultAuthConfig, ...input.config },
+    resource: input.restored?.resource,
+    authServer: input.restored?.authServer,
+    client: input.restored?.client,
+    token: input.restored?.token,
+    requestedSoFar: input.restored?.token?.scopes ?? [],
+    declined: [],
+    authorizations: {},
+    refreshFailures: 0,
+    reregistered: false,
+  }),
+  // A request waiting on a flow in progress is told to wait; nothing it sends is dropped silently.
+  on: {
+    "session.logout": {
+      target: ".unauthorized",
+      actions: [
+        "forgetSession",
+        {
+          type: "trace",
+          params: { decision: "logged out", reason: "the application asked to forget the session" },
+        },
+      ],
+    },
+  },
+  states: {
+    restoring: {
+      always: [
+        {
+          guard: "hasStoredToken",
+          target: "authorized",
+          actions: {
+            type: "trace",
+            params: ({ context }) => ({
+              decision: "restored",
+              reason: `a stored token (version ${context.token?.version}) for ${context.token?.resource} is used without discovery`,
+              details: { scopes: context.token?.scopes ?? [] },
+            }),
+          },
+        },
+        { target: "unauthorized" },
+      ],
+    },
+
+    unauthorized: {
+      on: {
+        "challenge.received": {
+          target: "discovering",
+          actions: [
+            "rememberChallenge",
+            "answerWait",
+            {
+              type: "trace",
+              params: ({ event }) => ({
+                decision: "discover",
+                reason: `the server answered ${event.challenge.status} to a request without a token`,
+                details: {
+                  scope: event.challenge.scope ?? [],
+                  resource_metadata: event.challenge.resourceMetadata ?? "(none)",
+                },
+              }),
+            },
+          ],
+        },
+        "token.expired": { target: "discovering", actions: "answerWait" },
+        "session.authorize": {
+          target: "discovering",
+          actions: [
+            "rememberRequestedScopes",
+            {
+              type: "trace",
+              params: {
+                decision: "discover",
+                reason: "the application asked to authorize ahead of time",
+              },
+            },
+          ],
+        },
+      },
+    },
+
+    discovering: {
+      initial: "resourceMetadata",
+      on: {
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
+        "flow.cancel": {
+          target: "unauthorized",
+          actions: {
+            type: "assignError",
+            params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
+          },
+        },
+      },
+      states: {
+        resourceMetadata: {
+          invoke: {
+            id: "discoverResource",
+            src: "discoverResource",
+            input: ({ context }) => ({
+              serverUrl: context.serverUrl,
+              resourceMetadataUrl: context.challenge?.resourceMetadata,
+            }),
+            onDone: {
+              target: "authServerMetadata",
+              actions: [
+                { type: "assignResource", params: ({ event }) => ({ resource: event.output }) },
+                {
+                  type: "trace",
+                  params: ({ event }) => ({
+                    decision: "resource metadata",
+                    reason: `found at ${event.output.metadataUrl}`,
+                    details: {
+                      authorization_server: event.output.authorizationServer,
+                      resource: event.output.resource,
+                    },
+                  }),
+                },
+              ],
+            },
+            onError: [
+              {
+                guard: "resourceMetadataMissing",
+                target: "authServerMetadata",
+                actions: [
+                  "assignLegacyResource",
+                  {
+                    type: "trace",
+                    params: {
+                      decision: "2025-03-26 fallback",
+                      reason:
+                        "no protected-resource metadata anywhere: the server's origin is the authorization server (SPEC D15)",
+                    },
+                  },
+                ],
+              },
+              {
+                target: "#authchart.failed",
+                actions: {
+                  type: "assignError",
+                  params: ({ event }) => ({ error: errorOf("discoverResource", event) }),
+                },
+              },
+            ],
+          },
+        },
+        authServerMetadata: {
+          invoke: {
+            id: "discoverAuthServer",
+            src: "discoverAuthServer",
+            input: ({ context }) => ({
+              issuer: context.resource?.authorizationServer ?? new URL(context.serverUrl).origin,
+              legacyServerUrl: context.resource?.legacy ? context.serverUrl : undefined,
+            }),
+            onDone: {
+              target: "#authchart.registering",
+              actions: [
+                { type: "assignAuthServer", params: ({ event }) => ({ authServer: event.output }) },
+                "bindToIssuer",
+                "planInitialScopes",
+                {
+                  type: "trace",
+                  params: ({ context, event }) => ({
+                    decision: "scopes",
+                    reason: `asking for ${describeScopes(context.scopes?.requested)} (from ${context.scopes?.origin})`,
+                    details: { metadata: event.output.metadataUrl, issuer: event.output.issuer },
+                  }),
+                },
+              ],
+            },
+            onError: {
+              target: "#authchart.failed",
+              actions: {
+                type: "assignError",
+                params: ({ event }) => ({ error: errorOf("discoverAuthServer", event) }),
+              },
+            },
+          },
+        },
+      },
+    },
+
+    registering: {
+      on: {
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
+        "flow.cancel": {
+          target: "unauthorized",
+          actions: {
+            type: "assignError",
+            params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
+          },
+        },
+      },
+      invoke: {
+        id: "register",
+        src: "register",
+        input: ({ context }) => ({
+          issuer: context.authServer?.issuer ?? "",
+          metadata: context.authServer?.metadata ?? ({} as never),
+          scopes: context.scopes?.requested ?? [],
+          forgetStored: context.reregistered,
+        }),
+        onDone: [
+          {
+            guard: "planAllowed",
+            target: "authorizing",
+            actions: [
+              { type: "assignClient", params: ({ event }) => ({ client: event.output }) },
+              {
+                type: "trace",
+                params: ({ event }) => ({
+                  decision: "client",
+                  reason: `${event.output.kind} client ${event.output.clientId}`,
+                }),
+              },
+            ],
+          },
+          {
+            target: "failed",
+            actions: [
+              { type: "assignClient", params: ({ event }) => ({ client: event.output }) },
+              {
+                type: "assignError",
+                params: ({ context }) => ({
+                  error: new AuthorizationLoop({
+                    scopes: context.scopes?.requested ?? [],
+                    attempts: authorizationsFor(context, context.scopes),
+                  }),
+                }),
+              },
+            ],
+          },
+        ],
+        onError: {
+          target: "failed",
+          actions: {
+            type: "assignError",
+            params: ({ event }) => ({ error: errorOf("register", event) }),
+          },
+        },
+      },
+    },
+
+    authorizing: {
+      entry: [
+        "countAuthorization",
+        {
+          type: "trace",
+          params: ({ context }) => ({
+            decision: "authorize",
+            reason: `browser step for ${describeScopes(context.scopes?.requested)} (${context.scopes?.origin}), attempt ${authorizationsFor(context, context.scopes)} of ${context.config.maxAuthorizationsPerScopeSet}`,
+          }),
+        },
+      ],
+      on: {
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
+        "flow.cancel": {
+          target: "unauthorized",
+          actions: {
+            type: "assignError",
+            params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
+          },
+        },
+      },
+      after: {
+        authorizationTimeout: {
+          target: "failed",
+          actions: {
+            type: "assignError",
+            params: ({ context }) => ({
+              error: new AuthorizationTimeout({
+                timeoutMillis: context.config.authorizationTimeoutMillis,
+              }),
+            }),
+          },
+        },
+      },
+      invoke: {
+        id: "authorize",
+        src: "authorize",
+        input: ({ context }) => ({
+          issuer: context.authServer?.issuer ?? "",
+          metadata: context.authServer?.metadata ?? ({} as never),
+          clientId: context.client?.clientId ?? "",
+          resource: context.resource?.resource ?? context.serverUrl,
+          scopes: context.scopes?.requested ?? [],
+        }),
+        onDone: {
+          target: "exchangingCode",
+          actions: { type: "assignGrant", params: ({ event }) => ({ grant: event.output }) },
+        },
+        onError: [
+          {
+            guard: "scopesFromSupportedRefused",
+            target: "authorizing",
+            reenter: true,
+            actions: [
+              "planWithoutScope",
+              {
+                type: "trace",
+                params: {
+                  decision: "retry without scope",
+                  reason:
+                    "the scopes taken from scopes_supported were refused with invalid_scope; asking once more without a scope parameter",
+                },
+              },
+            ],
+          },
+          {
+            target: "failed",
+            actions: {
+              type: "assignError",
+              params: ({ event }) => ({ error: errorOf("authorize", event) }),
+            },
+          },
+        ],
+      },
+    },
+
+    exchangingCode: {
+      on: {
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
+      },
+      invoke: {
+        id: "exchangeCode",
+        src: "exchangeCode",
+        input: ({ context }) => ({
+          issuer: context.authServer?.issuer ?? "",
+          metadata: context.authServer?.metadata ?? ({} as never),
+          clientId: context.client?.clientId ?? "",
+          grant: context.pendingGrant as never,
+        }),
+        onDone: {
+          target: "authorized",
+          actions: [
+            { type: "assignToken", params: ({ event }) => ({ token: event.output }) },
+            "recordDeclined",
+            {
+              type: "trace",
+              params: ({ context, event }) => ({
+                decision: "token",
+                reason: `granted ${describeScopes(event.output.scopes)}${declinedInGrant(context.scopes, event.output.scopes).length ? `; declined ${declinedInGrant(context.scopes, event.output.scopes).join(" ")}, which will not be asked for again` : ""}`,
+                details: {
+                  version: event.output.version,
+                  refresh_token: event.output.hasRefreshToken,
+                },
+              }),
+            },
+          ],
+        },
+        onError: [
+          {
+            guard: "dynamicClientRejected",
+            target: "registering",
+            actions: [
+              "markReregistering",
+              {
+                type: "trace",
+                params: {
+                  decision: "register again",
+                  reason:
+                    "the token endpoint no longer knows the dynamically registered client (invalid_client)",
+                },
+              },
+            ],
+          },
+          {
+            guard: "scopesFromSupportedRefused",
+            target: "authorizing",
+            actions: [
+              "planWithoutScope",
+              {
+                type: "trace",
+                params: {
+                  decision: "retry without scope",
+                  reason: "the token endpoint refused the scopes taken from scopes_supported",
+                },
+              },
+            ],
+          },
+          {
+            target: "failed",
+            actions: {
+              type: "assignError",
+              params: ({ event }) => ({ error: errorOf("exchangeCode", event) }),
+            },
+          },
+        ],
+      },
+    },
+
+    authorized: {
+      after: {
+        refreshDue: [
+          {
+            guard: "refreshIsDue",
+            target: "refreshing",
+            actions: [
+              { type: "assignRefreshReason", params: { reason: "proactive" } },
+              {
+                type: "trace",
+                params: {
+                  decision: "refresh",
+                  reason: "the access token expires soon: proactive refresh",
+                },
+              },
+            ],
+          },
+          { target: "authorized", reenter: true },
+        ],
+      },
+      on: {
+        "challenge.received": [
+          {
+            guard: "challengeForOlderToken",
+            actions: [
+              "answerRetry",
+              {
+                type: "trace",
+                params: {
+                  decision: "retry",
+                  reason:
+                    "the challenge answered an older token; retrying with the current one (rejected-token attribution)",
+                },
+              },
+            ],
+          },
+          {
+            guard: and(["isInsufficientScope", "stepUpScopeDeclined"]),
+            actions: [
+              {
+                type: "answerRefused",
+                params: ({ context, event }) => ({
+                  error: new ScopeDeclined({ missing: declinedScopesIn(context, event.challenge) }),
+                }),
+              },
+              {
+                type: "trace",
+                params: ({ context, event }) => ({
+                  decision: "refuse step-up",
+                  reason: `${declinedScopesIn(context, event.challenge).join(" ")} was declined earlier in this session; not prompting again`,
+                }),
+              },
+            ],
+          },
+          {
+            guard: and(["isInsufficientScope", "stepUpAllowed"]),
+            target: "authorizing",
+            actions: [
+              "planStepUp",
+              "answerWait",
+              {
+                type: "trace",
+                params: ({ context }) => ({
+                  decision: "step-up",
+                  reason: `403 insufficient_scope: authorizing for ${describeScopes(context.scopes?.requested)}; never a refresh, which cannot widen scope${context.token?.hasRefreshToken ? " (a refresh token is held and deliberately not used)" : ""}`,
+                }),
+              },
+            ],
+          },
+          {
+            guard: "isInsufficientScope",
+            actions: [
+              {
+                type: "answerRefused",
+                params: ({ context, event }) => ({
+                  error: new AuthorizationLoop({
+                    scopes: stepUpPlan(context, event.challenge).requested,
+                    attempts: authorizationsFor(context, stepUpPlan(context, event.challenge)),
+                  }),
+                }),
+              },
+              {
+                type: "trace",
+                params: {
+                  decision: "loop guard",
+                  reason:
+                    "403 insufficient_scope again after the allowed number of authorizations for this scope set",
+                },
+              },
+            ],
+          },
+          {
+            guard: "mayRefreshOn401",
+            target: "refreshing",
+            actions: [
+              "rememberChallenge",
+              "answerWait",
+              { type: "assignRefreshReason", params: { reason: "after-401" } },
+              {
+                type: "trace",
+                params: {
+                  decision: "refresh",
+                  reason: "401 on the current token and a refresh token is held",
+                },
+              },
+            ],
+          },
+          {
+            guard: "reauthorizationAllowed",
+            target: "discovering",
+            actions: [
+              "rememberChallenge",
+              "dropToken",
+              "answerWait",
+              {
+                type: "trace",
+                params: ({ context }) => ({
+                  decision: "re-authorize",
+                  reason: context.token?.hasRefreshToken
+                    ? "401 on a token that a refresh after a 401 produced (SPEC T9)"
+                    : "401 on the current token and no refresh token is held",
+                }),
+              },
+            ],
+          },
+          {
+            actions: [
+              {
+                type: "answerRefused",
+                params: ({ context }) => ({
+                  error: new AuthorizationLoop({
+                    scopes: initialPlan(context).requested,
+                    attempts: authorizationsFor(context, initialPlan(context)),
+                  }),
+                }),
+              },
+              {
+                type: "trace",
+                params: {
+                  decision: "loop guard",
+                  reason: "401 again after the allowed number of authorizations",
+                },
+              },
+            ],
+          },
+        ],
+        "token.expired": [
+          { guard: "challengeForOlderToken", actions: "answerRetry" },
+          {
+            guard: "refreshTokenHeld",
+            target: "refreshing",
+            actions: [
+              "answerWait",
+              { type: "assignRefreshReason", params: { reason: "expired" } },
+              {
+                type: "trace",
+                params: {
+                  decision: "refresh",
+                  reason: "the access token expired before a request could use it",
+                },
+              },
+            ],
+          },
+          {
+            guard: "reauthorizationAllowed",
+            target: "discovering",
+            actions: [
+              "dropToken",
+              "answerWait",
+              {
+                type: "trace",
+                params: {
+                  decision: "re-authorize",
+                  reason: "the access token expired and no refresh token is held",
+                },
+              },
+            ],
+          },
+          {
+            actions: {
+              type: "answerRefused",
+              params: ({ context }) => ({
+                error: new AuthorizationLoop({
+                  scopes: initialPlan(context).requested,
+                  attempts: authorizationsFor(context, initialPlan(context)),
+                }),
+              }),
+            },
+          },
+        ],
+        "session.authorize": [
+          {
+            guard: "requestedScopesHeld",
+            actions: {
+              type: "trace",
+              params: {
+                decision: "already authorized",
+                reason: "the current token holds every scope asked for",
+              },
+            },
+          },
+          {
+            target: "discovering",
+            actions: [
+              "rememberRequestedScopes",
+              {
+                type: "trace",
+                params: {
+                  decision: "discover",
+                  reason: "the application asked for scopes the current token lacks",
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+
+    refreshing: {
+      on: {
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
+      },
+      invoke: {
+        id: "refreshToken",
+        src: "refreshToken",
+        input: ({ context }) => ({
+          issuer: context.authServer?.issuer ?? context.token?.issuer ?? "",
+          metadata: context.authServer?.metadata ?? ({} as never),
+          clientId: context.token?.clientId ?? context.client?.clientId ?? "",
+          resource: context.token?.resource ?? context.resource?.resource ?? context.serverUrl,
+          reason: context.refreshReason ?? "proactive",
+        }),
+        onDone: {
+          target: "authorized",
+          actions: [
+            { type: "assignToken", params: ({ event }) => ({ token: event.output }) },
+            {
+              type: "trace",
+              params: ({ event }) => ({
+                decision: "refreshed",
+                reason: `token version ${event.output.version}; scope ${describeScopes(event.output.scopes)}`,
+              }),
+            },
+          ],
+        },
+        onError: [
+          {
+            guard: "refreshGrantInvalid",
+            target: "discovering",
+            actions: [
+              "dropToken",
+              {
+                type: "trace",
+                params: {
+                  decision: "re-authorize",
+                  reason: "the refresh token was rejected (invalid_grant): tokens dropped",
+                },
+              },
+            ],
+          },
+          {
+            guard: "dynamicClientRejected",
+            target: "registering",
+            actions: [
+              "markReregistering",
+              "dropToken",
+              {
+                type: "trace",
+                params: {
+                  decision: "register again",
+                  reason:
+                    "the token endpoint no longer knows the dynamically registered client (invalid_client)",
+                },
+              },
+            ],
+          },
+          {
+            guard: "refreshRetryAllowed",
+            target: "refreshBackoff",
+            actions: [
+              "countRefreshFailure",
+              {
+                type: "trace",
+                params: ({ context }) => ({
+                  decision: "retry refresh",
+                  reason: `transient failure ${context.refreshFailures} of ${context.config.maxRefreshRetries}; backing off`,
+                }),
+              },
+            ],
+          },
+          {
+            target: "failed",
+            actions: {
+              type: "assignError",
+              params: ({ event }) => ({ error: errorOf("refreshToken", event) }),
+            },
+          },
+        ],
+      },
+    },
+
+    refreshBackoff: {
+      on: {
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
+      },
+      after: { refreshBackoff: { target: "refreshing" } },
+    },
+
+    failed: {
+      entry: {
+        type: "trace",
+        params: ({ context }) => ({
+          decision: "failed",
+          reason: context.error?.message ?? "unknown",
+        }),
+      },
+      on: {
+        "challenge.received": [
+          {
+            guard: "failureIsTransient",
+            target: "discovering",
+            actions: ["rememberChallenge", "answerWait"],
+          },
+          {
+            actions: {
+              type: "answerRefused",
+              params: ({ context }) => ({
+                error: context.error ?? new FlowCancelled({ reason: "failed" }),
+              }),
+            },
+          },
+        ],
+        "token.expired": [
+          { guard: "failureIsTransient", target: "discovering", actions: "answerWait" },
+          {
+            actions: {
+              type: "answerRefused",
+              params: ({ context }) => ({
+                error: context.error ?? new FlowCancelled({ reason: "failed" }),
+              }),
+            },
+          },
+        ],
+        "session.authorize": {
+          target: "discovering",
+          actions: [
+            "resetLoopGuard",
+            "rememberRequestedScopes",
+            {
+              type: "trace",
+              params: {
+                decision: "discover",
+                reason: "the application asked to authorize again after a failure",
+              },
+            },
+          ],
+        },
+      },
+    },
+  },
+});
+
+export type AuthMachine = typeof authMachine;

@@ -1,0 +1,125 @@
+/**
+ * The statechart's decisions as pure functions of context and event: scope plans (SPEC S1-S5,
+ * T10), the loop guard (S6), rejected-token attribution, what counts as a refusable step-up.
+ * The machine names each one as a guard or action; tests call them directly too.
+ */
+import {
+  formatScope,
+  includesAll,
+  missingScopes,
+  parseScope,
+  selectScopes,
+  stepUpScopes,
+  unionScopes,
+} from "../protocol/scopes.js";
+import type { AuthchartError } from "./errors.js";
+import type { AuthContext, ChallengeInfo, ScopePlan, Scopes } from "./model.js";
+
+/** Loop-guard key: the set, order-free (scopes are unordered, RFC 6749 §3.3). */
+export const scopeSetKey = (scopes: Scopes): string => [...scopes].sort().join(" ");
+
+/** SPEC S1-S3, T10, S5: the first (or a re-) authorization after discovery. */
+export const initialPlan = (context: AuthContext): ScopePlan => {
+  const challenged =
+    context.challenge?.scope && context.challenge.scope.length > 0
+      ? context.challenge.scope
+      : undefined;
+  const selection = selectScopes({
+    configured: context.config.configuredScopes,
+    challenged,
+    resourceScopesSupported: context.resource?.scopesSupported,
+    authServerScopesSupported: context.authServer?.metadata.scopes_supported,
+    offlineAccess: context.config.offlineAccess,
+  });
+  // SEP-2350: keep what this session asked for before (a re-authorization after a 401 must not
+  // lose a step-up), less what was declined.
+  const previous = context.requestedSoFar.filter((s) => !context.declined.includes(s));
+  return {
+    requested: unionScopes(selection.scopes, previous),
+    origin: selection.source,
+    optional: selection.offlineAccessAdded ? ["offline_access"] : [],
+    required: unionScopes(context.config.configuredScopes, challenged ?? []),
+  };
+};
+
+/**
+ * SPEC S4, S5 (SEP-2350): step-up asks for everything asked for or granted before, plus what the
+ * challenge names; a challenge without scope falls back per S1 to scopes_supported (S3, E16).
+ */
+export const stepUpPlan = (context: AuthContext, challenge: ChallengeInfo): ScopePlan => {
+  const challenged =
+    challenge.scope && challenge.scope.length > 0
+      ? challenge.scope
+      : (context.resource?.scopesSupported ?? []);
+  const before = unionScopes(context.requestedSoFar, context.token?.scopes ?? []);
+  return {
+    requested: stepUpScopes(before, challenged),
+    origin: "step-up",
+    optional: context.scopes?.optional ?? [],
+    required: unionScopes(context.config.configuredScopes, challenged),
+  };
+};
+
+/** Behaviour 5: scopes taken from scopes_supported and refused are dropped once, not forever. */
+export const withoutScopePlan = (context: AuthContext): ScopePlan => ({
+  requested: [],
+  origin: "without-scope",
+  optional: [],
+  required: context.scopes?.required ?? [],
+});
+
+/** SPEC S6: may this plan be authorized once more? */
+export const authorizationAllowed = (context: AuthContext, plan: ScopePlan | undefined): boolean =>
+  (context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0) <
+  context.config.maxAuthorizationsPerScopeSet;
+
+export const authorizationsFor = (context: AuthContext, plan: ScopePlan | undefined): number =>
+  context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0;
+
+/** Rejected-token attribution: a challenge to a request that carried an older token (or none). */
+export const isForOlderToken = (context: AuthContext, tokenVersion: number | undefined): boolean =>
+  context.token !== undefined &&
+  (tokenVersion === undefined || tokenVersion < context.token.version);
+
+export const isInsufficientScope = (challenge: ChallengeInfo): boolean =>
+  challenge.status === 403 && challenge.error === "insufficient_scope";
+
+/** The challenge asks for a scope the user or server already declined in this session. */
+export const declinedScopesIn = (context: AuthContext, challenge: ChallengeInfo): Scopes =>
+  (challenge.scope ?? []).filter((s) => context.declined.includes(s));
+
+/**
+ * A step-up whose scopes are all held already (the server keeps saying insufficient_scope for a
+ * scope the token has): another prompt would change nothing but is left to the loop guard.
+ */
+export const grantCovers = (context: AuthContext, scopes: Scopes): boolean =>
+  includesAll(context.token?.scopes ?? [], scopes);
+
+/** SPEC T9: refresh once on a 401; a token that a 401-refresh produced and still gets 401 re-authorizes. */
+export const mayRefreshOn401 = (context: AuthContext): boolean =>
+  context.token?.hasRefreshToken === true && context.token.obtainedBy !== "refresh-after-401";
+
+/** What the grant lacks of what was asked for, offline_access and other conveniences aside. */
+export const declinedInGrant = (plan: ScopePlan | undefined, granted: Scopes): Scopes =>
+  missingScopes(
+    (plan?.requested ?? []).filter((s) => !plan?.optional.includes(s)),
+    granted,
+  );
+
+/** Behaviour 5: invalid_scope for scopes that came from scopes_supported. */
+export const scopesFromSupportedRefused = (context: AuthContext, error: AuthchartError): boolean =>
+  context.scopes?.origin === "scopes_supported" &&
+  ((error._tag === "AuthorizationDenied" && error.error === "invalid_scope") ||
+    (error._tag === "TokenRejected" && error.code === "invalid_scope"));
+
+/** Behaviour 6: a dynamically registered client the server no longer knows, re-registered once. */
+export const dynamicClientRejected = (context: AuthContext, error: AuthchartError): boolean =>
+  context.client?.kind === "dynamic" &&
+  !context.reregistered &&
+  error._tag === "TokenRejected" &&
+  error.code === "invalid_client";
+
+export const describeScopes = (scopes: Scopes | undefined): string =>
+  formatScope(scopes ?? []) ?? "(no scope parameter)";
+
+export { parseScope };

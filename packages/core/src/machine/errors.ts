@@ -1,0 +1,124 @@
+/**
+ * Failures that belong to the lifecycle rather than to one step: the loop guard, a declined
+ * scope, the browser step's timeout, a cancelled flow. Together with the steps' errors they form
+ * AuthchartError, the one type a session's caller ever sees.
+ */
+import { Schema } from "effect";
+import type * as Errors from "../errors.js";
+
+/** The authorization server granted less than the request needs (the user declined a scope). */
+export class ScopeDeclined extends Schema.TaggedError<ScopeDeclined>()("ScopeDeclined", {
+  missing: Schema.Array(Schema.String),
+}) {
+  override get message() {
+    return `the authorization server did not grant ${this.missing.join(" ")}; not asking again in this session`;
+  }
+}
+
+/** The loop guard: this scope set was already asked for as often as allowed (SPEC S6). */
+export class AuthorizationLoop extends Schema.TaggedError<AuthorizationLoop>()(
+  "AuthorizationLoop",
+  {
+    scopes: Schema.Array(Schema.String),
+    attempts: Schema.Number,
+  },
+) {
+  override get message() {
+    return `gave up after ${this.attempts} authorizations for "${this.scopes.join(" ") || "(no scope)"}": the server keeps refusing the token`;
+  }
+}
+
+/** The user did not finish the browser step in time. */
+export class AuthorizationTimeout extends Schema.TaggedError<AuthorizationTimeout>()(
+  "AuthorizationTimeout",
+  {
+    timeoutMillis: Schema.Number,
+  },
+) {
+  override get message() {
+    return `the authorization was not completed within ${Math.round(this.timeoutMillis / 1000)} s`;
+  }
+}
+
+/** The flow was stopped: the session closed, or every request waiting for it was aborted. */
+export class FlowCancelled extends Schema.TaggedError<FlowCancelled>()("FlowCancelled", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `authorization cancelled: ${this.reason}`;
+  }
+}
+
+/** A step failed in a way that is not one of its typed errors (a bug or an interrupted fiber). */
+export class StepDefect extends Schema.TaggedError<StepDefect>()("StepDefect", {
+  step: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `the ${this.step} step failed unexpectedly: ${this.reason}`;
+  }
+}
+
+export type AuthchartError =
+  | Errors.InsecureUrl
+  | Errors.RequestTimeout
+  | Errors.TransportError
+  | Errors.UnexpectedRedirect
+  | Errors.ResponseTooLarge
+  | Errors.UnexpectedContentType
+  | Errors.MalformedJson
+  | Errors.UnexpectedStatus
+  | Errors.InvalidDocument
+  | Errors.InvalidResourceUri
+  | Errors.ResourceMetadataNotFound
+  | Errors.ResourceMismatch
+  | Errors.NoAuthorizationServer
+  | Errors.AuthServerMetadataNotFound
+  | Errors.IssuerMismatch
+  | Errors.PkceUnsupported
+  | Errors.RegistrationRejected
+  | Errors.RegistrationUnavailable
+  | Errors.InvalidClientConfiguration
+  | Errors.StateMismatch
+  | Errors.IssMismatch
+  | Errors.AuthorizationDenied
+  | Errors.InvalidCallback
+  | Errors.UserAgentFailed
+  | Errors.TokenRejected
+  | Errors.TokenEndpointFailed
+  | Errors.StoreFailed
+  | ScopeDeclined
+  | AuthorizationLoop
+  | AuthorizationTimeout
+  | FlowCancelled
+  | StepDefect;
+
+/** Anything an actor threw, as an AuthchartError (a non-tagged throw becomes a StepDefect). */
+export const asAuthchartError = (step: string, error: unknown): AuthchartError => {
+  if (
+    typeof error === "object" &&
+    error !== null &&
+    "_tag" in error &&
+    typeof error._tag === "string"
+  ) {
+    return error as AuthchartError;
+  }
+  return new StepDefect({
+    step,
+    reason: error instanceof Error ? error.message : "unknown failure",
+  });
+};
+
+/** Failures worth retrying after a pause: the network or the server, not the protocol. */
+export const isTransient = (error: AuthchartError): boolean => {
+  switch (error._tag) {
+    case "TransportError":
+    case "RequestTimeout":
+      return true;
+    case "TokenEndpointFailed":
+    case "UnexpectedStatus":
+      return error.status >= 500 || error.status === 429;
+    default:
+      return false;
+  }
+};

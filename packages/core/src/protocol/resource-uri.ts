@@ -1,0 +1,133 @@
+/**
+ * The canonical URI of an MCP server, used as the RFC 8707 `resource` parameter (RFC 8707 §2;
+ * MCP §Canonical Server URI; SPEC A5, A6), and small URL predicates the other protocol modules
+ * share (loopback, same origin).
+ *
+ * Uses the WHATWG URL parser (present in every runtime core targets) for host normalization
+ * (lower-casing, IDNA, IPv4/IPv6 forms, default ports) and refuses input that parser would
+ * silently repair, so that the identifier sent to the AS is exactly what the user meant.
+ *
+ * Pure: no I/O, never throws.
+ */
+
+/** Result of {@link canonicalResourceUri}. */
+export type CanonicalResult =
+  | { readonly ok: true; readonly uri: string }
+  | { readonly ok: false; readonly reason: string };
+
+const fail = (reason: string): CanonicalResult => ({ ok: false, reason });
+
+/**
+ * `new URL(input)` without a base (so only absolute URLs parse), returning `undefined` instead of
+ * throwing — the protocol layer never throws (DESIGN "Layers inside core" 1).
+ */
+export const tryParseUrl = (input: string): URL | undefined => {
+  try {
+    return new URL(input);
+  } catch {
+    return undefined;
+  }
+};
+
+/** `scheme "://"` at the start, scheme http or https, case-insensitive. */
+const hasHttpSchemePrefix = (input: string): boolean => {
+  const lower = input.slice(0, 8).toLowerCase();
+  return lower.startsWith("http://") || lower.startsWith("https://");
+};
+
+/** C0 controls, SP, DEL and `\`: the WHATWG parser strips, drops or rewrites these. */
+const hasRewrittenChars = (input: string): boolean => {
+  for (let k = 0; k < input.length; k++) {
+    const c = input.charCodeAt(k);
+    if (c <= 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
+};
+
+/** The authority of an input already known to start with `http(s)://`. */
+const rawAuthority = (input: string): string => {
+  const start = input.indexOf("//") + 2;
+  let end = input.length;
+  for (const delimiter of ["/", "?", "#"]) {
+    const k = input.indexOf(delimiter, start);
+    if (k !== -1 && k < end) end = k;
+  }
+  return input.slice(start, end);
+};
+
+/**
+ * Remove every trailing `/` of a path. Shared by the canonical resource URI (SPEC A6 "no trailing
+ * `/`"), the PRM well-known URLs (RFC 9728 §3.1, SPEC D4) and the issuer (RFC 8414 §3.1, SPEC D11).
+ * All of them rather than one, so that the results are stable when applied again.
+ */
+export const stripTrailingSlashes = (path: string): string => {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.slice(0, end);
+};
+
+/**
+ * The canonical resource URI of an MCP server URL (RFC 8707 §2; SPEC A6).
+ *
+ * - MUST be absolute `http(s)://...` (A6 M). Relative or scheme-relative input is refused.
+ * - A fragment is refused, not dropped (RFC 8707 §2 "MUST NOT include a fragment"): a URL with
+ *   `#` is most likely a mistake the user should see. Userinfo is refused too (it has no place in
+ *   an identifier and would leak credentials to the AS).
+ * - Scheme and host lower-cased, uppercase input accepted (A6 S); default port dropped (`[lib]`).
+ * - The path is kept — the most specific form, e.g. `/mcp` (A6 S) — with trailing slashes removed
+ *   (A6 "no trailing `/` unless it matters"): `https://a.example/` → `https://a.example`,
+ *   `https://a.example/mcp/` → `https://a.example/mcp`. All of them, so that canonicalizing a
+ *   canonical URI returns it unchanged. `.`/`..` segments are resolved by the URL parser.
+ * - The query is kept as the URL parser serializes it (A6: SN have one, but it may be needed to
+ *   identify the server); an empty query (`?` alone) is dropped. With a root path this gives
+ *   `https://a.example?x=1`.
+ * - Whitespace, control characters and `\` are refused rather than silently repaired.
+ */
+export function canonicalResourceUri(input: string): CanonicalResult {
+  if (typeof input !== "string" || input.length === 0) return fail("empty resource URI");
+  if (hasRewrittenChars(input)) {
+    return fail("resource URI contains whitespace, control characters or a backslash");
+  }
+  if (!hasHttpSchemePrefix(input)) return fail("resource URI must be an absolute http(s) URL");
+  if (input.includes("#")) return fail("resource URI must not contain a fragment (RFC 8707 §2)");
+  const authority = rawAuthority(input);
+  if (authority.includes("@")) return fail("resource URI must not contain userinfo");
+  if (authority === "") return fail("resource URI is not a valid URL: no host");
+  const url = tryParseUrl(input);
+  if (url === undefined || url.host === "") return fail("resource URI is not a valid URL");
+  const path = stripTrailingSlashes(url.pathname);
+  return { ok: true, uri: `${url.protocol}//${url.host}${path}${url.search}` };
+}
+
+const HOSTNAME_CHARS = /^[A-Za-z0-9.:[\]-]+$/;
+const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * Whether a hostname is loopback: `localhost` (any case), 127.0.0.0/8, or `::1` with or without
+ * brackets (RFC 8252 §7.3, §8.3; RFC 6761 §6.3; SPEC A10, X1 — http is allowed only there).
+ * The WHATWG host parser normalizes the literal first (`127.1`, `0:0:0:0:0:0:0:1` count), because
+ * an HTTP client resolves such a host the same way. Ports, userinfo or anything not a hostname
+ * give `false`.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  if (typeof hostname !== "string" || !HOSTNAME_CHARS.test(hostname)) return false;
+  const bracketed = hostname.startsWith("[") && hostname.endsWith("]");
+  const literal = !bracketed && hostname.includes(":") ? `[${hostname}]` : hostname;
+  const parsed = tryParseUrl(`http://${literal}/`)?.hostname;
+  if (parsed === undefined) return false;
+  return parsed === "localhost" || parsed === "[::1]" || IPV4_LOOPBACK.test(parsed);
+}
+
+/**
+ * Whether two URLs have the same origin — scheme, host and port after normalization (RFC 6454
+ * §4–5; the bearer token goes only to the resource's origin, DESIGN "request loop"; SPEC D5
+ * rejects a PRM `resource` on another origin). `false` if either does not parse or has an opaque
+ * origin.
+ */
+export function sameOrigin(a: string, b: string): boolean {
+  if (typeof a !== "string" || typeof b !== "string") return false;
+  const ua = tryParseUrl(a);
+  const ub = tryParseUrl(b);
+  if (ua === undefined || ub === undefined || ua.origin === "null") return false;
+  return ua.origin === ub.origin;
+}

@@ -1,0 +1,23 @@
+/**
+ * Randomness for the authorization request: the PKCE code verifier (RFC 7636 §4.1, SPEC A2: a
+ * fresh 256-bit CSPRNG value per request) and `state` (SPEC A7: unguessable, single-use). A
+ * service so tests can make flows reproducible; the default draws from WebCrypto through
+ * oauth4webapi.
+ */
+import { Context, Effect, Layer } from "effect";
+import * as oauth from "oauth4webapi";
+
+export interface RandomnessService {
+  readonly codeVerifier: Effect.Effect<string>;
+  readonly state: Effect.Effect<string>;
+}
+
+export class Randomness extends Context.Tag("@authchart/core/Randomness")<
+  Randomness,
+  RandomnessService
+>() {
+  static readonly layer = Layer.succeed(Randomness, {
+    codeVerifier: Effect.sync(() => oauth.generateRandomCodeVerifier()),
+    state: Effect.sync(() => oauth.generateRandomState()),
+  });
+}

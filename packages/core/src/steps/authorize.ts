@@ -1,0 +1,169 @@
+/**
+ * Step 4: the authorization request and response (SPEC A1-A13). Builds the request with a fresh
+ * PKCE S256 pair, an unguessable state, the resource indicator, the selected scopes and the
+ * redirect URI; hands it to the UserAgent; validates the callback — iss first (RFC 9207 §2.4,
+ * so that an error from a mixed-up server is never acted on, SPEC A13 Δ), then state, then an
+ * error response — with oauth4webapi's validateAuthResponse.
+ */
+import { Effect, Redacted } from "effect";
+import * as oauth from "oauth4webapi";
+import { AuthorizationDenied, InvalidCallback, IssMismatch, StateMismatch } from "../errors.js";
+import { formatScope } from "../protocol/scopes.js";
+import type { ClientRegistration } from "../schema/credentials.js";
+import type { AuthorizationServerMetadata } from "../schema/wire.js";
+import { Randomness } from "../services/randomness.js";
+import { UserAgent } from "../services/user-agent.js";
+
+export interface AuthorizeInput {
+  readonly issuer: string;
+  readonly metadata: AuthorizationServerMetadata;
+  readonly client: ClientRegistration;
+  readonly redirectUri: string;
+  /** The canonical resource (SPEC A5, A6). */
+  readonly resource: string;
+  /** Empty: no scope parameter at all (SPEC S1 step 3). */
+  readonly scopes: readonly string[];
+}
+
+/** The per-flow record of SPEC A8 that the token request needs. */
+export interface AuthorizationGrant {
+  readonly issuer: string;
+  readonly code: Redacted.Redacted<string>;
+  readonly codeVerifier: Redacted.Redacted<string>;
+  readonly redirectUri: string;
+  readonly resource: string;
+  readonly requestedScopes: readonly string[];
+  readonly clientId: string;
+}
+
+export interface AuthorizationRequest {
+  readonly url: string;
+  readonly state: string;
+  readonly codeVerifier: string;
+}
+
+/**
+ * The authorization URL (SPEC A4): the endpoint's own query is kept, and each parameter set once
+ * (a parameter the endpoint URL already has is replaced, never duplicated).
+ */
+export const buildAuthorizationUrl = (
+  input: AuthorizeInput,
+  pkce: { readonly codeChallenge: string; readonly state: string },
+): string => {
+  const url = new URL(input.metadata.authorization_endpoint);
+  const params: Record<string, string | undefined> = {
+    response_type: "code",
+    client_id: input.client.clientId,
+    redirect_uri: input.redirectUri,
+    code_challenge: pkce.codeChallenge,
+    code_challenge_method: "S256",
+    state: pkce.state,
+    resource: input.resource,
+    scope: formatScope(input.scopes),
+  };
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) url.searchParams.delete(name);
+    else url.searchParams.set(name, value);
+  }
+  return url.href;
+};
+
+export const prepareAuthorization = (input: AuthorizeInput) =>
+  Effect.gen(function* () {
+    const random = yield* Randomness;
+    const codeVerifier = yield* random.codeVerifier;
+    const state = yield* random.state;
+    const codeChallenge = yield* Effect.promise(() =>
+      oauth.calculatePKCECodeChallenge(codeVerifier),
+    );
+    return {
+      url: buildAuthorizationUrl(input, { codeChallenge, state }),
+      state,
+      codeVerifier,
+    } satisfies AuthorizationRequest;
+  });
+
+export const authorize = (input: AuthorizeInput) =>
+  Effect.gen(function* () {
+    const request = yield* prepareAuthorization(input);
+    const userAgent = yield* UserAgent;
+    const callback = yield* userAgent.authorize({
+      url: request.url,
+      redirectUri: input.redirectUri,
+    });
+    const code = yield* validateCallback(input, request.state, callback);
+    return {
+      issuer: input.issuer,
+      code: Redacted.make(code),
+      codeVerifier: Redacted.make(request.codeVerifier),
+      redirectUri: input.redirectUri,
+      resource: input.resource,
+      requestedScopes: input.scopes,
+      clientId: input.client.clientId,
+    } satisfies AuthorizationGrant;
+  });
+
+/** SPEC A7, A11-A13. Returns the code; every failure is typed and names no secret. */
+export const validateCallback = (
+  input: Pick<AuthorizeInput, "issuer" | "metadata" | "client" | "redirectUri">,
+  expectedState: string,
+  callback: string,
+): Effect.Effect<string, InvalidCallback | IssMismatch | StateMismatch | AuthorizationDenied> =>
+  Effect.suspend(() => {
+    let url: URL;
+    try {
+      url = new URL(callback);
+    } catch {
+      return Effect.fail(new InvalidCallback({ reason: "the callback is not a URL" }));
+    }
+    const expected = new URL(input.redirectUri);
+    if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
+      return Effect.fail(
+        new InvalidCallback({
+          reason: "the callback did not arrive at the registered redirect URI",
+        }),
+      );
+    }
+    const as = { ...input.metadata, issuer: input.issuer } as oauth.AuthorizationServer;
+    const client: oauth.Client = { client_id: input.client.clientId };
+    try {
+      const params = oauth.validateAuthResponse(as, client, url, expectedState);
+      const code = params.get("code");
+      return code
+        ? Effect.succeed(code)
+        : Effect.fail(new InvalidCallback({ reason: "the response carries no code" }));
+    } catch (error) {
+      return Effect.fail(classify(error, url.searchParams, input.issuer, expectedState));
+    }
+  });
+
+/**
+ * oauth4webapi says that a check failed; which one is derived from the parameters themselves (in
+ * its order: iss, state, error), so the typed error does not depend on message wording.
+ */
+const classify = (
+  error: unknown,
+  params: URLSearchParams,
+  issuer: string,
+  expectedState: string,
+) => {
+  const iss = params.getAll("iss");
+  const state = params.getAll("state");
+  if (error instanceof oauth.AuthorizationResponseError) {
+    return new AuthorizationDenied({
+      error: error.error,
+      errorDescription: error.error_description,
+      errorUri: params.get("error_uri") ?? undefined,
+    });
+  }
+  if (iss.length > 1 || state.length > 1 || params.getAll("code").length > 1) {
+    return new InvalidCallback({ reason: "a response parameter appears more than once" });
+  }
+  if (iss.length === 0 || iss[0] !== issuer)
+    return new IssMismatch({ expected: issuer, actual: iss[0] });
+  if (state[0] !== expectedState)
+    return new StateMismatch({ received: state.length === 0 ? "missing" : "different" });
+  return new InvalidCallback({
+    reason: error instanceof Error ? error.message : "unusable response",
+  });
+};

@@ -1,0 +1,88 @@
+/**
+ * Client authentication at the token endpoint (OAuth 2.1 §2.4, §3.2.1; SPEC T2): one method per
+ * request, the registered one when known, else one the server supports. The request mutations
+ * themselves (Basic header encoding per RFC 6749 §2.3.1, client assertions) are oauth4webapi's.
+ */
+import { Effect, Redacted } from "effect";
+import * as oauth from "oauth4webapi";
+import type { ClientSigningKey } from "../client-settings.js";
+import { InvalidClientConfiguration } from "../errors.js";
+import type { ClientRegistration, TokenEndpointAuthMethod } from "../schema/credentials.js";
+import type { AuthorizationServerMetadata } from "../schema/wire.js";
+
+const known: ReadonlySet<string> = new Set([
+  "none",
+  "client_secret_basic",
+  "client_secret_post",
+  "private_key_jwt",
+]);
+
+/** Pure: which method to use for this client at this server. */
+export const chooseClientAuthMethod = (
+  client: ClientRegistration,
+  metadata: AuthorizationServerMetadata,
+  signingKey: ClientSigningKey | undefined,
+): TokenEndpointAuthMethod | { readonly unsupported: string } => {
+  const registered = client.tokenEndpointAuthMethod;
+  if (registered !== undefined) {
+    return known.has(registered)
+      ? (registered as TokenEndpointAuthMethod)
+      : { unsupported: registered };
+  }
+  // RFC 8414 §2: absent token_endpoint_auth_methods_supported means client_secret_basic.
+  const supported = metadata.token_endpoint_auth_methods_supported ?? ["client_secret_basic"];
+  if (client.clientSecret !== undefined) {
+    if (supported.includes("client_secret_basic")) return "client_secret_basic";
+    if (supported.includes("client_secret_post")) return "client_secret_post";
+    return "client_secret_basic";
+  }
+  if (signingKey !== undefined && supported.includes("private_key_jwt")) return "private_key_jwt";
+  return "none";
+};
+
+/** The oauth4webapi ClientAuth for the chosen method, or a typed error when a credential is missing. */
+export const clientAuthentication = (
+  client: ClientRegistration,
+  metadata: AuthorizationServerMetadata,
+  signingKey: ClientSigningKey | undefined,
+): Effect.Effect<oauth.ClientAuth, InvalidClientConfiguration> => {
+  const method = chooseClientAuthMethod(client, metadata, signingKey);
+  if (typeof method === "object") {
+    return Effect.fail(
+      new InvalidClientConfiguration({
+        reason: `token endpoint auth method "${method.unsupported}" is not supported`,
+      }),
+    );
+  }
+  const secret =
+    client.clientSecret === undefined ? undefined : Redacted.value(client.clientSecret);
+  switch (method) {
+    case "none":
+      return Effect.succeed(oauth.None());
+    case "client_secret_basic":
+    case "client_secret_post":
+      if (secret === undefined) {
+        return Effect.fail(
+          new InvalidClientConfiguration({ reason: `${method} needs a client secret` }),
+        );
+      }
+      return Effect.succeed(
+        method === "client_secret_basic"
+          ? oauth.ClientSecretBasic(secret)
+          : oauth.ClientSecretPost(secret),
+      );
+    case "private_key_jwt":
+      if (signingKey === undefined) {
+        return Effect.fail(
+          new InvalidClientConfiguration({ reason: "private_key_jwt needs a signing key" }),
+        );
+      }
+      return Effect.succeed(
+        oauth.PrivateKeyJwt(
+          signingKey.kid === undefined
+            ? signingKey.key
+            : { key: signingKey.key, kid: signingKey.kid },
+        ),
+      );
+  }
+};

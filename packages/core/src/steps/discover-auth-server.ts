@@ -1,0 +1,108 @@
+/**
+ * Step 2: authorization-server metadata (RFC 8414, OIDC Discovery; SPEC D9-D15).
+ */
+import { Effect } from "effect";
+import { AuthServerMetadataNotFound, IssuerMismatch, PkceUnsupported } from "../errors.js";
+import { authorizationServerMetadataUrls } from "../protocol/metadata-urls.js";
+import {
+  type AuthorizationServerMetadata,
+  decodeDocument,
+  AuthorizationServerMetadata as Metadata,
+} from "../schema/wire.js";
+import { checkTransportSecurity, OAuthHttp, readJsonObject } from "../services/http.js";
+import { type ProbeAttempt, probeInOrder } from "./probe.js";
+
+export interface AuthServerDiscovery {
+  readonly issuer: string;
+  readonly metadata: AuthorizationServerMetadata;
+  /** Where the metadata came from; "defaults" for the 2025-03-26 fallback (SPEC D15). */
+  readonly metadataUrl: string;
+  readonly attempts: readonly ProbeAttempt[];
+  readonly legacy: boolean;
+}
+
+export const discoverAuthServer = (issuer: string) =>
+  Effect.gen(function* () {
+    const found = yield* lookUp(issuer);
+    if (found._tag === "NotFound") {
+      return yield* new AuthServerMetadataNotFound({
+        issuer,
+        tried: found.attempts.map((a) => `${a.url} (${a.status})`),
+      });
+    }
+    return found.discovery;
+  });
+
+/**
+ * SPEC D15 (MAY): a 2025-03-26 server without protected-resource metadata. Its origin is the
+ * authorization server: RFC 8414 metadata at the origin if it has some, otherwise the default
+ * endpoints /authorize, /token and /register. The 2025-03-26 revision made PKCE mandatory for all
+ * servers, which is why the synthesized metadata may claim S256.
+ */
+export const discoverLegacyAuthServer = (serverUrl: string) =>
+  Effect.gen(function* () {
+    const origin = new URL(serverUrl).origin;
+    const http = yield* OAuthHttp;
+    const insecure = checkTransportSecurity(origin, http.policy);
+    if (insecure) return yield* insecure;
+    const found = yield* lookUp(origin);
+    if (found._tag === "Found") return { ...found.discovery, legacy: true };
+    return {
+      issuer: origin,
+      metadataUrl: "defaults",
+      attempts: found.attempts,
+      legacy: true,
+      metadata: {
+        issuer: origin,
+        authorization_endpoint: `${origin}/authorize`,
+        token_endpoint: `${origin}/token`,
+        registration_endpoint: `${origin}/register`,
+        code_challenge_methods_supported: ["S256"],
+      },
+    } satisfies AuthServerDiscovery;
+  });
+
+const lookUp = (issuer: string) =>
+  Effect.gen(function* () {
+    const probed = yield* probeInOrder(authorizationServerMetadataUrls(issuer));
+    if (probed._tag === "NotFound") return probed;
+    const metadataUrl = probed.candidate.url;
+    const json = yield* readJsonObject(probed.response);
+    const metadata = yield* decodeDocument(
+      Metadata,
+      "authorization-server metadata",
+      metadataUrl,
+    )(json);
+    // SPEC D12: simple string comparison with the issuer the URL was built from; MN use otherwise.
+    if (metadata.issuer !== issuer) {
+      return yield* new IssuerMismatch({ expected: issuer, actual: metadata.issuer, metadataUrl });
+    }
+    yield* checkUsable(metadata);
+    const discovery: AuthServerDiscovery = {
+      issuer,
+      metadata,
+      metadataUrl,
+      attempts: probed.attempts,
+      legacy: false,
+    };
+    return { _tag: "Found" as const, discovery };
+  });
+
+/** SPEC D13 (PKCE S256 advertised) and X1/X6 (every endpoint https, loopback http by policy). */
+const checkUsable = (metadata: AuthorizationServerMetadata) =>
+  Effect.gen(function* () {
+    const methods = metadata.code_challenge_methods_supported;
+    if (methods === undefined || !methods.includes("S256")) {
+      return yield* new PkceUnsupported({ issuer: metadata.issuer, advertised: methods });
+    }
+    const http = yield* OAuthHttp;
+    for (const endpoint of [
+      metadata.authorization_endpoint,
+      metadata.token_endpoint,
+      metadata.registration_endpoint,
+    ]) {
+      if (endpoint === undefined) continue;
+      const insecure = checkTransportSecurity(endpoint, http.policy);
+      if (insecure) return yield* insecure;
+    }
+  });

@@ -1,0 +1,187 @@
+/**
+ * Step 3: obtain a client_id at the authorization server (SPEC R1-R12), in the MCP priority
+ * order: pre-registered credentials for this issuer, then a client registered earlier and still
+ * valid (from the store), then a client-ID metadata document, then dynamic registration.
+ */
+import { Clock, Effect, Option, Redacted } from "effect";
+import { type ClientSettings, findPreRegistered } from "../client-settings.js";
+import {
+  InvalidClientConfiguration,
+  RegistrationRejected,
+  RegistrationUnavailable,
+  UnexpectedStatus,
+} from "../errors.js";
+import { isLoopbackHost } from "../protocol/resource-uri.js";
+import { formatScope } from "../protocol/scopes.js";
+import type { ClientRegistration } from "../schema/credentials.js";
+import {
+  type AuthorizationServerMetadata,
+  ClientInformationResponse,
+  decodeDocument,
+  OAuthErrorResponse,
+} from "../schema/wire.js";
+import { CredentialStore } from "../services/credential-store.js";
+import { OAuthHttp, readJsonObject } from "../services/http.js";
+
+export interface RegisterInput {
+  readonly issuer: string;
+  readonly metadata: AuthorizationServerMetadata;
+  readonly settings: ClientSettings;
+  /** The scopes this client is about to ask for; sent as `scope` on dynamic registration. */
+  readonly scopes: readonly string[];
+}
+
+export interface Registration {
+  readonly client: ClientRegistration;
+  /** Where the client came from, for the decision trace. */
+  readonly via: "pre-registered" | "store" | "client-id-metadata-document" | "dynamic";
+}
+
+export const register = (input: RegisterInput) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis;
+    const pre = findPreRegistered(input.settings, input.issuer);
+    if (pre !== undefined) {
+      const client: ClientRegistration = {
+        issuer: input.issuer,
+        kind: "pre-registered",
+        clientId: pre.clientId,
+        clientSecret: pre.clientSecret,
+        tokenEndpointAuthMethod: pre.tokenEndpointAuthMethod,
+        redirectUris: [...input.settings.redirectUris],
+        registeredAt: now,
+      };
+      return { client, via: "pre-registered" } satisfies Registration;
+    }
+
+    const store = yield* CredentialStore;
+    const stored = yield* store.loadClient(input.issuer);
+    if (Option.isSome(stored) && isStillValid(stored.value, input.settings, now)) {
+      return { client: stored.value, via: "store" } satisfies Registration;
+    }
+
+    const cimd = input.settings.clientMetadataUrl;
+    if (cimd !== undefined && input.metadata.client_id_metadata_document_supported === true) {
+      const reason = clientMetadataUrlProblem(cimd);
+      if (reason) return yield* new InvalidClientConfiguration({ reason });
+      const client: ClientRegistration = {
+        issuer: input.issuer,
+        kind: "client-id-metadata-document",
+        clientId: cimd,
+        tokenEndpointAuthMethod: input.settings.signingKey ? "private_key_jwt" : "none",
+        redirectUris: [...input.settings.redirectUris],
+        registeredAt: now,
+      };
+      return { client, via: "client-id-metadata-document" } satisfies Registration;
+    }
+
+    if (input.metadata.registration_endpoint === undefined) {
+      return yield* new RegistrationUnavailable({ issuer: input.issuer });
+    }
+    const client = yield* registerDynamically(input, input.metadata.registration_endpoint, now);
+    yield* store.saveClient(client);
+    return { client, via: "dynamic" } satisfies Registration;
+  });
+
+/** A stored client is reused while its secret is valid and it knows our redirect URIs (R11). */
+const isStillValid = (client: ClientRegistration, settings: ClientSettings, now: number) => {
+  const expires = client.clientSecretExpiresAt;
+  if (expires !== undefined && expires !== 0 && expires * 1000 <= now) return false;
+  return settings.redirectUris.every((uri) => client.redirectUris.includes(uri));
+};
+
+/** SPEC R4: https with a path; no userinfo, fragment, dot segments. */
+export const clientMetadataUrlProblem = (value: string): string | undefined => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "clientMetadataUrl is not an absolute URL";
+  }
+  if (url.protocol !== "https:") return "clientMetadataUrl must use https";
+  if (url.username !== "" || url.password !== "")
+    return "clientMetadataUrl must not carry userinfo";
+  if (value.includes("#")) return "clientMetadataUrl must not have a fragment";
+  if (url.pathname === "/" || url.pathname === "") return "clientMetadataUrl must have a path";
+  if (/\/\.{1,2}(\/|$)/.test(value.replace(/[?#].*$/, "").slice(url.origin.length)))
+    return "clientMetadataUrl must not contain . or .. segments";
+  return undefined;
+};
+
+export const defaultApplicationType = (redirectUris: readonly string[]): "native" | "web" =>
+  redirectUris.every((uri) => {
+    try {
+      const url = new URL(uri);
+      return (
+        (url.protocol === "http:" && isLoopbackHost(url.hostname)) ||
+        !url.protocol.startsWith("http")
+      );
+    } catch {
+      return false;
+    }
+  })
+    ? "native"
+    : "web";
+
+/** RFC 7591 §3.1; SPEC R8, R9, R12. `scope` is always sent when there is one (Fastmail requires it). */
+const registerDynamically = (input: RegisterInput, endpoint: string, now: number) =>
+  Effect.gen(function* () {
+    const http = yield* OAuthHttp;
+    const { settings } = input;
+    const requestedMethod =
+      settings.tokenEndpointAuthMethod ?? (settings.signingKey ? "private_key_jwt" : "none");
+    const scope = formatScope(input.scopes);
+    const body = {
+      client_name: settings.clientName,
+      redirect_uris: settings.redirectUris,
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: requestedMethod,
+      application_type: settings.applicationType ?? defaultApplicationType(settings.redirectUris),
+      ...(scope === undefined ? {} : { scope }),
+    };
+    const response = yield* http.send({
+      method: "POST",
+      url: endpoint,
+      body: { _tag: "json", value: body },
+    });
+    if (response.status === 200 || response.status === 201) {
+      const json = yield* readJsonObject(response);
+      const info = yield* decodeDocument(
+        ClientInformationResponse,
+        "client registration response",
+        endpoint,
+      )(json);
+      return {
+        issuer: input.issuer,
+        kind: "dynamic",
+        clientId: info.client_id,
+        clientSecret:
+          info.client_secret === undefined ? undefined : Redacted.make(info.client_secret),
+        clientSecretExpiresAt: info.client_secret_expires_at,
+        // RFC 7591 §3.2.1: the server's answer wins over what was asked for.
+        tokenEndpointAuthMethod:
+          info.token_endpoint_auth_method ??
+          (info.client_secret === undefined ? requestedMethod : "client_secret_basic"),
+        redirectUris: info.redirect_uris ?? [...settings.redirectUris],
+        grantTypes: info.grant_types,
+        scope: info.scope ?? scope,
+        registeredAt: now,
+      } satisfies ClientRegistration;
+    }
+    if (response.status >= 400 && response.status < 500) {
+      const error = yield* readJsonObject(response).pipe(
+        Effect.flatMap(decodeDocument(OAuthErrorResponse, "registration error", endpoint)),
+        Effect.option,
+      );
+      return yield* new RegistrationRejected({
+        issuer: input.issuer,
+        status: response.status,
+        error: Option.getOrUndefined(Option.map(error, (e) => e.error)),
+        errorDescription: Option.getOrUndefined(
+          Option.flatMapNullable(error, (e) => e.error_description),
+        ),
+      });
+    }
+    return yield* new UnexpectedStatus({ url: endpoint, status: response.status, expected: "201" });
+  });

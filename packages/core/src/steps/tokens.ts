@@ -1,0 +1,176 @@
+/**
+ * Step 5 and 6: the authorization-code grant and the refresh grant (OAuth 2.1 §4.1.3, §4.3;
+ * SPEC T1-T10). Both send `resource` (A5), authenticate the client per T2, decode the answer
+ * strictly (T3), map OAuth errors to TokenRejected{code} (T4), and write the new token set to the
+ * CredentialStore before returning — so a rotated refresh token replaces the old one before any
+ * other caller can read it (T7).
+ */
+import { Clock, Effect, Option, Redacted } from "effect";
+import type * as oauth from "oauth4webapi";
+import type { ClientSigningKey } from "../client-settings.js";
+import { TokenEndpointFailed, TokenRejected } from "../errors.js";
+import { formatScope, parseScope } from "../protocol/scopes.js";
+import type { ClientRegistration, TokenSet } from "../schema/credentials.js";
+import {
+  type AuthorizationServerMetadata,
+  decodeDocument,
+  OAuthErrorResponse,
+  TokenResponse,
+} from "../schema/wire.js";
+import { CredentialStore } from "../services/credential-store.js";
+import { OAuthHttp, readJsonObject } from "../services/http.js";
+import type { AuthorizationGrant } from "./authorize.js";
+import { clientAuthentication } from "./client-auth.js";
+
+export interface TokenEndpointContext {
+  readonly issuer: string;
+  readonly metadata: AuthorizationServerMetadata;
+  readonly client: ClientRegistration;
+  readonly signingKey?: ClientSigningKey | undefined;
+}
+
+export interface ExchangeCodeInput extends TokenEndpointContext {
+  readonly grant: AuthorizationGrant;
+}
+
+export interface RefreshInput extends TokenEndpointContext {
+  readonly tokens: TokenSet;
+  /** A subset of the granted scope to narrow to (OAuth 2.1 §4.3.1). A refresh never widens scope. */
+  readonly scopes?: readonly string[] | undefined;
+}
+
+export const exchangeCode = (input: ExchangeCodeInput) =>
+  Effect.gen(function* () {
+    const { grant } = input;
+    const params = new URLSearchParams({
+      grant_type: "authorization_code",
+      code: Redacted.value(grant.code),
+      code_verifier: Redacted.value(grant.codeVerifier),
+      // SPEC T1 [lib]: redirect_uri because the authorization request carried it.
+      redirect_uri: grant.redirectUri,
+      resource: grant.resource,
+    });
+    const response = yield* tokenRequest(input, "authorization_code", params);
+    const store = yield* CredentialStore;
+    const key = { resource: grant.resource, issuer: input.issuer, clientId: input.client.clientId };
+    const previous = yield* store.loadTokens(key);
+    const tokens = yield* toTokenSet(response, {
+      key,
+      fallbackScopes: grant.requestedScopes,
+      previousRefreshToken: undefined,
+      version: Option.match(previous, { onNone: () => 1, onSome: (p) => p.version + 1 }),
+    });
+    yield* store.saveTokens(tokens);
+    return tokens;
+  });
+
+export const refresh = (input: RefreshInput) =>
+  Effect.gen(function* () {
+    const { tokens } = input;
+    if (tokens.refreshToken === undefined) {
+      return yield* new TokenRejected({
+        code: "invalid_grant",
+        status: 0,
+        errorDescription: "no refresh token is held",
+        grantType: "refresh_token",
+      });
+    }
+    const params = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: Redacted.value(tokens.refreshToken),
+      resource: tokens.key.resource,
+    });
+    const scope = input.scopes === undefined ? undefined : formatScope(input.scopes);
+    if (scope !== undefined) params.set("scope", scope);
+    const response = yield* tokenRequest(input, "refresh_token", params);
+    const next = yield* toTokenSet(response, {
+      key: tokens.key,
+      fallbackScopes: input.scopes ?? tokens.scopes,
+      previousRefreshToken: tokens.refreshToken,
+      version: tokens.version + 1,
+    });
+    const store = yield* CredentialStore;
+    yield* store.saveTokens(next);
+    return next;
+  });
+
+const tokenRequest = (context: TokenEndpointContext, grantType: string, params: URLSearchParams) =>
+  Effect.gen(function* () {
+    const http = yield* OAuthHttp;
+    const url = context.metadata.token_endpoint;
+    const auth = yield* clientAuthentication(context.client, context.metadata, context.signingKey);
+    const headers = new Headers();
+    const as = { ...context.metadata, issuer: context.issuer } as oauth.AuthorizationServer;
+    yield* Effect.promise(async () =>
+      auth(as, { client_id: context.client.clientId }, params, headers),
+    );
+    const response = yield* http.send({
+      method: "POST",
+      url,
+      headers: Object.fromEntries(headers.entries()),
+      body: { _tag: "form", params },
+    });
+    if (response.status === 200) {
+      const json = yield* readJsonObject(response);
+      return yield* decodeDocument(TokenResponse, "token response", url)(json);
+    }
+    const error = yield* readJsonObject(response).pipe(
+      Effect.flatMap(decodeDocument(OAuthErrorResponse, "token error response", url)),
+      Effect.option,
+    );
+    if (Option.isSome(error) && response.status >= 400 && response.status < 500) {
+      return yield* new TokenRejected({
+        code: error.value.error,
+        status: response.status,
+        errorDescription: error.value.error_description,
+        grantType,
+      });
+    }
+    return yield* new TokenEndpointFailed({
+      status: response.status,
+      grantType,
+      reason:
+        response.status >= 500
+          ? "server error"
+          : "the answer is not an OAuth token or error response",
+    });
+  });
+
+const toTokenSet = (
+  response: TokenResponse,
+  options: {
+    readonly key: TokenSet["key"];
+    readonly fallbackScopes: readonly string[];
+    readonly previousRefreshToken: Redacted.Redacted<string> | undefined;
+    readonly version: number;
+  },
+) =>
+  Effect.gen(function* () {
+    // SPEC T3: token_type is case-insensitive; only Bearer is supported here (DPoP comes later).
+    if (response.token_type.toLowerCase() !== "bearer") {
+      return yield* new TokenEndpointFailed({
+        status: 200,
+        grantType: "token",
+        reason: `token_type "${response.token_type}" is not supported`,
+      });
+    }
+    const now = yield* Clock.currentTimeMillis;
+    const refreshToken =
+      response.refresh_token === undefined
+        ? options.previousRefreshToken
+        : Redacted.make(response.refresh_token);
+    return {
+      key: options.key,
+      accessToken: Redacted.make(response.access_token),
+      tokenType: "Bearer",
+      refreshToken,
+      expiresAt: response.expires_in === undefined ? undefined : now + response.expires_in * 1000,
+      // OAuth 2.1 §3.2.3: a returned scope is the granted set; without one, what was asked for.
+      scopes:
+        response.scope === undefined
+          ? [...options.fallbackScopes]
+          : [...parseScope(response.scope)],
+      obtainedAt: now,
+      version: options.version,
+    } satisfies TokenSet;
+  });
