@@ -1,3 +1,27 @@
-// Printed last by `npm test`, once every task before it has passed: turbo's own output is the
-// detail, this line is the verdict in the plain form CI reads.
-console.log("npm test: lint, typecheck and every package's tests passed");
+// The closing line of `npm test`: every package's vitest JSON report added up, in the plain
+// "N passed, N failed" form. Runs only after every task before it passed.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const reports = ["packages/core", "packages/testkit", "test"].map((dir) =>
+  join(root, dir, "test-results.json"),
+);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of reports) {
+  if (!existsSync(file)) {
+    console.error(`missing test report ${file}`);
+    process.exit(1);
+  }
+  const report = JSON.parse(readFileSync(file, "utf8"));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  skipped += report.numPendingTests + (report.numTodoTests ?? 0);
+  console.log(
+    `${file.slice(root.length + 1)}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
+  );
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

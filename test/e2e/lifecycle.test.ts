@@ -17,6 +17,7 @@ const run = async (options: TestkitOptions = {}, scopes?: readonly string[]) => 
   kit = await startTestkit(options);
   const started = kit;
   const steps: string[] = [];
+  const details = new Map<string, string>();
   const result = await Effect.runPromise(
     runLifecycle({
       serverUrl: started.mcpUrl,
@@ -27,15 +28,18 @@ const run = async (options: TestkitOptions = {}, scopes?: readonly string[]) => 
       },
       tool: { name: "echo", arguments: { text: "through the lifecycle" } },
       openAuthorizationUrl: (url) => started.user.authorize(url),
-      log: (step) => steps.push(step),
+      log: (step, detail) => {
+        steps.push(step);
+        details.set(step, detail);
+      },
     }),
   );
-  return { kit: started, result, steps };
+  return { kit: started, result, steps, details };
 };
 
 describe("the lifecycle against real servers", () => {
   it("discover -> register -> authorize -> exchange -> protected tool call", async () => {
-    const { kit, result, steps } = await run();
+    const { kit, result, steps, details } = await run();
     expect(result.toolText).toBe("through the lifecycle");
     expect(steps).toEqual([
       "challenge",
@@ -53,8 +57,12 @@ describe("the lifecycle against real servers", () => {
     expect(kit.count("registration")).toBe(1);
     expect(kit.count("token")).toBe(1);
     expect(kit.user.authorizations).toBe(1);
-    // S1: the challenge's scope (echo needs mcp:read), plus offline_access the AS lists (T10).
-    expect(result.tokens.scopes).toEqual(expect.arrayContaining(["mcp:read", "offline_access"]));
+    // S1: the challenge's scope, plus offline_access because the AS lists it (T10). oidc-provider
+    // grants offline_access only with prompt=consent (OIDC Core §11), so the grant lacks it.
+    expect(details.get("scopes")).toBe(
+      "mcp:read mcp:write mcp:admin offline_access from challenge + offline_access",
+    );
+    expect(result.tokens.scopes).toEqual(["mcp:read", "mcp:write", "mcp:admin"]);
     expect(result.tokens.refreshToken).toBeDefined();
   });
 

@@ -4,11 +4,15 @@
  */
 export * from "./client-settings.js";
 export * from "./errors.js";
+export * from "./machine/index.js";
 export * as Protocol from "./protocol/index.js";
 export * from "./schema/credentials.js";
 export * from "./schema/wire.js";
 export * from "./services/credential-store.js";
+export * from "./services/headless-user-agent.js";
 export * from "./services/http.js";
 export * from "./services/randomness.js";
 export * from "./services/user-agent.js";
+export * from "./session/effect.js";
+export * from "./session/session.js";
 export * from "./steps/index.js";

@@ -9,36 +9,36 @@ import type { AuthorizationServerMetadata } from "../schema/wire.js";
 import type { AuthorizationGrant } from "../steps/authorize.js";
 import type { AuthServerInfo, ClientInfo, ResourceInfo, Scopes, TokenInfo } from "./model.js";
 
-export interface DiscoverResourceInput {
+export interface DiscoverResourceActorInput {
   readonly serverUrl: string;
   readonly resourceMetadataUrl?: string | undefined;
 }
-export interface DiscoverAuthServerInput {
+export interface DiscoverAuthServerActorInput {
   readonly issuer: string;
   /** Set for the 2025-03-26 fallback (SPEC D15): the MCP server URL whose origin is the AS. */
   readonly legacyServerUrl?: string | undefined;
 }
-export interface RegisterInput {
+export interface RegisterActorInput {
   readonly issuer: string;
   readonly metadata: AuthorizationServerMetadata;
   readonly scopes: Scopes;
   /** Forget the stored registration first (behaviour 6: invalid_client on a dynamic client). */
   readonly forgetStored: boolean;
 }
-export interface AuthorizeInput {
+export interface AuthorizeActorInput {
   readonly issuer: string;
   readonly metadata: AuthorizationServerMetadata;
   readonly clientId: string;
   readonly resource: string;
   readonly scopes: Scopes;
 }
-export interface ExchangeCodeInput {
+export interface ExchangeCodeActorInput {
   readonly issuer: string;
   readonly metadata: AuthorizationServerMetadata;
   readonly clientId: string;
   readonly grant: AuthorizationGrant;
 }
-export interface RefreshInput {
+export interface RefreshActorInput {
   readonly issuer: string;
   readonly metadata: AuthorizationServerMetadata;
   readonly clientId: string;
@@ -53,14 +53,14 @@ const notProvided = (name: string) => async (): Promise<never> => {
 };
 
 export const actorPlaceholders = {
-  discoverResource: fromPromise<ResourceInfo, DiscoverResourceInput>(
+  discoverResource: fromPromise<ResourceInfo, DiscoverResourceActorInput>(
     notProvided("discoverResource"),
   ),
-  discoverAuthServer: fromPromise<AuthServerInfo, DiscoverAuthServerInput>(
+  discoverAuthServer: fromPromise<AuthServerInfo, DiscoverAuthServerActorInput>(
     notProvided("discoverAuthServer"),
   ),
-  register: fromPromise<ClientInfo, RegisterInput>(notProvided("register")),
-  authorize: fromPromise<AuthorizationGrant, AuthorizeInput>(notProvided("authorize")),
-  exchangeCode: fromPromise<TokenInfo, ExchangeCodeInput>(notProvided("exchangeCode")),
-  refreshToken: fromPromise<TokenInfo, RefreshInput>(notProvided("refreshToken")),
+  register: fromPromise<ClientInfo, RegisterActorInput>(notProvided("register")),
+  authorize: fromPromise<AuthorizationGrant, AuthorizeActorInput>(notProvided("authorize")),
+  exchangeCode: fromPromise<TokenInfo, ExchangeCodeActorInput>(notProvided("exchangeCode")),
+  refreshToken: fromPromise<TokenInfo, RefreshActorInput>(notProvided("refreshToken")),
 };

@@ -21,6 +21,10 @@ export interface CredentialStoreService {
   readonly loadTokens: (key: TokenKey) => Effect.Effect<Option.Option<TokenSet>, StoreFailed>;
   readonly saveTokens: (tokens: TokenSet) => Effect.Effect<void, StoreFailed>;
   readonly deleteTokens: (key: TokenKey) => Effect.Effect<void, StoreFailed>;
+  /** The session's persisted machine state (JSON, already validated by its own Schema on load). */
+  readonly loadSession: (serverUrl: string) => Effect.Effect<Option.Option<string>, StoreFailed>;
+  readonly saveSession: (serverUrl: string, json: string) => Effect.Effect<void, StoreFailed>;
+  readonly deleteSession: (serverUrl: string) => Effect.Effect<void, StoreFailed>;
 }
 
 export class CredentialStore extends Context.Tag("@authchart/core/CredentialStore")<
@@ -41,6 +45,8 @@ export class CredentialStore extends Context.Tag("@authchart/core/CredentialStor
 
 /** Keys are JSON arrays of their parts, so no separator inside a URL can make two keys collide. */
 export const clientStoreKey = (issuer: string) => `authchart/client/${JSON.stringify([issuer])}`;
+export const sessionStoreKey = (serverUrl: string) =>
+  `authchart/session/${JSON.stringify([serverUrl])}`;
 export const tokenStoreKey = (key: TokenKey) =>
   `authchart/tokens/${JSON.stringify([key.resource, key.issuer, key.clientId])}`;
 
@@ -85,5 +91,11 @@ export const fromKeyValueStore = (kv: KeyValueStore.KeyValueStore): CredentialSt
     saveTokens: (tokens) => save(TokensJson, tokenStoreKey(tokens.key), tokens, "saveTokens"),
     deleteTokens: (key) =>
       kv.remove(tokenStoreKey(key)).pipe(Effect.mapError(failed("deleteTokens"))),
+    loadSession: (serverUrl) =>
+      kv.get(sessionStoreKey(serverUrl)).pipe(Effect.mapError(failed("loadSession"))),
+    saveSession: (serverUrl, json) =>
+      kv.set(sessionStoreKey(serverUrl), json).pipe(Effect.mapError(failed("saveSession"))),
+    deleteSession: (serverUrl) =>
+      kv.remove(sessionStoreKey(serverUrl)).pipe(Effect.mapError(failed("deleteSession"))),
   };
 };

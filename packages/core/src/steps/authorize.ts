@@ -133,7 +133,15 @@ export const validateCallback = (
         ? Effect.succeed(code)
         : Effect.fail(new InvalidCallback({ reason: "the response carries no code" }));
     } catch (error) {
-      return Effect.fail(classify(error, url.searchParams, input.issuer, expectedState));
+      return Effect.fail(
+        classify(
+          error,
+          url.searchParams,
+          input.issuer,
+          expectedState,
+          input.metadata.authorization_response_iss_parameter_supported === true,
+        ),
+      );
     }
   });
 
@@ -146,6 +154,7 @@ const classify = (
   params: URLSearchParams,
   issuer: string,
   expectedState: string,
+  advertisesIss: boolean,
 ) => {
   const iss = params.getAll("iss");
   const state = params.getAll("state");
@@ -159,8 +168,9 @@ const classify = (
   if (iss.length > 1 || state.length > 1 || params.getAll("code").length > 1) {
     return new InvalidCallback({ reason: "a response parameter appears more than once" });
   }
-  if (iss.length === 0 || iss[0] !== issuer)
+  if ((iss.length === 0 && advertisesIss) || (iss.length > 0 && iss[0] !== issuer)) {
     return new IssMismatch({ expected: issuer, actual: iss[0] });
+  }
   if (state[0] !== expectedState)
     return new StateMismatch({ received: state.length === 0 ? "missing" : "different" });
   return new InvalidCallback({

@@ -37,22 +37,66 @@ export interface Registration {
   readonly via: "pre-registered" | "store" | "client-id-metadata-document" | "dynamic";
 }
 
-export const register = (input: RegisterInput) =>
-  Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis;
-    const pre = findPreRegistered(input.settings, input.issuer);
-    if (pre !== undefined) {
-      const client: ClientRegistration = {
-        issuer: input.issuer,
+const preRegisteredClient = (
+  settings: ClientSettings,
+  issuer: string,
+  now: number,
+): ClientRegistration | undefined => {
+  const pre = findPreRegistered(settings, issuer);
+  return pre === undefined
+    ? undefined
+    : {
+        issuer,
         kind: "pre-registered",
         clientId: pre.clientId,
         clientSecret: pre.clientSecret,
         tokenEndpointAuthMethod: pre.tokenEndpointAuthMethod,
-        redirectUris: [...input.settings.redirectUris],
+        redirectUris: [...settings.redirectUris],
         registeredAt: now,
       };
-      return { client, via: "pre-registered" } satisfies Registration;
+};
+
+const metadataDocumentClient = (
+  settings: ClientSettings,
+  issuer: string,
+  now: number,
+): ClientRegistration | undefined =>
+  settings.clientMetadataUrl === undefined
+    ? undefined
+    : {
+        issuer,
+        kind: "client-id-metadata-document",
+        clientId: settings.clientMetadataUrl,
+        tokenEndpointAuthMethod: settings.signingKey ? "private_key_jwt" : "none",
+        redirectUris: [...settings.redirectUris],
+        registeredAt: now,
+      };
+
+/**
+ * The full registration of a client the lifecycle already chose (by id), for the authorization
+ * and token requests: from the settings, or from the store for a dynamic one.
+ */
+export const resolveClient = (issuer: string, clientId: string, settings: ClientSettings) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis;
+    for (const candidate of [
+      preRegisteredClient(settings, issuer, now),
+      metadataDocumentClient(settings, issuer, now),
+    ]) {
+      if (candidate?.clientId === clientId) return candidate;
     }
+    const stored = yield* (yield* CredentialStore).loadClient(issuer);
+    if (Option.isSome(stored) && stored.value.clientId === clientId) return stored.value;
+    return yield* new InvalidClientConfiguration({
+      reason: `client ${clientId} at ${issuer} is neither configured nor stored any more`,
+    });
+  });
+
+export const register = (input: RegisterInput) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis;
+    const pre = preRegisteredClient(input.settings, input.issuer, now);
+    if (pre !== undefined) return { client: pre, via: "pre-registered" } satisfies Registration;
 
     const store = yield* CredentialStore;
     const stored = yield* store.loadClient(input.issuer);
@@ -60,19 +104,11 @@ export const register = (input: RegisterInput) =>
       return { client: stored.value, via: "store" } satisfies Registration;
     }
 
-    const cimd = input.settings.clientMetadataUrl;
+    const cimd = metadataDocumentClient(input.settings, input.issuer, now);
     if (cimd !== undefined && input.metadata.client_id_metadata_document_supported === true) {
-      const reason = clientMetadataUrlProblem(cimd);
+      const reason = clientMetadataUrlProblem(cimd.clientId);
       if (reason) return yield* new InvalidClientConfiguration({ reason });
-      const client: ClientRegistration = {
-        issuer: input.issuer,
-        kind: "client-id-metadata-document",
-        clientId: cimd,
-        tokenEndpointAuthMethod: input.settings.signingKey ? "private_key_jwt" : "none",
-        redirectUris: [...input.settings.redirectUris],
-        registeredAt: now,
-      };
-      return { client, via: "client-id-metadata-document" } satisfies Registration;
+      return { client: cimd, via: "client-id-metadata-document" } satisfies Registration;
     }
 
     if (input.metadata.registration_endpoint === undefined) {

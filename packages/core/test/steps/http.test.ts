@@ -13,7 +13,7 @@ import { failureOf, json, stepLayer } from "../support.js";
 let server: ScriptedServer;
 let other: ScriptedServer;
 beforeAll(async () => {
-  other = await startScriptedServer({ "/elsewhere": json({ ok: true }) }, { host: "127.0.0.2" });
+  other = await startScriptedServer({ "/elsewhere": json({ ok: true }) }, { host: "localhost" });
   server = await startScriptedServer({
     "/ok": json({ hello: "world" }),
     "/malformed": {

@@ -1,0 +1,44 @@
+/**
+ * Redaction for inspection (the Stately inspector, logs): a deep copy where every Redacted value
+ * and every member whose name is a secret's becomes "<redacted>". Matches @statelyai/inspect's
+ * sanitizeContext / sanitizeEvent, which also call it with undefined.
+ */
+import { Redacted } from "effect";
+
+const secretNames = new Set([
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "code",
+  "code_verifier",
+  "client_secret",
+  "accessToken",
+  "refreshToken",
+  "codeVerifier",
+  "clientSecret",
+  "authorization",
+  "client_assertion",
+]);
+
+export const redact = (value: unknown, seen: WeakSet<object> = new WeakSet()): unknown => {
+  if (value === null || typeof value !== "object") return value;
+  if (Redacted.isRedacted(value)) return "<redacted>";
+  if (seen.has(value)) return "[circular]";
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => redact(item, seen));
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function" && !(value instanceof Error)) {
+    return redact((value as { toJSON: () => unknown }).toJSON(), seen);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    out[key] = secretNames.has(key) && member !== undefined ? "<redacted>" : redact(member, seen);
+  }
+  if (value instanceof Error) {
+    out.message = value.message;
+    if ("_tag" in value) out._tag = (value as { _tag: unknown })._tag;
+  }
+  return out;
+};
+
+export const sanitizeContext = (context: unknown) => redact(context);
+export const sanitizeEvent = (event: unknown) => redact(event);

@@ -1,0 +1,192 @@
+/**
+ * The real actors: each runs a step Effect through a ManagedRuntime with the actor's AbortSignal
+ * (leaving the state aborts it and interrupts the fiber), and rethrows the typed failure itself
+ * so guards can read its `_tag` (DESIGN: runPromise would wrap it).
+ */
+import { Cause, Effect, Exit, type ManagedRuntime, Option } from "effect";
+import { fromPromise } from "xstate";
+import type { ClientSettings } from "../client-settings.js";
+import { TokenRejected } from "../errors.js";
+import type { TokenSet } from "../schema/credentials.js";
+import { CredentialStore } from "../services/credential-store.js";
+import type { OAuthHttp } from "../services/http.js";
+import type { Randomness } from "../services/randomness.js";
+import type { UserAgent } from "../services/user-agent.js";
+import { authorize } from "../steps/authorize.js";
+import { discoverAuthServer, discoverLegacyAuthServer } from "../steps/discover-auth-server.js";
+import { discoverResource, type ResourceMatchPolicy } from "../steps/discover-resource.js";
+import { register, resolveClient } from "../steps/register.js";
+import { exchangeCode, refresh } from "../steps/tokens.js";
+import type {
+  AuthorizeActorInput,
+  DiscoverAuthServerActorInput,
+  DiscoverResourceActorInput,
+  ExchangeCodeActorInput,
+  RefreshActorInput,
+  RegisterActorInput,
+} from "./actors.js";
+import { StepDefect } from "./errors.js";
+import type { AuthServerInfo, ClientInfo, ResourceInfo, TokenInfo } from "./model.js";
+
+export type StepServices = OAuthHttp | CredentialStore | UserAgent | Randomness;
+export type StepRuntime = ManagedRuntime.ManagedRuntime<StepServices, never>;
+
+export interface StepActorOptions {
+  readonly settings: ClientSettings;
+  readonly resourcePolicy?: ResourceMatchPolicy | undefined;
+}
+
+/** An xstate promise actor that runs an Effect; failures keep their tagged type. */
+export const effectActor = <I, A, E>(
+  step: string,
+  runtime: StepRuntime,
+  program: (input: I) => Effect.Effect<A, E, StepServices>,
+) =>
+  fromPromise<A, I>(async ({ input, signal }) => {
+    const exit = await runtime.runPromiseExit(program(input), { signal });
+    if (Exit.isSuccess(exit)) return exit.value;
+    const failure = Cause.failureOption(exit.cause);
+    if (Option.isSome(failure)) throw failure.value;
+    throw new StepDefect({
+      step,
+      reason: Cause.isInterruptedOnly(exit.cause)
+        ? "interrupted"
+        : (Cause.pretty(exit.cause).split("\n")[0] ?? "defect"),
+    });
+  });
+
+export const toTokenInfo = (tokens: TokenSet, obtainedBy: TokenInfo["obtainedBy"]): TokenInfo => ({
+  issuer: tokens.key.issuer,
+  clientId: tokens.key.clientId,
+  resource: tokens.key.resource,
+  version: tokens.version,
+  scopes: tokens.scopes,
+  expiresAt: tokens.expiresAt,
+  hasRefreshToken: tokens.refreshToken !== undefined,
+  obtainedBy,
+});
+
+export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) => {
+  const { settings } = options;
+  return {
+    discoverResource: effectActor(
+      "discoverResource",
+      runtime,
+      (input: DiscoverResourceActorInput) =>
+        discoverResource({
+          serverUrl: input.serverUrl,
+          resourceMetadataUrl: input.resourceMetadataUrl,
+          policy: options.resourcePolicy,
+        }).pipe(
+          Effect.map(
+            (found): ResourceInfo => ({
+              resource: found.resource,
+              metadataUrl: found.metadataUrl,
+              authorizationServer: found.authorizationServer,
+              scopesSupported: found.metadata.scopes_supported,
+              legacy: false,
+            }),
+          ),
+        ),
+    ),
+    discoverAuthServer: effectActor(
+      "discoverAuthServer",
+      runtime,
+      (input: DiscoverAuthServerActorInput) =>
+        (input.legacyServerUrl === undefined
+          ? discoverAuthServer(input.issuer)
+          : discoverLegacyAuthServer(input.legacyServerUrl)
+        ).pipe(
+          Effect.map(
+            (found): AuthServerInfo => ({
+              issuer: found.issuer,
+              metadata: found.metadata,
+              metadataUrl: found.metadataUrl,
+            }),
+          ),
+        ),
+    ),
+    register: effectActor("register", runtime, (input: RegisterActorInput) =>
+      Effect.gen(function* () {
+        if (input.forgetStored) yield* (yield* CredentialStore).deleteClient(input.issuer);
+        const { client } = yield* register({
+          issuer: input.issuer,
+          metadata: input.metadata,
+          settings,
+          scopes: input.scopes,
+        });
+        return {
+          issuer: client.issuer,
+          clientId: client.clientId,
+          kind: client.kind,
+        } satisfies ClientInfo;
+      }),
+    ),
+    authorize: effectActor("authorize", runtime, (input: AuthorizeActorInput) =>
+      Effect.gen(function* () {
+        const client = yield* resolveClient(input.issuer, input.clientId, settings);
+        return yield* authorize({
+          issuer: input.issuer,
+          metadata: input.metadata,
+          client,
+          redirectUri: settings.redirectUris[0],
+          resource: input.resource,
+          scopes: input.scopes,
+        });
+      }),
+    ),
+    exchangeCode: effectActor("exchangeCode", runtime, (input: ExchangeCodeActorInput) =>
+      Effect.gen(function* () {
+        const client = yield* resolveClient(input.issuer, input.clientId, settings);
+        const tokens = yield* exchangeCode({
+          issuer: input.issuer,
+          metadata: input.metadata,
+          client,
+          grant: input.grant,
+          signingKey: signingKeyFor(settings, input.issuer),
+        });
+        return toTokenInfo(tokens, "authorization");
+      }),
+    ),
+    refreshToken: effectActor("refreshToken", runtime, (input: RefreshActorInput) =>
+      Effect.gen(function* () {
+        const store = yield* CredentialStore;
+        const key = { resource: input.resource, issuer: input.issuer, clientId: input.clientId };
+        const held = yield* store.loadTokens(key);
+        if (Option.isNone(held)) {
+          return yield* new TokenRejected({
+            code: "invalid_grant",
+            status: 0,
+            errorDescription: "no token is stored",
+            grantType: "refresh_token",
+          });
+        }
+        // Metadata dropped by its time to live is discovered again for the refresh.
+        const metadata =
+          input.metadata.token_endpoint === undefined
+            ? (yield* discoverAuthServer(input.issuer)).metadata
+            : input.metadata;
+        const client = yield* resolveClient(input.issuer, input.clientId, settings);
+        const tokens = yield* refresh({
+          issuer: input.issuer,
+          metadata,
+          client,
+          tokens: held.value,
+          signingKey: signingKeyFor(settings, input.issuer),
+        }).pipe(
+          // SPEC T7 [lib]: a dead refresh grant drops the tokens before re-authorizing.
+          Effect.tapError((error) =>
+            error._tag === "TokenRejected" && error.code === "invalid_grant"
+              ? store.deleteTokens(key)
+              : Effect.void,
+          ),
+        );
+        return toTokenInfo(tokens, input.reason === "after-401" ? "refresh-after-401" : "refresh");
+      }),
+    ),
+  };
+};
+
+const signingKeyFor = (settings: ClientSettings, issuer: string) =>
+  settings.preRegistered?.find((c) => c.issuer === issuer || c.issuer === undefined)?.signingKey ??
+  settings.signingKey;

@@ -1,0 +1,39 @@
+/**
+ * The Effect face of a session: a service whose lifetime is a scope, and an authorized fetch
+ * that fails with the typed AuthchartError instead of rejecting.
+ */
+import { Context, Effect, Layer } from "effect";
+import { asAuthchartError } from "../machine/errors.js";
+import { createSession, type Session, type SessionOptions } from "./session.js";
+
+export class AuthSession extends Context.Tag("@authchart/core/AuthSession")<
+  AuthSession,
+  Session
+>() {
+  /** A session that lives as long as the layer's scope; closing it interrupts everything in flight. */
+  static readonly layer = (options: SessionOptions) =>
+    Layer.scoped(
+      AuthSession,
+      Effect.acquireRelease(
+        Effect.promise(() => createSession(options)),
+        (session) => Effect.promise(() => session.close()),
+      ),
+    );
+}
+
+/** fetch through the session; aborting the fiber aborts the request. */
+export const authorizedFetch = (input: string | URL | Request, init?: RequestInit) =>
+  Effect.flatMap(AuthSession, (session) =>
+    Effect.tryPromise({
+      try: (signal) => session.fetch(input, { ...init, signal }),
+      catch: (error) => asAuthchartError("fetch", error),
+    }),
+  );
+
+export const authorizeSession = (scopes?: readonly string[]) =>
+  Effect.flatMap(AuthSession, (session) =>
+    Effect.tryPromise({
+      try: () => session.authorize(scopes),
+      catch: (error) => asAuthchartError("authorize", error),
+    }),
+  );

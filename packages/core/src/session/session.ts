@@ -1,0 +1,385 @@
+/**
+ * The face users hold: one session per protected MCP server — one machine, one authorized
+ * `fetch` shared by every caller, so concurrent 401s and 403s coalesce into one refresh or one
+ * authorization (DESIGN "the request loop").
+ */
+import { Effect, Layer, ManagedRuntime, Option, Redacted, Schema } from "effect";
+import { type Actor, createActor, type InspectionEvent } from "xstate";
+import type { ClientSettings } from "../client-settings.js";
+import { authMachine } from "../machine/auth-machine.js";
+import { type AuthchartError, AuthorizationLoop, FlowCancelled } from "../machine/errors.js";
+import type {
+  AuthConfig,
+  AuthContext,
+  ChallengeInfo,
+  TokenInfo,
+  TraceEntry,
+} from "../machine/model.js";
+import { PersistedSession, quietStates, toPersisted, toRestored } from "../machine/persistence.js";
+import { makeStepActors, type StepServices } from "../machine/step-actors.js";
+import { readResourceChallenge } from "../protocol/www-authenticate.js";
+import { CredentialStore, type CredentialStoreService } from "../services/credential-store.js";
+import { type HttpPolicy, OAuthHttp } from "../services/http.js";
+import { Randomness } from "../services/randomness.js";
+import { type AuthorizationPrompt, UserAgent } from "../services/user-agent.js";
+import type { ResourceMatchPolicy } from "../steps/discover-resource.js";
+
+export interface SessionOptions {
+  /** The MCP server URL, e.g. https://mcp.example.com/mcp. */
+  readonly serverUrl: string;
+  readonly client: ClientSettings;
+  /** The browser step (see @authchart/node for the system browser, or headlessUserAgent). */
+  readonly userAgent?:
+    | ((prompt: AuthorizationPrompt, signal: AbortSignal) => Promise<string>)
+    | undefined;
+  /** Where tokens, clients and the session's state persist. Default: memory, for this process. */
+  readonly store?: CredentialStoreService | undefined;
+  /** Replace the step services wholesale (Effect users): HTTP, store, user agent, randomness. */
+  readonly layer?: Layer.Layer<StepServices> | undefined;
+  readonly http?: Partial<HttpPolicy> | undefined;
+  readonly config?: Partial<AuthConfig> | undefined;
+  readonly resourcePolicy?: ResourceMatchPolicy | undefined;
+  /** Transport for the protected requests themselves. Default: globalThis.fetch. */
+  readonly fetch?: typeof globalThis.fetch | undefined;
+  /** xstate's inspection hook (e.g. @statelyai/inspect); see `redactInspectionEvent`. */
+  readonly inspect?: ((event: InspectionEvent) => void) | undefined;
+  /** How long discovered metadata is trusted across processes. Default: one hour. */
+  readonly metadataTtlMillis?: number | undefined;
+}
+
+export interface SessionState {
+  readonly value: string;
+  readonly token?: TokenInfo | undefined;
+  readonly error?: AuthchartError | undefined;
+  readonly context: AuthContext;
+}
+
+export interface Session {
+  /** fetch with authorization: the bearer token on the protected origin only; challenges handled. */
+  readonly fetch: typeof globalThis.fetch;
+  /** Authorize ahead of time (optionally for more scopes); resolves when authorized. */
+  readonly authorize: (scopes?: readonly string[]) => Promise<void>;
+  /** Forget the tokens and the session's state (the client registration stays). */
+  readonly logout: () => Promise<void>;
+  /** Stop everything in flight; no timer stays behind. */
+  readonly close: () => Promise<void>;
+  readonly state: () => SessionState;
+  readonly subscribe: (listener: (state: SessionState) => void) => () => void;
+  readonly onTrace: (listener: (entry: TraceEntry) => void) => () => void;
+  readonly actor: Actor<typeof authMachine>;
+}
+
+const inFlight = (value: string) => !(quietStates as readonly string[]).includes(value);
+const stateName = (value: unknown) =>
+  typeof value === "string" ? value : (Object.keys(value as object)[0] ?? "unknown");
+
+export const createSession = async (options: SessionOptions): Promise<Session> => {
+  const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const layer =
+    options.layer ??
+    Layer.mergeAll(
+      OAuthHttp.layerFetch(options.http),
+      options.store ? Layer.succeed(CredentialStore, options.store) : CredentialStore.layerMemory,
+      Randomness.layer,
+      UserAgent.fromPromise(
+        options.userAgent ??
+          (async () => {
+            throw new Error("no userAgent configured for this session");
+          }),
+      ),
+    );
+  const runtime = ManagedRuntime.make(layer);
+  const withStore = <A, E>(f: (store: CredentialStoreService) => Effect.Effect<A, E>) =>
+    runtime.runPromise(Effect.flatMap(CredentialStore, f));
+
+  const restored = await withStore((store) => store.loadSession(options.serverUrl)).then((json) =>
+    Option.match(json, {
+      onNone: () => undefined,
+      onSome: (text) =>
+        Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(PersistedSession))(text)),
+    }),
+  );
+  const protectedOrigin = new URL(options.serverUrl).origin;
+
+  const actor = createActor(
+    authMachine.provide({
+      actors: makeStepActors(runtime, {
+        settings: options.client,
+        resourcePolicy: options.resourcePolicy,
+      }),
+    }),
+    {
+      input: {
+        serverUrl: options.serverUrl,
+        config: {
+          configuredScopes: options.client.scopes ?? [],
+          offlineAccess: options.client.offlineAccess ?? true,
+          ...options.config,
+        },
+        restored:
+          restored && restored.serverUrl === options.serverUrl
+            ? toRestored(restored, Date.now(), options.metadataTtlMillis ?? 3_600_000)
+            : undefined,
+      },
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    },
+  );
+
+  // Persist at quiet states only, each distinct state once, writes in order.
+  let lastSaved = "";
+  let saving: Promise<unknown> = Promise.resolve();
+  actor.subscribe((snapshot) => {
+    if (inFlight(stateName(snapshot.value))) return;
+    const { savedAt: _, ...comparable } = toPersisted(snapshot.context, 0);
+    const key = JSON.stringify(comparable);
+    if (key === lastSaved) return;
+    lastSaved = key;
+    const json = JSON.stringify(
+      Schema.encodeSync(PersistedSession)(toPersisted(snapshot.context, Date.now())),
+    );
+    saving = saving
+      .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
+      .catch(() => undefined);
+  });
+  actor.start();
+
+  const state = (): SessionState => {
+    const snapshot = actor.getSnapshot();
+    return {
+      value: stateName(snapshot.value),
+      token: snapshot.context.token,
+      error: snapshot.context.error,
+      context: snapshot.context,
+    };
+  };
+
+  // ------------------------------------------------------------------ waiting on the machine
+  let waiting = 0;
+  let closed = false;
+
+  /** Resolves when the machine settles in `authorized`; rejects with the typed error otherwise. */
+  const waitSettled = (signal: AbortSignal | undefined) =>
+    new Promise<void>((resolve, reject) => {
+      waiting++;
+      const settle = (outcome: () => void) => {
+        waiting--;
+        subscription.unsubscribe();
+        signal?.removeEventListener("abort", onAbort);
+        outcome();
+      };
+      const check = () => {
+        const snapshot = actor.getSnapshot();
+        const value = stateName(snapshot.value);
+        if (snapshot.status === "stopped" || closed)
+          settle(() => reject(new FlowCancelled({ reason: "the session was closed" })));
+        else if (value === "authorized") settle(resolve);
+        else if (value === "failed" || value === "unauthorized")
+          settle(() =>
+            reject(snapshot.context.error ?? new FlowCancelled({ reason: "the flow stopped" })),
+          );
+      };
+      const onAbort = () => {
+        settle(() => reject(signal?.reason));
+        // The last waiter gone: stop an interactive flow nobody waits for (behaviour 10).
+        if (waiting === 0) actor.send({ type: "flow.cancel" });
+      };
+      const subscription = actor.subscribe({ next: check, complete: check, error: check });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+      else check();
+    });
+
+  /** Tells the machine what a request saw; resolves when the request should be sent again. */
+  const ask = (
+    event:
+      | {
+          readonly type: "challenge.received";
+          readonly challenge: ChallengeInfo;
+          readonly tokenVersion?: number | undefined;
+        }
+      | { readonly type: "token.expired"; readonly tokenVersion: number },
+    signal: AbortSignal | undefined,
+  ) =>
+    new Promise<void>((resolve, reject) => {
+      const requestId = crypto.randomUUID();
+      let answered = false;
+      const subscription = actor.on("challenge.answered", (answer) => {
+        if (answer.requestId !== requestId) return;
+        answered = true;
+        subscription.unsubscribe();
+        if (answer.outcome === "retry") resolve();
+        else if (answer.outcome === "refused") reject(answer.error);
+        else waitSettled(signal).then(resolve, reject);
+      });
+      actor.send({ ...event, requestId });
+      if (!answered) {
+        // Every state answers these events; silence means the session was stopped.
+        subscription.unsubscribe();
+        reject(new FlowCancelled({ reason: "the session is closed" }));
+      }
+    });
+
+  // ------------------------------------------------------------------ tokens
+  let cached:
+    | { readonly version: number; readonly key: string; readonly value: string }
+    | undefined;
+  const accessTokenFor = async (token: TokenInfo) => {
+    const key = JSON.stringify([token.resource, token.issuer, token.clientId]);
+    if (cached?.version === token.version && cached.key === key) return cached.value;
+    const stored = await withStore((store) =>
+      store.loadTokens({
+        resource: token.resource,
+        issuer: token.issuer,
+        clientId: token.clientId,
+      }),
+    );
+    if (Option.isNone(stored) || stored.value.version !== token.version) return undefined;
+    cached = { version: token.version, key, value: Redacted.value(stored.value.accessToken) };
+    return cached.value;
+  };
+
+  // ------------------------------------------------------------------ the authorized fetch
+  const maxRounds = 2 * (actor.getSnapshot().context.config.maxAuthorizationsPerScopeSet + 2);
+
+  const sendOnce = async (
+    request: Request,
+    body: ArrayBuffer | undefined,
+    accessToken: string | undefined,
+  ) => {
+    const headers = new Headers(request.headers);
+    if (accessToken !== undefined) headers.set("authorization", `Bearer ${accessToken}`);
+    let url = request.url;
+    let method = request.method;
+    let currentBody = body;
+    for (let hop = 0; ; hop++) {
+      const response = await baseFetch(url, {
+        method,
+        headers,
+        body: currentBody ?? null,
+        redirect: "manual",
+        signal: request.signal,
+      });
+      const location = response.headers.get("location");
+      if (
+        request.redirect !== "follow" ||
+        location === null ||
+        ![301, 302, 303, 307, 308].includes(response.status) ||
+        hop >= 10
+      ) {
+        return response;
+      }
+      await response.body?.cancel();
+      const next = new URL(location, url);
+      // Behaviour 8: the bearer token never follows a redirect to another origin.
+      if (next.origin !== protectedOrigin) headers.delete("authorization");
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === "POST")
+      ) {
+        method = "GET";
+        currentBody = undefined;
+      }
+      url = next.href;
+    }
+  };
+
+  const authorizedFetch: typeof globalThis.fetch = async (input, init) => {
+    const request = new Request(input, init);
+    // Behaviour 8: other origins pass through untouched, without the token.
+    if (new URL(request.url).origin !== protectedOrigin) return baseFetch(request);
+    // Bodies are buffered so that the request can be replayed after authorization.
+    const body = request.body === null ? undefined : await request.arrayBuffer();
+    const signal = request.signal;
+    for (let round = 0; round < maxRounds; round++) {
+      if (closed) throw new FlowCancelled({ reason: "the session is closed" });
+      const snapshot = actor.getSnapshot();
+      if (inFlight(stateName(snapshot.value))) {
+        await waitSettled(signal);
+        continue;
+      }
+      const token = snapshot.context.token;
+      let accessToken: string | undefined;
+      if (token !== undefined) {
+        accessToken =
+          token.expiresAt !== undefined && token.expiresAt <= Date.now()
+            ? undefined
+            : await accessTokenFor(token);
+        if (accessToken === undefined) {
+          // Never send an expired or vanished token: refresh or re-authorize first.
+          await ask({ type: "token.expired", tokenVersion: token.version }, signal);
+          continue;
+        }
+      }
+      const response = await sendOnce(request, body, accessToken);
+      const challenge = challengeOf(response);
+      if (challenge === undefined) return response;
+      await response.body?.cancel();
+      await ask({ type: "challenge.received", challenge, tokenVersion: token?.version }, signal);
+    }
+    const context = actor.getSnapshot().context;
+    throw new AuthorizationLoop({ scopes: context.scopes?.requested ?? [], attempts: maxRounds });
+  };
+
+  const authorize = async (scopes?: readonly string[]) => {
+    actor.send({ type: "session.authorize", scopes });
+    await waitSettled(undefined);
+  };
+
+  const logout = async () => {
+    const token = actor.getSnapshot().context.token;
+    actor.send({ type: "session.logout" });
+    cached = undefined;
+    await saving;
+    await withStore((store) =>
+      Effect.all([
+        token
+          ? store.deleteTokens({
+              resource: token.resource,
+              issuer: token.issuer,
+              clientId: token.clientId,
+            })
+          : Effect.void,
+        store.deleteSession(options.serverUrl),
+      ]),
+    );
+    lastSaved = "";
+  };
+
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    actor.stop();
+    await saving;
+    await runtime.dispose();
+  };
+
+  return {
+    fetch: authorizedFetch,
+    authorize,
+    logout,
+    close,
+    state,
+    subscribe: (listener) => {
+      const subscription = actor.subscribe(() => listener(state()));
+      return () => subscription.unsubscribe();
+    },
+    onTrace: (listener) => {
+      const subscription = actor.on("trace", listener);
+      return () => subscription.unsubscribe();
+    },
+    actor,
+  };
+};
+
+/** A 401 (any), or a 403 whose Bearer/DPoP challenge says insufficient_scope (SPEC G3, S4). */
+export const challengeOf = (response: Response): ChallengeInfo | undefined => {
+  if (response.status !== 401 && response.status !== 403) return undefined;
+  const parsed = readResourceChallenge(response.headers.get("www-authenticate"));
+  if (response.status === 403 && parsed?.error !== "insufficient_scope") return undefined;
+  return {
+    status: response.status,
+    error: parsed?.error,
+    scope: parsed?.scope,
+    resourceMetadata: parsed?.resourceMetadata,
+  };
+};

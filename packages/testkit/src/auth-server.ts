@@ -1,0 +1,503 @@
+/**
+ * The authorization server: oidc-provider 9 on a node:http server bound to 127.0.0.1:0, mounted
+ * under the issuer path, with open dynamic registration, PKCE S256 for every client, resource
+ * indicators (RFC 8707) minting JWT access tokens for the MCP server, RFC 9207 `iss`, refresh
+ * tokens with rotation, and interaction routes a headless user drives over plain HTTP.
+ */
+import { generateKeyPair, randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { promisify } from "node:util";
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
+import {
+  type Handler,
+  type LoopbackServer,
+  listenLoopback,
+  pathnameOf,
+  type RequestLog,
+  readBody,
+  sendJson,
+} from "./http.js";
+import { memoryAdapterFactory } from "./memory-adapter.js";
+import type { AuthServerOptions, RequestKind } from "./types.js";
+
+/** The account every headless login signs in as. */
+export const HEADLESS_ACCOUNT_ID = "headless-user";
+
+/** OIDC scopes oidc-provider handles itself (its `scopes` configuration). */
+const OIDC_SCOPES = ["openid", "offline_access"] as const;
+
+/**
+ * A client-metadata property the registered `scope` is moved into (see `extraClientMetadata`),
+ * so that oidc-provider neither restricts nor validates it; the response renames it back.
+ */
+const REGISTERED_SCOPE = "authchart_registered_scope";
+/** An authorization parameter nobody sends; its validator runs on every authorization request. */
+const REJECT_PROBE = "authchart_reject_probe";
+
+/** Endpoint paths, relative to the issuer. */
+export const ROUTES = {
+  authorization: "/authorize",
+  token: "/token",
+  registration: "/register",
+  jwks: "/jwks",
+  revocation: "/revoke",
+  interaction: "/interaction",
+} as const;
+
+interface AuthServerSetup {
+  readonly options: AuthServerOptions;
+  /** The one resource indicator the AS mints tokens for (exactly the MCP URL). */
+  readonly resource: string;
+  /** Scopes the resource server knows (tool scopes); they can be granted for `resource`. */
+  readonly resourceScopes: readonly string[];
+  readonly log: RequestLog;
+}
+
+export interface AuthServer {
+  readonly origin: string;
+  readonly issuer: string;
+  readonly issuerPath: string;
+  readonly provider: Provider;
+  /** The public JWKS access tokens are signed with (also served at the jwks endpoint). */
+  readonly jwksUri: string;
+  isAccessTokenRevoked(jti: string): boolean;
+  expireAccessTokens(): void;
+  readonly issuedAccessTokens: number;
+  close(): Promise<void>;
+}
+
+let signingKey: Promise<Record<string, unknown>> | undefined;
+
+/** One RSA key per process is plenty for tests (generating one costs ~100 ms). */
+function rsaSigningJwk(): Promise<Record<string, unknown>> {
+  signingKey ??= promisify(generateKeyPair)("rsa", { modulusLength: 2048 }).then(
+    ({ privateKey }) => ({
+      ...privateKey.export({ format: "jwk" }),
+      kid: `testkit-${randomBytes(6).toString("hex")}`,
+      use: "sig",
+      alg: "RS256",
+    }),
+  );
+  return signingKey;
+}
+
+function normalizeIssuerPath(path: string | undefined): string {
+  if (!path || path === "/") return "";
+  const withSlash = path.startsWith("/") ? path : `/${path}`;
+  return withSlash.endsWith("/") ? withSlash.slice(0, -1) : withSlash;
+}
+
+function splitScope(scope: unknown): string[] {
+  return typeof scope === "string" ? scope.split(" ").filter(Boolean) : [];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export async function startAuthServer(
+  setup: AuthServerSetup,
+  bound?: LoopbackServer,
+): Promise<AuthServer> {
+  const { options, resource, log } = setup;
+  const loopback = bound ?? (await listenLoopback());
+  const issuerPath = normalizeIssuerPath(options.issuerPath);
+  const issuer = `${loopback.origin}${issuerPath}`;
+  const accessTokenTtl = options.accessTokenTtlSeconds ?? 3600;
+  const rotation = options.refreshTokenRotation ?? true;
+  const issueRefreshTokens = options.issueRefreshTokens ?? true;
+  const rejectScopes = new Set(options.rejectScopes ?? []);
+  const resourceScopes = [...new Set(setup.resourceScopes)].filter(
+    (s) => !(OIDC_SCOPES as readonly string[]).includes(s),
+  );
+  const advertisedScopes = options.scopesSupported ?? [...setup.resourceScopes, "offline_access"];
+  /** Everything a resource token can carry: the tool scopes plus whatever else the AS advertises. */
+  const grantableResourceScopes = new Set([
+    ...resourceScopes,
+    ...advertisedScopes.filter((s) => !(OIDC_SCOPES as readonly string[]).includes(s)),
+  ]);
+
+  const defaultScopes = [...(options.defaultScopes ?? resourceScopes)];
+  const jwk = await rsaSigningJwk();
+
+  const configuration: Configuration = {
+    adapter: memoryAdapterFactory(),
+    clients: [],
+    jwks: { keys: [jwk] },
+    cookies: { keys: [randomBytes(32).toString("base64url")] },
+    scopes: [...OIDC_SCOPES],
+    claims: { openid: ["sub"] },
+    responseTypes: ["code"],
+    routes: {
+      authorization: ROUTES.authorization,
+      token: ROUTES.token,
+      registration: ROUTES.registration,
+      jwks: ROUTES.jwks,
+      revocation: ROUTES.revocation,
+    },
+    async findAccount(_ctx, sub) {
+      return { accountId: sub, claims: async () => ({ sub }) };
+    },
+    features: {
+      devInteractions: { enabled: false },
+      // Open dynamic registration: no initial access token.
+      registration: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // No default: a client that sends no `resource` gets no token for the MCP server.
+        defaultResource: async () => undefined,
+        useGrantedResource: async () => false,
+        async getResourceServerInfo(_ctx, indicator) {
+          // Exactly the MCP URL; anything else (other path, trailing slash, …) is invalid_target.
+          if (indicator !== resource) {
+            throw new errors.InvalidTarget(`unknown resource indicator ${indicator}`);
+          }
+          return {
+            scope: [...grantableResourceScopes].join(" "),
+            audience: resource,
+            accessTokenTTL: accessTokenTtl,
+            accessTokenFormat: "jwt",
+            jwt: { sign: { alg: "RS256" } },
+          };
+        },
+      },
+    },
+    // PKCE for every client, confidential ones included (oidc-provider only knows S256).
+    pkce: { required: () => true },
+    // oidc-provider's default issues refresh tokens only when offline_access was requested and
+    // granted; here every client that registered the refresh_token grant gets one.
+    async issueRefreshToken(_ctx, client) {
+      return issueRefreshTokens && client.grantTypeAllowed("refresh_token");
+    },
+    rotateRefreshToken: rotation,
+    // Tokens do not die with the headless user's login session.
+    expiresWithSession: async () => false,
+    interactions: {
+      url: async (_ctx, interaction) => `${issuerPath}${ROUTES.interaction}/${interaction.uid}`,
+    },
+    async renderError(ctx, out) {
+      ctx.type = "json";
+      ctx.body = out;
+    },
+    clientBasedCORS: () => false,
+    extraParams: {
+      // Runs for every authorization request (after client, redirect_uri, PKCE and resource
+      // checks), so its error is delivered to the redirect URI with state and iss.
+      [REJECT_PROBE]: async (ctx: KoaContextWithOIDC, _value: unknown, client: unknown) => {
+        const params = ctx.oidc.params;
+        if (params === undefined) return;
+        const requested = splitScope(params.scope);
+        for (const scope of requested) {
+          if (rejectScopes.has(scope)) {
+            throw new errors.InvalidScope("requested scope is not allowed", scope);
+          }
+        }
+        // No scope at all: the client's registered scope, else the default scopes (oidc-provider
+        // itself would grant nothing and answer access_denied).
+        if (requested.length === 0) {
+          const registered = splitScope(isRecord(client) ? client[REGISTERED_SCOPE] : undefined);
+          const fallback = registered.length > 0 ? registered : defaultScopes;
+          if (fallback.length > 0) params.scope = fallback.join(" ");
+        }
+      },
+    },
+    extraClientMetadata: {
+      properties: [REGISTERED_SCOPE],
+      validator(ctx, key, _value, metadata) {
+        if (key !== REGISTERED_SCOPE) return;
+        const scope = metadata.scope;
+        if (scope !== undefined) {
+          if (typeof scope !== "string") {
+            throw new errors.InvalidClientMetadata("scope must be a string");
+          }
+          metadata[REGISTERED_SCOPE] = scope;
+          delete metadata.scope;
+        }
+        if (
+          options.requireScopeOnRegistration &&
+          ctx?.oidc?.route === "registration" &&
+          splitScope(metadata[REGISTERED_SCOPE]).length === 0
+        ) {
+          throw new errors.InvalidClientMetadata("scope is required when registering a client");
+        }
+      },
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? accessTokenTtl,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      IdToken: 3600,
+      RefreshToken: 14 * 24 * 60 * 60,
+      Interaction: 3600,
+      Session: 14 * 24 * 60 * 60,
+      Grant: 14 * 24 * 60 * 60,
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  // Koa would print every error thrown by a handler; tests provoke plenty on purpose.
+  provider.silent = true;
+  provider.on("server_error", (_ctx: unknown, error: unknown) => {
+    console.error("[authchart/testkit] oidc-provider server_error", error);
+  });
+
+  const issuedJtis = new Map<string, string | undefined>();
+  const revokedJtis = new Set<string>();
+  const revokedGrants = new Set<string>();
+  provider.on("access_token.issued", (token) => {
+    issuedJtis.set(token.jti, token.grantId);
+  });
+  provider.on("grant.revoked", (_ctx: unknown, grantId: string) => {
+    revokedGrants.add(grantId);
+  });
+
+  const grantTypes = new WeakMap<IncomingMessage, string>();
+  provider.use(async (ctx, next) => {
+    await next();
+    const route = ctx.oidc?.route;
+    const body: unknown = ctx.body;
+    if (route === "discovery" && isRecord(body)) {
+      body.scopes_supported = [...advertisedScopes];
+      if (options.omitCodeChallengeMethods) delete body.code_challenge_methods_supported;
+    }
+    if ((route === "registration" || route === "client") && isRecord(body)) {
+      const registered = body[REGISTERED_SCOPE];
+      delete body[REGISTERED_SCOPE];
+      if (typeof registered === "string") body.scope = registered;
+    }
+    if (route === "token") {
+      const grantType = ctx.oidc?.params?.grant_type;
+      if (typeof grantType === "string") grantTypes.set(ctx.req, grantType);
+    }
+  });
+
+  const providerCallback = provider.callback();
+  const wellKnownOidc = `${issuerPath}/.well-known/openid-configuration`;
+  const metadataPaths = new Set<string>([wellKnownOidc]);
+  if ((options.metadata ?? "oauth-and-oidc") === "oauth-and-oidc") {
+    metadataPaths.add(`/.well-known/oauth-authorization-server${issuerPath}`);
+    metadataPaths.add(`/.well-known/openid-configuration${issuerPath}`);
+  }
+  const interactionPrefix = `${issuerPath}${ROUTES.interaction}/`;
+
+  const classify = (path: string): RequestKind => {
+    if (metadataPaths.has(path)) return "as-metadata";
+    if (path.startsWith(interactionPrefix)) return "interaction";
+    switch (path.slice(issuerPath.length)) {
+      case ROUTES.authorization:
+        return "authorization";
+      case ROUTES.token:
+        return "token";
+      case ROUTES.registration:
+        return "registration";
+      case ROUTES.jwks:
+        return "jwks";
+    }
+    // The resume step (/authorize/:uid) is part of the interaction, not a new authorization.
+    if (path.startsWith(`${issuerPath}${ROUTES.authorization}/`)) return "interaction";
+    return "other";
+  };
+
+  const interactions = interactionHandler(provider, {
+    prefix: interactionPrefix,
+    grantableResourceScopes,
+  });
+
+  let tokenQueue: Promise<unknown> = Promise.resolve();
+  const handler: Handler = async (req, res) => {
+    const path = pathnameOf(req);
+    log.track(req, res, "as", () => {
+      const kind = classify(path);
+      return { kind, grantType: kind === "token" ? grantTypes.get(req) : undefined };
+    });
+
+    if (metadataPaths.has(path)) {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        sendJson(res, 405, { error: "invalid_request", error_description: "method not allowed" });
+        return;
+      }
+      // Every served metadata URL is answered by oidc-provider's own discovery document.
+      mount(req, "/.well-known/openid-configuration", issuerPath);
+      await providerCallback(req, res);
+      return;
+    }
+    if (path.includes("/.well-known/")) {
+      sendJson(res, 404, { error: "not_found" });
+      return;
+    }
+    if (path.startsWith(interactionPrefix)) {
+      await interactions(req, res, path);
+      return;
+    }
+    if (issuerPath === "" || path === issuerPath || path.startsWith(`${issuerPath}/`)) {
+      const url = req.url ?? "/";
+      mount(req, url.slice(issuerPath.length) || "/", issuerPath);
+      if (classify(path) === "token") {
+        // One token request at a time, like a database row lock: of two concurrent uses of one
+        // refresh token, the second sees it consumed (invalid_grant, grant revoked).
+        const turn = tokenQueue.then(() => providerCallback(req, res));
+        tokenQueue = turn.catch(() => undefined);
+        await turn;
+        return;
+      }
+      await providerCallback(req, res);
+      return;
+    }
+    sendJson(res, 404, { error: "not_found" });
+  };
+  loopback.setHandler(handler);
+
+  return {
+    origin: loopback.origin,
+    issuer,
+    issuerPath,
+    provider,
+    jwksUri: `${issuer}${ROUTES.jwks}`,
+    isAccessTokenRevoked(jti) {
+      if (revokedJtis.has(jti)) return true;
+      const grantId = issuedJtis.get(jti);
+      return grantId !== undefined && revokedGrants.has(grantId);
+    },
+    expireAccessTokens() {
+      for (const jti of issuedJtis.keys()) revokedJtis.add(jti);
+    },
+    get issuedAccessTokens() {
+      return issuedJtis.size;
+    },
+    close: () => loopback.close(),
+  };
+}
+
+/** Presents a request to oidc-provider as if it were mounted at `mountPath` (like koa-mount). */
+function mount(req: IncomingMessage, url: string, mountPath: string): void {
+  const original = `${mountPath}${url}`;
+  Object.assign(req, { originalUrl: original, url });
+}
+
+interface InteractionSetup {
+  readonly prefix: string;
+  readonly grantableResourceScopes: ReadonlySet<string>;
+}
+
+/**
+ * The interaction routes (no HTML): the headless user reads the prompt and answers it.
+ * - GET  {prefix}:uid          -> { uid, prompt: { name, reasons, details }, params }
+ * - POST {prefix}:uid/login    -> body { accountId? }: signs in, 303 to the resume URL
+ * - POST {prefix}:uid/confirm  -> body { decline?: string[] }: grants the requested scopes but
+ *                                 those, 303 to the resume URL
+ * - POST {prefix}:uid/abort    -> error=access_denied at the client's redirect URI (via resume)
+ */
+function interactionHandler(provider: Provider, setup: InteractionSetup) {
+  const oidcScopes = new Set<string>(OIDC_SCOPES);
+  return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const [uid, action, ...rest] = path.slice(setup.prefix.length).split("/");
+    if (!uid || rest.length > 0) {
+      sendJson(res, 404, { error: "not_found" });
+      return;
+    }
+    let details: Awaited<ReturnType<Provider["interactionDetails"]>>;
+    try {
+      details = await provider.interactionDetails(req, res);
+    } catch (error) {
+      sendJson(res, 400, {
+        error: "invalid_request",
+        error_description: error instanceof Error ? error.message : "interaction not found",
+      });
+      return;
+    }
+    if (details.uid !== uid) {
+      sendJson(res, 400, { error: "invalid_request", error_description: "interaction mismatch" });
+      return;
+    }
+
+    if (action === undefined && req.method === "GET") {
+      sendJson(res, 200, {
+        uid: details.uid,
+        prompt: {
+          name: details.prompt.name,
+          reasons: details.prompt.reasons,
+          details: details.prompt.details,
+        },
+        params: details.params,
+      });
+      return;
+    }
+    if (req.method !== "POST") {
+      sendJson(res, 405, { error: "invalid_request", error_description: "method not allowed" });
+      return;
+    }
+    const body = await readJsonObject(req);
+
+    switch (action) {
+      case "login": {
+        const accountId =
+          typeof body.accountId === "string" && body.accountId
+            ? body.accountId
+            : HEADLESS_ACCOUNT_ID;
+        await provider.interactionFinished(req, res, { login: { accountId } });
+        return;
+      }
+      case "confirm": {
+        const accountId = details.session?.accountId;
+        const clientId = details.params.client_id;
+        if (!accountId || typeof clientId !== "string") {
+          sendJson(res, 400, { error: "invalid_request", error_description: "login first" });
+          return;
+        }
+        const decline = new Set(
+          Array.isArray(body.decline)
+            ? body.decline.filter((s): s is string => typeof s === "string")
+            : [],
+        );
+        const requested = splitScope(details.params.scope);
+        const resourceParam = details.params.resource;
+        const resources = (Array.isArray(resourceParam) ? resourceParam : [resourceParam]).filter(
+          (r): r is string => typeof r === "string",
+        );
+        // A fresh grant holds exactly what this request asked for minus what the user declined
+        // (reusing the earlier grant would keep earlier rejections).
+        const grant = new provider.Grant({ accountId, clientId });
+        for (const scope of requested) {
+          const declined = decline.has(scope);
+          if (oidcScopes.has(scope)) {
+            if (declined) grant.rejectOIDCScope(scope);
+            else grant.addOIDCScope(scope);
+          }
+          if (setup.grantableResourceScopes.has(scope)) {
+            for (const indicator of resources) {
+              if (declined) grant.rejectResourceScope(indicator, scope);
+              else grant.addResourceScope(indicator, scope);
+            }
+          }
+        }
+        const grantId = await grant.save();
+        await provider.interactionFinished(req, res, { consent: { grantId } });
+        return;
+      }
+      case "abort": {
+        await provider.interactionFinished(
+          req,
+          res,
+          { error: "access_denied", error_description: "End-User denied the authorization" },
+          { mergeWithLastSubmission: false },
+        );
+        return;
+      }
+      default:
+        sendJson(res, 404, { error: "not_found" });
+    }
+  };
+}
+
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(req, 64 * 1024);
+  if (!text) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isRecord(parsed) ? parsed : {};
+  } catch {
+    // Also accept a form body.
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+}

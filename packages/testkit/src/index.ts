@@ -1,0 +1,23 @@
+/**
+ * @authchart/testkit — real servers on loopback for testing an MCP OAuth client in-process:
+ * an oidc-provider authorization server, an MCP SDK server protected by it, a headless user that
+ * answers the authorization prompts over HTTP, a request log, and a scripted server for bad input.
+ */
+export { DEFAULT_TOOLS } from "./mcp-server.js";
+export { startScriptedServer } from "./scripted-server.js";
+export { startTestkit } from "./testkit.js";
+export type {
+  AuthServerOptions,
+  HeadlessUser,
+  HeadlessUserPolicy,
+  McpServerOptions,
+  RequestKind,
+  RequestLogEntry,
+  ScriptedRequest,
+  ScriptedResponse,
+  ScriptedRoute,
+  ScriptedServer,
+  Testkit,
+  TestkitOptions,
+  ToolDefinition,
+} from "./types.js";

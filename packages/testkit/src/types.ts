@@ -1,0 +1,172 @@
+/** Public types of @authchart/testkit. */
+
+/** How a request is counted in the request log. */
+export type RequestKind =
+  | "prm"
+  | "as-metadata"
+  | "registration"
+  | "authorization"
+  | "token"
+  | "jwks"
+  | "interaction"
+  | "mcp"
+  | "other";
+
+/** One completed request to one of the testkit's servers. */
+export interface RequestLogEntry {
+  readonly server: "as" | "mcp" | "scripted";
+  readonly method: string;
+  /** The pathname only, never the query (it may carry codes). */
+  readonly path: string;
+  /** The response status; 0 when the connection ended before a response was sent. */
+  readonly status: number;
+  /** Classification for counting. */
+  readonly kind: RequestKind;
+  /** The `grant_type` of token requests. */
+  readonly grantType?: string;
+  /** Date.now() when the request completed. */
+  readonly at: number;
+}
+
+/** What the headless user does on the consent screen. */
+export type HeadlessUserPolicy =
+  | { readonly grant: "all" }
+  | { readonly grant: "all-but"; readonly decline: readonly string[] }
+  | { readonly grant: "deny" };
+
+export interface ToolDefinition {
+  readonly name: string;
+  /** The scope an access token needs to call this tool. */
+  readonly scope: string;
+}
+
+export interface AuthServerOptions {
+  /** e.g. "/tenant1": the issuer is http://127.0.0.1:PORT/tenant1. Default: no path. */
+  readonly issuerPath?: string;
+  /**
+   * Which metadata URLs answer.
+   * - "oauth-and-oidc" (default): RFC 8414 `/.well-known/oauth-authorization-server{path}`, OIDC
+   *   path-inserted `/.well-known/openid-configuration{path}` and OIDC path-appended
+   *   `{issuer}/.well-known/openid-configuration`.
+   * - "oidc-appended-only": only `{issuer}/.well-known/openid-configuration` (SPEC D10 third URL);
+   *   every other well-known URL is a 404.
+   */
+  readonly metadata?: "oauth-and-oidc" | "oidc-appended-only";
+  /** Dynamic registration without `scope` -> 400 invalid_client_metadata (models Fastmail). */
+  readonly requireScopeOnRegistration?: boolean;
+  /** Lifetime of access tokens. Default 3600. */
+  readonly accessTokenTtlSeconds?: number;
+  /** Rotate refresh tokens on every use (a reused one is invalid_grant and revokes the grant). Default true. */
+  readonly refreshTokenRotation?: boolean;
+  /** Issue refresh tokens to clients that registered the refresh_token grant. Default true. */
+  readonly issueRefreshTokens?: boolean;
+  /** `scopes_supported` of the AS metadata. Default: the tool scopes + "offline_access". */
+  readonly scopesSupported?: readonly string[];
+  /** Authorization requests naming any of these end in error=invalid_scope at the redirect URI. */
+  readonly rejectScopes?: readonly string[];
+  /** Metadata without `code_challenge_methods_supported` (SPEC D13). */
+  readonly omitCodeChallengeMethods?: boolean;
+  /**
+   * Extension: what an authorization request without `scope` asks for — the client's registered
+   * `scope` if it registered one, else these. Default: all tool scopes.
+   */
+  readonly defaultScopes?: readonly string[];
+}
+
+export interface McpServerOptions {
+  /** Default "/mcp". */
+  readonly path?: string;
+  /** Where Protected Resource Metadata answers. Default "both"; "root" = only the root well-known URL. */
+  readonly prmLocation?: "path-aware" | "root" | "both";
+  /** Default true; false = a 401 without `resource_metadata` (the client must probe, SPEC D3). */
+  readonly resourceMetadataInChallenge?: boolean;
+  /** `scope` in 401 challenges. Default: the scopes of all configured tools; "none" omits it. */
+  readonly challengeScope?: readonly string[] | "none";
+  /**
+   * - "bearer" (default): one `Bearer …` challenge.
+   * - "several": `Basic realm="mcp", Bearer …` in one header line.
+   * - "several-lines": the same two challenges as two `WWW-Authenticate` header lines (extension).
+   */
+  readonly challengeSchemes?: "bearer" | "several" | "several-lines";
+  /** PRM `scopes_supported`. Default: all tool scopes; "omit" leaves the member out. */
+  readonly scopesSupported?: readonly string[] | "omit";
+  /** Default: echo (mcp:read), write-note (mcp:write), admin-report (mcp:admin). */
+  readonly tools?: readonly ToolDefinition[];
+  /** Extension: the `resource` member the PRM publishes (default: exactly mcpUrl), to test SPEC D5. */
+  readonly prmResource?: string;
+  /**
+   * Extension: answer MCP POSTs with JSON (true, default) or with an SSE stream (false), the two
+   * response forms of the Streamable HTTP transport.
+   */
+  readonly jsonResponse?: boolean;
+}
+
+export interface TestkitOptions {
+  readonly authServer?: AuthServerOptions;
+  readonly mcp?: McpServerOptions;
+  /** The initial policy of the headless user. Default { grant: "all" }. */
+  readonly user?: HeadlessUserPolicy;
+}
+
+export interface HeadlessUser {
+  /** Mutable: tests switch it. */
+  policy: HeadlessUserPolicy;
+  /** How many authorization flows it completed or denied. */
+  readonly authorizations: number;
+  /**
+   * Performs login + consent over HTTP against the AS for this authorization URL and returns the
+   * final redirect URL (the client's redirect_uri with code/state/iss or error), WITHOUT requesting
+   * that redirect URL.
+   */
+  authorize(authorizationUrl: string): Promise<string>;
+  /** Extension: forget the login session (cookies), so the next flow logs in again. */
+  resetSession(): void;
+}
+
+export interface Testkit {
+  /** e.g. http://127.0.0.1:PORT/mcp — also the audience of the access tokens. */
+  readonly mcpUrl: string;
+  readonly issuer: string;
+  readonly authServerOrigin: string;
+  /** Extension: the origin of the MCP server (where PRM lives). */
+  readonly mcpOrigin: string;
+  /** Live array, appended as requests complete, both servers. */
+  readonly requests: readonly RequestLogEntry[];
+  count(kind: RequestKind, filter?: Partial<RequestLogEntry>): number;
+  clearLog(): void;
+  readonly user: HeadlessUser;
+  /** Subsequent MCP calls with any access token issued so far get 401 invalid_token. */
+  expireAccessTokens(): void;
+  /** Extension: how many access tokens the AS has issued. */
+  readonly issuedAccessTokens: number;
+  close(): Promise<void>;
+}
+
+export interface ScriptedResponse {
+  readonly status?: number;
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+  readonly body?: string | Uint8Array;
+  /** Never respond (close() still ends the connection). */
+  readonly hang?: boolean;
+  readonly delayMs?: number;
+  /** A streamed body without content-length: `count` writes of `chunk`. */
+  readonly chunks?: { readonly count: number; readonly chunk: string };
+}
+
+export interface ScriptedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  origin: string;
+}
+
+export type ScriptedRoute = ScriptedResponse | ((req: ScriptedRequest) => ScriptedResponse);
+
+export interface ScriptedServer {
+  readonly origin: string;
+  readonly requests: readonly RequestLogEntry[];
+  route(path: string, r: ScriptedRoute): void;
+  close(): Promise<void>;
+}
