@@ -62,6 +62,8 @@ export interface AuthServer {
   readonly jwksUri: string;
   isAccessTokenRevoked(jti: string): boolean;
   expireAccessTokens(): void;
+  revokeRefreshTokens(): void;
+  forgetClients(): void;
   readonly issuedAccessTokens: number;
   close(): Promise<void>;
 }
@@ -118,10 +120,11 @@ export async function startAuthServer(
   ]);
 
   const defaultScopes = [...(options.defaultScopes ?? resourceScopes)];
+  const adapter = memoryAdapterFactory();
   const jwk = await rsaSigningJwk();
 
   const configuration: Configuration = {
-    adapter: memoryAdapterFactory(),
+    adapter,
     clients: [],
     jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString("base64url")] },
@@ -361,6 +364,12 @@ export async function startAuthServer(
     },
     expireAccessTokens() {
       for (const jti of issuedJtis.keys()) revokedJtis.add(jti);
+    },
+    revokeRefreshTokens() {
+      adapter.dropModel("RefreshToken");
+    },
+    forgetClients() {
+      adapter.dropModel("Client");
     },
     get issuedAccessTokens() {
       return issuedJtis.size;

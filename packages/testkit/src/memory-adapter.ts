@@ -9,7 +9,13 @@ interface Entry {
   readonly expiresAt: number | undefined;
 }
 
-export function memoryAdapterFactory(): (model: string) => Adapter {
+export interface MemoryAdapterFactory {
+  (model: string): Adapter;
+  /** Deletes every stored entry of one model (e.g. "RefreshToken"): as if an admin revoked them. */
+  dropModel(model: string): void;
+}
+
+export function memoryAdapterFactory(): MemoryAdapterFactory {
   const entries = new Map<string, Entry>();
   const byUid = new Map<string, string>();
   const byUserCode = new Map<string, string>();
@@ -24,7 +30,7 @@ export function memoryAdapterFactory(): (model: string) => Adapter {
     return entry;
   };
 
-  return (model: string): Adapter => {
+  const factory = (model: string): Adapter => {
     const keyOf = (id: string) => `${model}:${id}`;
     return {
       async upsert(id, payload, expiresIn) {
@@ -68,4 +74,9 @@ export function memoryAdapterFactory(): (model: string) => Adapter {
       },
     };
   };
+  return Object.assign(factory, {
+    dropModel(model: string) {
+      for (const key of [...entries.keys()]) if (key.startsWith(`${model}:`)) entries.delete(key);
+    },
+  });
 }

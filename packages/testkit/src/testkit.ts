@@ -56,6 +56,8 @@ export async function startTestkit(options: TestkitOptions = {}): Promise<Testki
       clearLog: () => log.clear(),
       user,
       expireAccessTokens: () => authServer.expireAccessTokens(),
+      revokeRefreshTokens: () => authServer.revokeRefreshTokens(),
+      forgetClients: () => authServer.forgetClients(),
       get issuedAccessTokens() {
         return authServer.issuedAccessTokens;
       },

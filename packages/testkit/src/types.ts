@@ -137,6 +137,10 @@ export interface Testkit {
   readonly user: HeadlessUser;
   /** Subsequent MCP calls with any access token issued so far get 401 invalid_token. */
   expireAccessTokens(): void;
+  /** Every refresh token issued so far becomes unknown to the AS (refresh -> invalid_grant). */
+  revokeRefreshTokens(): void;
+  /** Every dynamically registered client becomes unknown to the AS (token requests -> invalid_client). */
+  forgetClients(): void;
   /** Extension: how many access tokens the AS has issued. */
   readonly issuedAccessTokens: number;
   close(): Promise<void>;

@@ -30,6 +30,7 @@ import {
   AuthorizationTimeout,
   asAuthchartError,
   FlowCancelled,
+  isRetryable,
   isTransient,
   ScopeDeclined,
 } from "./errors.js";
@@ -51,6 +52,37 @@ const errorOf = (step: string, event: { readonly error?: unknown }): AuthchartEr
 
 /** The largest delay a timer can hold (setTimeout's 32-bit limit); the guard re-checks on fire. */
 const maxDelay = 2_147_483_647;
+
+/**
+ * Behaviour 10: every request waiting on an interactive flow was aborted. With a token still held
+ * (a step-up nobody waits for) the session goes back to it; without one, to unauthorized.
+ */
+const cancelFlow = [
+  {
+    guard: "hasStoredToken",
+    target: "#authchart.authorized",
+    actions: {
+      type: "trace",
+      params: {
+        decision: "cancelled",
+        reason: "no request waits for this flow; the current token stays in use",
+      },
+    },
+  },
+  {
+    target: "#authchart.unauthorized",
+    actions: [
+      {
+        type: "assignError",
+        params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
+      },
+      {
+        type: "trace",
+        params: { decision: "cancelled", reason: "no request waits for this flow" },
+      },
+    ],
+  },
+] as const;
 
 export const authMachine = setup({
   types: {
@@ -100,7 +132,8 @@ export const authMachine = setup({
       context.token?.hasRefreshToken === true &&
       context.token.expiresAt !== undefined &&
       context.token.expiresAt - context.config.refreshSkewMillis <= Date.now(),
-    failureIsTransient: ({ context }) => context.error !== undefined && isTransient(context.error),
+    /** A failure a later request may try again: the network, or a browser step not finished. */
+    failureIsRetryable: ({ context }) => context.error !== undefined && isRetryable(context.error),
     requestedScopesHeld: ({ context, event }) =>
       event.type === "session.authorize" &&
       grantCovers(context, unionScopes(context.config.configuredScopes, event.scopes ?? [])),
@@ -328,13 +361,7 @@ export const authMachine = setup({
       on: {
         "challenge.received": { actions: "answerWait" },
         "token.expired": { actions: "answerWait" },
-        "flow.cancel": {
-          target: "unauthorized",
-          actions: {
-            type: "assignError",
-            params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
-          },
-        },
+        "flow.cancel": cancelFlow,
       },
       states: {
         resourceMetadata: {
@@ -428,13 +455,7 @@ export const authMachine = setup({
       on: {
         "challenge.received": { actions: "answerWait" },
         "token.expired": { actions: "answerWait" },
-        "flow.cancel": {
-          target: "unauthorized",
-          actions: {
-            type: "assignError",
-            params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
-          },
-        },
+        "flow.cancel": cancelFlow,
       },
       invoke: {
         id: "register",
@@ -500,13 +521,7 @@ export const authMachine = setup({
       on: {
         "challenge.received": { actions: "answerWait" },
         "token.expired": { actions: "answerWait" },
-        "flow.cancel": {
-          target: "unauthorized",
-          actions: {
-            type: "assignError",
-            params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
-          },
-        },
+        "flow.cancel": cancelFlow,
       },
       after: {
         authorizationTimeout: {
@@ -957,7 +972,7 @@ export const authMachine = setup({
       on: {
         "challenge.received": [
           {
-            guard: "failureIsTransient",
+            guard: "failureIsRetryable",
             target: "discovering",
             actions: ["rememberChallenge", "answerWait"],
           },
@@ -971,7 +986,7 @@ export const authMachine = setup({
           },
         ],
         "token.expired": [
-          { guard: "failureIsTransient", target: "discovering", actions: "answerWait" },
+          { guard: "failureIsRetryable", target: "discovering", actions: "answerWait" },
           {
             actions: {
               type: "answerRefused",

@@ -122,3 +122,15 @@ export const isTransient = (error: AuthchartError): boolean => {
       return false;
   }
 };
+
+/**
+ * After a failure, may the next request start over (still bounded by the loop guard)? Yes for
+ * the network and for a browser step that was not finished (timeout, cancelled, the user agent
+ * failing); no for a decision — a denial, a mismatch, a broken server — which stays until the
+ * application calls authorize() again.
+ */
+export const isRetryable = (error: AuthchartError): boolean =>
+  isTransient(error) ||
+  error._tag === "AuthorizationTimeout" ||
+  error._tag === "FlowCancelled" ||
+  error._tag === "UserAgentFailed";

@@ -20,18 +20,28 @@ const secretNames = new Set([
   "client_assertion",
 ]);
 
-export const redact = (value: unknown, seen: WeakSet<object> = new WeakSet()): unknown => {
+/** Deeper than any context or event of this machine; bounds what an arbitrary object costs. */
+const maxDepth = 24;
+
+export const redact = (
+  value: unknown,
+  seen: WeakSet<object> = new WeakSet(),
+  depth = 0,
+): unknown => {
+  if (typeof value === "function") return undefined;
   if (value === null || typeof value !== "object") return value;
   if (Redacted.isRedacted(value)) return "<redacted>";
   if (seen.has(value)) return "[circular]";
+  if (depth >= maxDepth) return "[depth]";
   seen.add(value);
-  if (Array.isArray(value)) return value.map((item) => redact(item, seen));
+  if (Array.isArray(value)) return value.map((item) => redact(item, seen, depth + 1));
   if (typeof (value as { toJSON?: unknown }).toJSON === "function" && !(value instanceof Error)) {
-    return redact((value as { toJSON: () => unknown }).toJSON(), seen);
+    return redact((value as { toJSON: () => unknown }).toJSON(), seen, depth + 1);
   }
   const out: Record<string, unknown> = {};
   for (const [key, member] of Object.entries(value)) {
-    out[key] = secretNames.has(key) && member !== undefined ? "<redacted>" : redact(member, seen);
+    out[key] =
+      secretNames.has(key) && member !== undefined ? "<redacted>" : redact(member, seen, depth + 1);
   }
   if (value instanceof Error) {
     out.message = value.message;

@@ -43,6 +43,8 @@ export interface SessionOptions {
   readonly fetch?: typeof globalThis.fetch | undefined;
   /** xstate's inspection hook (e.g. @statelyai/inspect); see `redactInspectionEvent`. */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
+  /** Decision-trace listener attached before the machine starts (so it sees "restored" too). */
+  readonly onTrace?: ((entry: TraceEntry) => void) | undefined;
   /** How long discovered metadata is trusted across processes. Default: one hour. */
   readonly metadataTtlMillis?: number | undefined;
 }
@@ -141,6 +143,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
       .catch(() => undefined);
   });
+  if (options.onTrace) actor.on("trace", options.onTrace);
   actor.start();
 
   const state = (): SessionState => {

@@ -1,0 +1,228 @@
+/**
+ * The event model for path generation over `authMachine`: for any snapshot, the events the world
+ * can send it — domain events, the completion and failure of the invoked step actors (with
+ * realistic outputs that depend on the snapshot, and every typed error the guards tell apart),
+ * and the `after` timers. xstate/graph offers only the events a snapshot's state nodes accept.
+ */
+import type { AnyEventObject, AnyStateNode } from "xstate";
+import type { AuthEvent, Scopes, TokenInfo } from "../../src/machine/model.js";
+import {
+  type AnyTransition,
+  type AuthSnapshot,
+  authServerInfo,
+  clientInfo,
+  FAR_FUTURE,
+  failures,
+  grantFor,
+  ISSUER,
+  LONG_AGO,
+  RESOURCE,
+  resourceInfo,
+  type StepId,
+} from "./scripted.js";
+
+export type ModelEvent = AuthEvent | AnyEventObject;
+
+const done = (id: StepId, output: unknown): AnyEventObject => ({
+  type: `xstate.done.actor.${id}`,
+  actorId: id,
+  output,
+});
+
+const failed = (id: StepId, error: unknown): AnyEventObject => ({
+  type: `xstate.error.actor.${id}`,
+  actorId: id,
+  error,
+});
+
+/** What the authorization server grants when no scope parameter was sent: its default. */
+const DEFAULT_GRANT: Scopes = ["read"];
+
+/** The `after` events of every state node (xstate names them xstate.after.<delay>.<node id>). */
+const afterEvents = (snapshot: AuthSnapshot): AnyEventObject[] =>
+  snapshot._nodes.flatMap((node: AnyStateNode) =>
+    node.after.map((t: AnyTransition) => ({ type: t.eventType })),
+  );
+
+/**
+ * What a snapshot is, for path generation: its state value and the part of its context that
+ * decides what happens next — guards, delays and the outputs the steps give. Data no later
+ * decision reads (the error outside `failed`, the pending grant, URLs that never change) is left
+ * out, so the graph stays finite and small; the replay checks the same projection step by step,
+ * so a projection that forgot something would make a path diverge and fail.
+ */
+export const abstractState = (snapshot: AuthSnapshot) => {
+  const c = snapshot.context;
+  const inFailed = snapshot.matches("failed");
+  const refreshingNow = snapshot.matches("refreshing") || snapshot.matches("refreshBackoff");
+  return {
+    value: snapshot.value,
+    configuredScopes: c.config.configuredScopes,
+    challengeScope: c.challenge?.scope,
+    resource: c.resource && {
+      as: c.resource.authorizationServer,
+      scopesSupported: c.resource.scopesSupported,
+      legacy: c.resource.legacy,
+    },
+    issuer: c.authServer?.issuer,
+    client: c.client && { issuer: c.client.issuer, kind: c.client.kind },
+    token: c.token && {
+      issuer: c.token.issuer,
+      version: c.token.version,
+      scopes: c.token.scopes,
+      due: c.token.expiresAt !== undefined && c.token.expiresAt <= Date.now(),
+      refresh: c.token.hasRefreshToken,
+      by: c.token.obtainedBy,
+    },
+    scopes: c.scopes,
+    requestedSoFar: c.requestedSoFar,
+    declined: c.declined,
+    authorizations: c.authorizations,
+    refreshFailures: c.refreshFailures,
+    refreshReason: refreshingNow ? c.refreshReason : undefined,
+    reregistered: c.reregistered,
+    error: inFailed ? c.error?._tag : undefined,
+  };
+};
+
+export const serializeAbstract = (snapshot: AuthSnapshot): string =>
+  JSON.stringify(abstractState(snapshot));
+
+export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
+  const { context } = snapshot;
+  const token = context.token;
+  const version = token?.version ?? 0;
+  const requested = context.scopes?.requested ?? [];
+  const granted = requested.length > 0 ? requested : DEFAULT_GRANT;
+  const issuer = context.authServer?.issuer ?? context.resource?.authorizationServer ?? ISSUER;
+  const clientId = context.client?.clientId ?? "dyn-client";
+  const newToken = (overrides: Partial<TokenInfo>): TokenInfo => ({
+    issuer,
+    clientId,
+    resource: context.resource?.resource ?? RESOURCE,
+    version: version + 1,
+    scopes: granted,
+    expiresAt: FAR_FUTURE,
+    hasRefreshToken: true,
+    obtainedBy: "authorization",
+    ...overrides,
+  });
+
+  const events: ModelEvent[] = [];
+  const add = (...es: ModelEvent[]) => events.push(...es);
+
+  // --- requests that got a challenge or found their token expired (behaviours 1, 2, 3, 7) ---
+  if (token === undefined) {
+    add(
+      {
+        type: "challenge.received",
+        requestId: "cold",
+        challenge: { status: 401, error: "invalid_token" },
+      },
+      {
+        type: "challenge.received",
+        requestId: "cold-scoped",
+        challenge: { status: 401, scope: ["read"], resourceMetadata: `${RESOURCE}/prm` },
+      },
+      // a request still holding the token dropped before (logout, invalid_grant)
+      { type: "token.expired", requestId: "stale", tokenVersion: 1 },
+    );
+  } else {
+    add(
+      {
+        type: "challenge.received",
+        requestId: "current-401",
+        challenge: { status: 401, error: "invalid_token" },
+        tokenVersion: version,
+      },
+      {
+        type: "challenge.received",
+        requestId: "no-token-401",
+        challenge: { status: 401 },
+      },
+      {
+        type: "challenge.received",
+        requestId: "step-up-write",
+        challenge: { status: 403, error: "insufficient_scope", scope: ["write"] },
+        tokenVersion: version,
+      },
+      {
+        type: "challenge.received",
+        requestId: "step-up-admin",
+        challenge: { status: 403, error: "insufficient_scope", scope: ["admin"] },
+        tokenVersion: version,
+      },
+      { type: "token.expired", requestId: "expired", tokenVersion: version },
+    );
+    if (version > 1) {
+      add(
+        {
+          type: "challenge.received",
+          requestId: "older-401",
+          challenge: { status: 401, error: "invalid_token" },
+          tokenVersion: version - 1,
+        },
+        { type: "token.expired", requestId: "older-expired", tokenVersion: version - 1 },
+      );
+    }
+  }
+
+  // --- the application ---
+  add(
+    { type: "session.authorize" },
+    { type: "session.authorize", scopes: ["admin"] },
+    { type: "session.logout" },
+    { type: "flow.cancel" },
+  );
+
+  // --- the step actors ---
+  add(
+    done("discoverResource", resourceInfo(["read", "write"])),
+    done("discoverResource", resourceInfo()),
+    failed("discoverResource", failures.resourceMetadataNotFound),
+    failed("discoverResource", failures.resourceMismatch),
+    failed("discoverResource", failures.transport),
+
+    done(
+      "discoverAuthServer",
+      authServerInfo(context.resource?.authorizationServer ?? new URL(context.serverUrl).origin),
+    ),
+    failed("discoverAuthServer", failures.authServerMetadataNotFound),
+
+    done("register", clientInfo("dynamic", issuer)),
+    done("register", clientInfo("pre-registered", issuer)),
+    failed("register", failures.registrationRejected),
+
+    done("authorize", grantFor(requested, clientId)),
+    failed("authorize", failures.deniedInvalidScope),
+    failed("authorize", failures.deniedAccess),
+
+    // the full grant, with and without a refresh token, and one already due for a refresh
+    done("exchangeCode", newToken({})),
+    done("exchangeCode", newToken({ hasRefreshToken: false })),
+    done("exchangeCode", newToken({ expiresAt: LONG_AGO })),
+    failed("exchangeCode", failures.tokenInvalidClient),
+    failed("exchangeCode", failures.tokenInvalidScope),
+    failed("exchangeCode", failures.tokenInvalidGrant),
+
+    done(
+      "refreshToken",
+      newToken({
+        scopes: token?.scopes ?? granted,
+        obtainedBy: context.refreshReason === "after-401" ? "refresh-after-401" : "refresh",
+      }),
+    ),
+    failed("refreshToken", failures.refreshInvalidGrant),
+    failed("refreshToken", failures.refreshInvalidClient),
+    failed("refreshToken", failures.transport),
+    failed("refreshToken", failures.refreshUnauthorizedClient),
+  );
+  // the user declined a scope: granted less than asked for (behaviour 4)
+  if (requested.includes("write")) {
+    add(done("exchangeCode", newToken({ scopes: granted.filter((s) => s !== "write") })));
+  }
+
+  // --- timers ---
+  add(...afterEvents(snapshot));
+  return events;
+};

@@ -1,0 +1,358 @@
+/**
+ * Scripted actors, fixtures and a driver for the statechart tests: the machine runs for real
+ * (createActor over `authMachine.provide({ actors })`), each step actor is a promise the test
+ * settles — resolve with an output or reject with a typed error, as a path or a test says — and
+ * `after` timers run on xstate's SimulatedClock, so nothing depends on wall-clock timing.
+ */
+import { Redacted } from "effect";
+import {
+  type AnyEventObject,
+  createActor,
+  fromPromise,
+  type InspectionEvent,
+  SimulatedClock,
+  type SnapshotFrom,
+  type TransitionDefinition,
+} from "xstate";
+import {
+  AuthorizationDenied,
+  AuthServerMetadataNotFound,
+  RegistrationRejected,
+  ResourceMetadataNotFound,
+  ResourceMismatch,
+  TokenEndpointFailed,
+  TokenRejected,
+  TransportError,
+} from "../../src/errors.js";
+import type {
+  AuthorizeActorInput,
+  DiscoverAuthServerActorInput,
+  DiscoverResourceActorInput,
+  ExchangeCodeActorInput,
+  RefreshActorInput,
+  RegisterActorInput,
+} from "../../src/machine/actors.js";
+import { type AuthMachine, authMachine } from "../../src/machine/auth-machine.js";
+import type {
+  AuthConfig,
+  AuthContext,
+  AuthEmitted,
+  AuthEvent,
+  AuthInput,
+  AuthServerInfo,
+  ChallengeInfo,
+  ClientInfo,
+  ResourceInfo,
+  Scopes,
+  TokenInfo,
+  TraceEntry,
+} from "../../src/machine/model.js";
+import type { RegistrationKind } from "../../src/schema/credentials.js";
+import type { AuthorizationGrant } from "../../src/steps/authorize.js";
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------
+
+export const SERVER_URL = "https://mcp.example.com/mcp";
+export const RESOURCE = "https://mcp.example.com/mcp";
+export const ISSUER = "https://auth.example.com";
+export const PRM_URL = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+/** Far in the future: a token that is not due for a refresh while a test runs. */
+export const FAR_FUTURE = Date.UTC(2100, 0, 1);
+/** Long past: a token whose proactive refresh is due at once. */
+export const LONG_AGO = 0;
+
+export const asMetadata = (issuer: string) => ({
+  issuer,
+  authorization_endpoint: `${issuer}/authorize`,
+  token_endpoint: `${issuer}/token`,
+  registration_endpoint: `${issuer}/register`,
+  code_challenge_methods_supported: ["S256"],
+  response_types_supported: ["code"],
+  scopes_supported: ["read", "write", "admin", "offline_access"],
+});
+
+export const resourceInfo = (scopesSupported?: Scopes): ResourceInfo => ({
+  resource: RESOURCE,
+  metadataUrl: PRM_URL,
+  authorizationServer: ISSUER,
+  scopesSupported,
+  legacy: false,
+});
+
+export const authServerInfo = (issuer: string = ISSUER): AuthServerInfo => ({
+  issuer,
+  metadata: asMetadata(issuer),
+  metadataUrl: `${issuer}/.well-known/oauth-authorization-server`,
+});
+
+export const clientInfo = (kind: RegistrationKind, issuer: string = ISSUER): ClientInfo => ({
+  issuer,
+  clientId: kind === "dynamic" ? "dyn-client" : "static-client",
+  kind,
+});
+
+export const grantFor = (scopes: Scopes, clientId = "dyn-client"): AuthorizationGrant => ({
+  issuer: ISSUER,
+  code: Redacted.make("the-code"),
+  codeVerifier: Redacted.make("the-verifier"),
+  redirectUri: "http://127.0.0.1:33418/callback",
+  resource: RESOURCE,
+  requestedScopes: scopes,
+  clientId,
+});
+
+export const tokenInfo = (overrides: Partial<TokenInfo> = {}): TokenInfo => ({
+  issuer: ISSUER,
+  clientId: "dyn-client",
+  resource: RESOURCE,
+  version: 1,
+  scopes: ["read"],
+  expiresAt: FAR_FUTURE,
+  hasRefreshToken: true,
+  obtainedBy: "authorization",
+  ...overrides,
+});
+
+/** One instance of every typed failure the guards tell apart (and a few they do not). */
+export const failures = {
+  resourceMetadataNotFound: new ResourceMetadataNotFound({
+    resource: RESOURCE,
+    tried: [PRM_URL, "https://mcp.example.com/.well-known/oauth-protected-resource"],
+  }),
+  resourceMismatch: new ResourceMismatch({
+    expected: RESOURCE,
+    actual: "https://evil.example/mcp",
+    metadataUrl: PRM_URL,
+  }),
+  transport: new TransportError({ url: `${ISSUER}/token`, reason: "connection reset" }),
+  authServerMetadataNotFound: new AuthServerMetadataNotFound({
+    issuer: ISSUER,
+    tried: [`${ISSUER}/.well-known/oauth-authorization-server`],
+  }),
+  registrationRejected: new RegistrationRejected({
+    issuer: ISSUER,
+    status: 400,
+    error: "invalid_client_metadata",
+  }),
+  deniedInvalidScope: new AuthorizationDenied({ error: "invalid_scope" }),
+  deniedAccess: new AuthorizationDenied({ error: "access_denied" }),
+  tokenInvalidClient: new TokenRejected({
+    code: "invalid_client",
+    status: 401,
+    grantType: "authorization_code",
+  }),
+  tokenInvalidScope: new TokenRejected({
+    code: "invalid_scope",
+    status: 400,
+    grantType: "authorization_code",
+  }),
+  tokenInvalidGrant: new TokenRejected({
+    code: "invalid_grant",
+    status: 400,
+    grantType: "authorization_code",
+  }),
+  refreshInvalidGrant: new TokenRejected({
+    code: "invalid_grant",
+    status: 400,
+    grantType: "refresh_token",
+  }),
+  refreshInvalidClient: new TokenRejected({
+    code: "invalid_client",
+    status: 401,
+    grantType: "refresh_token",
+  }),
+  refreshUnauthorizedClient: new TokenRejected({
+    code: "unauthorized_client",
+    status: 400,
+    grantType: "refresh_token",
+  }),
+  tokenEndpoint503: new TokenEndpointFailed({
+    status: 503,
+    grantType: "refresh_token",
+    reason: "service unavailable",
+  }),
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Scripted actors
+// ---------------------------------------------------------------------------------------------
+
+export type StepId =
+  | "discoverResource"
+  | "discoverAuthServer"
+  | "register"
+  | "authorize"
+  | "exchangeCode"
+  | "refreshToken";
+
+export const stepIds: readonly StepId[] = [
+  "discoverResource",
+  "discoverAuthServer",
+  "register",
+  "authorize",
+  "exchangeCode",
+  "refreshToken",
+];
+
+interface StepInputs {
+  readonly discoverResource: DiscoverResourceActorInput;
+  readonly discoverAuthServer: DiscoverAuthServerActorInput;
+  readonly register: RegisterActorInput;
+  readonly authorize: AuthorizeActorInput;
+  readonly exchangeCode: ExchangeCodeActorInput;
+  readonly refreshToken: RefreshActorInput;
+}
+
+export interface StepCall<K extends StepId = StepId> {
+  readonly id: K;
+  readonly input: StepInputs[K];
+  readonly signal: AbortSignal;
+  settled: boolean;
+  resolve(output: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Every invocation of a step actor waits here until the test settles it. */
+export class Script {
+  readonly calls: StepCall[] = [];
+
+  private step<K extends StepId, O>(id: K) {
+    return fromPromise<O, StepInputs[K]>(
+      ({ input, signal }) =>
+        new Promise<O>((resolve, reject) => {
+          this.calls.push({
+            id,
+            input,
+            signal,
+            settled: false,
+            resolve: resolve as (output: unknown) => void,
+            reject,
+          } as StepCall);
+        }),
+    );
+  }
+
+  readonly actors = {
+    discoverResource: this.step<"discoverResource", ResourceInfo>("discoverResource"),
+    discoverAuthServer: this.step<"discoverAuthServer", AuthServerInfo>("discoverAuthServer"),
+    register: this.step<"register", ClientInfo>("register"),
+    authorize: this.step<"authorize", AuthorizationGrant>("authorize"),
+    exchangeCode: this.step<"exchangeCode", TokenInfo>("exchangeCode"),
+    refreshToken: this.step<"refreshToken", TokenInfo>("refreshToken"),
+  };
+
+  /** The running (unsettled, not aborted) invocation of a step, if any. */
+  running<K extends StepId>(id: K): StepCall<K> | undefined {
+    for (let i = this.calls.length - 1; i >= 0; i--) {
+      const call = this.calls[i];
+      if (call && call.id === id && !call.settled && !call.signal.aborted) {
+        return call as StepCall<K>;
+      }
+    }
+    return undefined;
+  }
+
+  callsOf<K extends StepId>(id: K): StepCall<K>[] {
+    return this.calls.filter((c): c is StepCall<K> => c.id === id);
+  }
+
+  settle(id: StepId, outcome: { readonly output: unknown } | { readonly error: unknown }) {
+    const call = this.running(id);
+    if (!call) throw new Error(`no ${id} actor is running`);
+    call.settled = true;
+    if ("error" in outcome) call.reject(outcome.error);
+    else call.resolve(outcome.output);
+  }
+}
+
+/** Lets promise callbacks and the events they relay run to completion. */
+export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Longer than any delay the machine can hold (setTimeout's 32-bit limit). */
+export const BEYOND_ANY_DELAY = 2 ** 31;
+
+export type AuthSnapshot = SnapshotFrom<AuthMachine>;
+export type AnyTransition = TransitionDefinition<AuthContext, AnyEventObject>;
+
+export const input = (
+  config: Partial<AuthConfig> = {},
+  restored?: AuthInput["restored"],
+): AuthInput => ({ serverUrl: SERVER_URL, config, restored });
+
+/** A running machine with scripted actors, a simulated clock and recorders. */
+export const drive = (machineInput: AuthInput, machine: AuthMachine = authMachine) => {
+  const script = new Script();
+  const clock = new SimulatedClock();
+  const emitted: AuthEmitted[] = [];
+  const taken: AnyTransition[] = [];
+  let rootRef: unknown;
+  const actor = createActor(machine.provide({ actors: script.actors }), {
+    input: machineInput,
+    clock,
+    inspect: (event: InspectionEvent) => {
+      if (event.type === "@xstate.microstep" && event.actorRef === rootRef) {
+        taken.push(...(event._transitions as AnyTransition[]));
+      }
+    },
+  });
+  rootRef = actor;
+  actor.on("*", (event) => {
+    emitted.push(event as AuthEmitted);
+  });
+  actor.start();
+
+  return {
+    actor,
+    script,
+    clock,
+    emitted,
+    taken,
+    snapshot: () => actor.getSnapshot(),
+    context: () => actor.getSnapshot().context,
+    value: () => actor.getSnapshot().value,
+    send: (event: AuthEvent) => actor.send(event),
+    resolve: async (id: StepId, output: unknown) => {
+      script.settle(id, { output });
+      await flush();
+    },
+    reject: async (id: StepId, error: unknown) => {
+      script.settle(id, { error });
+      await flush();
+    },
+    /** Runs the pending `after` timer of the current state (one at a time in this machine). */
+    elapse: () => clock.increment(BEYOND_ANY_DELAY),
+    traces: () => emitted.filter((e): e is TraceEntry => e.type === "trace"),
+    answers: (requestId?: string) =>
+      emitted.filter(
+        (e): e is Extract<AuthEmitted, { type: "challenge.answered" }> =>
+          e.type === "challenge.answered" && (requestId === undefined || e.requestId === requestId),
+      ),
+  };
+};
+
+export type Driven = ReturnType<typeof drive>;
+
+// ---------------------------------------------------------------------------------------------
+// Domain events
+// ---------------------------------------------------------------------------------------------
+
+let requestCounter = 0;
+const nextRequestId = () => `r${++requestCounter}`;
+
+export const challenge = (
+  info: ChallengeInfo,
+  tokenVersion?: number,
+  requestId: string = nextRequestId(),
+): AuthEvent => ({ type: "challenge.received", requestId, challenge: info, tokenVersion });
+
+export const unauthorized401 = (tokenVersion?: number, requestId?: string) =>
+  challenge({ status: 401, error: "invalid_token" }, tokenVersion, requestId);
+
+export const insufficientScope403 = (scope: Scopes, tokenVersion?: number, requestId?: string) =>
+  challenge(
+    { status: 403, error: "insufficient_scope", scope: scope.length ? scope : undefined },
+    tokenVersion,
+    requestId,
+  );

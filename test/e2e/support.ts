@@ -1,0 +1,41 @@
+/** Shared by the session e2e tests: an MCP SDK client over a session's authorized fetch. */
+import type { Session } from "@authchart/core";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+export const redirectUri = "http://127.0.0.1:33418/callback";
+
+export const connect = async (session: Session, serverUrl: string) => {
+  const client = new Client({ name: "authchart-e2e", version: "0.1.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(serverUrl), { fetch: session.fetch }),
+  );
+  return client;
+};
+
+export const toolText = (result: { content?: unknown }) =>
+  ((result.content ?? []) as Array<{ text?: string }>).map((c) => c.text ?? "").join("");
+
+/** A JSON-RPC tools/call straight through the session's fetch (no SDK client state). */
+export const callTool = async (
+  session: Session,
+  serverUrl: string,
+  name: string,
+  args: Record<string, unknown> = {},
+  id = 1,
+) => {
+  const response = await session.fetch(serverUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name, arguments: args },
+    }),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { result?: { content?: unknown }; error?: unknown },
+  };
+};
