@@ -207,7 +207,10 @@ describe("behaviour 10: cancellation", () => {
     const { s } = await sessionFor(k, {
       userAgent: (_prompt, signal) =>
         new Promise((_, reject) =>
-          signal.addEventListener("abort", () => ((aborted = true), reject(new Error("aborted")))),
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(new Error("aborted"));
+          }),
         ),
     });
     const controller = new AbortController();

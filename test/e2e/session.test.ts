@@ -116,13 +116,14 @@ describe("behaviour 3 and 7: refresh, single-flight, rejected-token attribution"
   });
 
   it("100 concurrent calls with an expired access token: it is never sent, exactly 1 refresh", async () => {
-    // Proactive refresh off (a skew far negative), so the requests meet the expired token.
+    // Proactive refresh off (a skew far negative), so the requests meet the expired token; the
+    // token lives 4 s, so the refreshed one outlives the storm of 100 calls.
     const { k, s } = await start(
-      { authServer: { accessTokenTtlSeconds: 1 } },
+      { authServer: { accessTokenTtlSeconds: 4 } },
       { config: { refreshSkewMillis: -3_600_000 } },
     );
     await callTool(s, k.mcpUrl, "echo", { text: "warm" });
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 4_100));
     const before = unauthorizedMcp(k);
     const results = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>

@@ -106,6 +106,8 @@ export const authMachine = setup({
       authorizationAllowed(context, stepUpPlan(context, event.challenge)),
     mayRefreshOn401: ({ context }) => mayRefreshOn401(context),
     refreshTokenHeld: ({ context }) => context.token?.hasRefreshToken === true,
+    acceptedTokenIsCurrent: ({ context, event }) =>
+      event.type === "token.accepted" && context.token?.version === event.tokenVersion,
     reauthorizationAllowed: ({ context }) => authorizationAllowed(context, initialPlan(context)),
     planAllowed: ({ context }) => authorizationAllowed(context, context.scopes),
     resourceMetadataMissing: ({ event }) =>
@@ -242,6 +244,10 @@ export const authMachine = setup({
         unionScopes(context.declined, declinedInGrant(context.scopes, context.token?.scopes ?? [])),
     }),
     dropToken: assign({ token: undefined }),
+    markTokenAccepted: assign({
+      token: ({ context }) =>
+        context.token ? { ...context.token, obtainedBy: "refresh" as const } : undefined,
+    }),
     assignRefreshReason: assign({
       refreshReason: (_, params: { readonly reason: NonNullable<AuthContext["refreshReason"]> }) =>
         params.reason,
@@ -763,17 +769,18 @@ export const authMachine = setup({
             target: "discovering",
             actions: [
               "rememberChallenge",
-              "dropToken",
-              "answerWait",
+              // The reason reads the token, so it comes before dropToken.
               {
                 type: "trace",
                 params: ({ context }) => ({
                   decision: "re-authorize",
                   reason: context.token?.hasRefreshToken
-                    ? "401 on a token that a refresh after a 401 produced (SPEC T9)"
+                    ? "401 again on the token a refresh after a 401 produced, before it was ever accepted (SPEC T9)"
                     : "401 on the current token and no refresh token is held",
                 }),
               },
+              "dropToken",
+              "answerWait",
             ],
           },
           {
@@ -841,6 +848,7 @@ export const authMachine = setup({
             },
           },
         ],
+        "token.accepted": { guard: "acceptedTokenIsCurrent", actions: "markTokenAccepted" },
         "session.authorize": [
           {
             guard: "requestedScopesHeld",

@@ -157,6 +157,11 @@ export type AuthEvent =
     }
   /** A request found the access token past its expiry before sending it. */
   | { readonly type: "token.expired"; readonly requestId: string; readonly tokenVersion: number }
+  /**
+   * A request carrying this token got an answer other than 401: a token that a refresh after a
+   * 401 produced has proven itself, so a later 401 may refresh again (SPEC T9).
+   */
+  | { readonly type: "token.accepted"; readonly tokenVersion: number }
   /** The application asks to authorize ahead of time (or again, after a failure). */
   | { readonly type: "session.authorize"; readonly scopes?: Scopes | undefined }
   /** Forget tokens (and the session's metadata); the store is cleared by the session. */

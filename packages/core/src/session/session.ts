@@ -315,7 +315,13 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       }
       const response = await sendOnce(request, body, accessToken);
       const challenge = challengeOf(response);
-      if (challenge === undefined) return response;
+      if (challenge === undefined) {
+        // SPEC T9: a token a refresh-after-401 produced is proven once the server accepts it.
+        if (token?.obtainedBy === "refresh-after-401" && response.status !== 401) {
+          actor.send({ type: "token.accepted", tokenVersion: token.version });
+        }
+        return response;
+      }
       await response.body?.cancel();
       await ask({ type: "challenge.received", challenge, tokenVersion: token?.version }, signal);
     }

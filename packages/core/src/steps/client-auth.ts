@@ -1,7 +1,8 @@
 /**
  * Client authentication at the token endpoint (OAuth 2.1 §2.4, §3.2.1; SPEC T2): one method per
  * request, the registered one when known, else one the server supports. The request mutations
- * themselves (Basic header encoding per RFC 6749 §2.3.1, client assertions) are oauth4webapi's.
+ * (client_secret_post, client assertions) are oauth4webapi's, except the Basic header encoding —
+ * see `clientSecretBasic`.
  */
 import { Effect, Redacted } from "effect";
 import * as oauth from "oauth4webapi";
@@ -40,6 +41,30 @@ export const chooseClientAuthMethod = (
   return "none";
 };
 
+/**
+ * The application/x-www-form-urlencoded serialization of one value (RFC 6749 Appendix B), as the
+ * WHATWG URL Standard defines the serializer (what URLSearchParams does): ASCII alphanumerics and
+ * `*-._` stay as they are, a space becomes `+`, every other octet of the UTF-8 form is `%HH`.
+ */
+export const formUrlEncode = (value: string): string =>
+  new URLSearchParams([["", value]]).toString().slice(1);
+
+/**
+ * client_secret_basic (RFC 6749 §2.3.1; SPEC T2): the client id and secret are each
+ * form-urlencoded, joined with ":" and Base64-encoded. Hand-written instead of oauth4webapi's
+ * ClientSecretBasic because that one also escapes `-`, `.`, `_` and `*` (an HTML 4.01 reading
+ * of Appendix B): a conforming server decodes both forms to the same id, but servers that compare
+ * the Basic user without decoding it refuse `pre%2Dregistered%2Dclient` — the MCP conformance
+ * suite's auth/pre-registration among them. With the WHATWG serializer an id or secret made of
+ * alphanumerics and `*-._` is sent exactly as issued, which both kinds of server accept.
+ */
+export const clientSecretBasic =
+  (clientSecret: string): oauth.ClientAuth =>
+  (_as, client, _body, headers) => {
+    const credentials = `${formUrlEncode(client.client_id)}:${formUrlEncode(clientSecret)}`;
+    headers.set("authorization", `Basic ${btoa(credentials)}`);
+  };
+
 /** The oauth4webapi ClientAuth for the chosen method, or a typed error when a credential is missing. */
 export const clientAuthentication = (
   client: ClientRegistration,
@@ -68,7 +93,7 @@ export const clientAuthentication = (
       }
       return Effect.succeed(
         method === "client_secret_basic"
-          ? oauth.ClientSecretBasic(secret)
+          ? clientSecretBasic(secret)
           : oauth.ClientSecretPost(secret),
       );
     case "private_key_jwt":

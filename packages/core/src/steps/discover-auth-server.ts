@@ -4,6 +4,7 @@
 import { Effect } from "effect";
 import { AuthServerMetadataNotFound, IssuerMismatch, PkceUnsupported } from "../errors.js";
 import { authorizationServerMetadataUrls } from "../protocol/metadata-urls.js";
+import { sameOrigin } from "../protocol/resource-uri.js";
 import {
   type AuthorizationServerMetadata,
   decodeDocument,
@@ -23,7 +24,7 @@ export interface AuthServerDiscovery {
 
 export const discoverAuthServer = (issuer: string) =>
   Effect.gen(function* () {
-    const found = yield* lookUp(issuer);
+    const found = yield* lookUp(issuer, exactIssuer(issuer));
     if (found._tag === "NotFound") {
       return yield* new AuthServerMetadataNotFound({
         issuer,
@@ -38,6 +39,17 @@ export const discoverAuthServer = (issuer: string) =>
  * authorization server: RFC 8414 metadata at the origin if it has some, otherwise the default
  * endpoints /authorize, /token and /register. The 2025-03-26 revision made PKCE mandatory for all
  * servers, which is why the synthesized metadata may claim S256.
+ *
+ * The issuer check differs here, and only here. MCP 2025-03-26 §2.3.2 ("Authorization Base URL")
+ * puts the metadata at the MCP server's origin by discarding the path — "the metadata endpoint
+ * MUST be at https://api.example.com/.well-known/oauth-authorization-server" — so the URL is not
+ * built from an issuer identifier anybody advertised, and an authorization server that lives under
+ * a path of that origin (issuer `https://api.example.com/oauth`) is still found at the root URL.
+ * RFC 8414 §3.3 compares the issuer with the one the URL was built from; there is none, so the
+ * document's own issuer is accepted when it is on the same origin that served it (the trust the
+ * client had in the MCP server's origin is all there is), has no query or fragment (RFC 8414 §2),
+ * and becomes the issuer for everything after (RFC 9207 `iss` checks, credential binding). An
+ * issuer on any other origin is still an IssuerMismatch. Everywhere else D12 stays strict.
  */
 export const discoverLegacyAuthServer = (serverUrl: string) =>
   Effect.gen(function* () {
@@ -45,7 +57,7 @@ export const discoverLegacyAuthServer = (serverUrl: string) =>
     const http = yield* OAuthHttp;
     const insecure = checkTransportSecurity(origin, http.policy);
     if (insecure) return yield* insecure;
-    const found = yield* lookUp(origin);
+    const found = yield* lookUp(origin, sameOriginIssuer(origin));
     if (found._tag === "Found") return { ...found.discovery, legacy: true };
     return {
       issuer: origin,
@@ -62,9 +74,27 @@ export const discoverLegacyAuthServer = (serverUrl: string) =>
     } satisfies AuthServerDiscovery;
   });
 
-const lookUp = (issuer: string) =>
+/** SPEC D12: simple string comparison with the issuer the URL was built from (RFC 8414 §3.3). */
+const exactIssuer = (issuer: string) => (claimed: string) => claimed === issuer;
+
+/**
+ * The 2025-03-26 fallback only (see discoverLegacyAuthServer): the origin itself, or an issuer
+ * URL on that origin without userinfo, query or fragment. Pure; exported for tests.
+ */
+export const sameOriginIssuer = (origin: string) => (claimed: string) => {
+  if (claimed === origin) return true;
+  if (!sameOrigin(claimed, origin) || /[?#]/.test(claimed)) return false;
+  const url = new URL(claimed);
+  return url.username === "" && url.password === "";
+};
+
+/**
+ * Probes the metadata locations built from `base` and decodes the first document; `accepts` says
+ * whether its `issuer` may be used, and the discovery carries that issuer.
+ */
+const lookUp = (base: string, accepts: (claimed: string) => boolean) =>
   Effect.gen(function* () {
-    const probed = yield* probeInOrder(authorizationServerMetadataUrls(issuer));
+    const probed = yield* probeInOrder(authorizationServerMetadataUrls(base));
     if (probed._tag === "NotFound") return probed;
     const metadataUrl = probed.candidate.url;
     const json = yield* readJsonObject(probed.response);
@@ -73,13 +103,13 @@ const lookUp = (issuer: string) =>
       "authorization-server metadata",
       metadataUrl,
     )(json);
-    // SPEC D12: simple string comparison with the issuer the URL was built from; MN use otherwise.
-    if (metadata.issuer !== issuer) {
-      return yield* new IssuerMismatch({ expected: issuer, actual: metadata.issuer, metadataUrl });
+    // SPEC D12: MN use metadata whose issuer is not the expected one.
+    if (!accepts(metadata.issuer)) {
+      return yield* new IssuerMismatch({ expected: base, actual: metadata.issuer, metadataUrl });
     }
     yield* checkUsable(metadata);
     const discovery: AuthServerDiscovery = {
-      issuer,
+      issuer: metadata.issuer,
       metadata,
       metadataUrl,
       attempts: probed.attempts,
