@@ -84,6 +84,24 @@ const cancelFlow = [
   },
 ] as const;
 
+/** A request that arrives while a flow runs waits for it: nothing it sends is dropped silently. */
+const whileBusy = {
+  "challenge.received": { actions: "answerWait" },
+  "token.expired": { actions: "answerWait" },
+} as const;
+
+/** The step's typed failure ends the flow in `failed`, kept in context for the waiting requests. */
+const failWith = (step: string) =>
+  ({
+    target: "#authchart.failed",
+    actions: {
+      type: "assignError",
+      params: ({ event }: { readonly event: { readonly error?: unknown } }) => ({
+        error: errorOf(step, event),
+      }),
+    },
+  }) as const;
+
 export const authMachine = setup({
   types: {
     context: {} as AuthContext,
@@ -365,8 +383,7 @@ export const authMachine = setup({
     discovering: {
       initial: "resourceMetadata",
       on: {
-        "challenge.received": { actions: "answerWait" },
-        "token.expired": { actions: "answerWait" },
+        ...whileBusy,
         "flow.cancel": cancelFlow,
       },
       states: {
@@ -411,13 +428,7 @@ export const authMachine = setup({
                   },
                 ],
               },
-              {
-                target: "#authchart.failed",
-                actions: {
-                  type: "assignError",
-                  params: ({ event }) => ({ error: errorOf("discoverResource", event) }),
-                },
-              },
+              failWith("discoverResource"),
             ],
           },
         },
@@ -445,13 +456,7 @@ export const authMachine = setup({
                 },
               ],
             },
-            onError: {
-              target: "#authchart.failed",
-              actions: {
-                type: "assignError",
-                params: ({ event }) => ({ error: errorOf("discoverAuthServer", event) }),
-              },
-            },
+            onError: failWith("discoverAuthServer"),
           },
         },
       },
@@ -459,8 +464,7 @@ export const authMachine = setup({
 
     registering: {
       on: {
-        "challenge.received": { actions: "answerWait" },
-        "token.expired": { actions: "answerWait" },
+        ...whileBusy,
         "flow.cancel": cancelFlow,
       },
       invoke: {
@@ -503,13 +507,7 @@ export const authMachine = setup({
             ],
           },
         ],
-        onError: {
-          target: "failed",
-          actions: {
-            type: "assignError",
-            params: ({ event }) => ({ error: errorOf("register", event) }),
-          },
-        },
+        onError: failWith("register"),
       },
     },
 
@@ -525,8 +523,7 @@ export const authMachine = setup({
         },
       ],
       on: {
-        "challenge.received": { actions: "answerWait" },
-        "token.expired": { actions: "answerWait" },
+        ...whileBusy,
         "flow.cancel": cancelFlow,
       },
       after: {
@@ -573,21 +570,14 @@ export const authMachine = setup({
               },
             ],
           },
-          {
-            target: "failed",
-            actions: {
-              type: "assignError",
-              params: ({ event }) => ({ error: errorOf("authorize", event) }),
-            },
-          },
+          failWith("authorize"),
         ],
       },
     },
 
     exchangingCode: {
       on: {
-        "challenge.received": { actions: "answerWait" },
-        "token.expired": { actions: "answerWait" },
+        ...whileBusy,
       },
       invoke: {
         id: "exchangeCode",
@@ -646,13 +636,7 @@ export const authMachine = setup({
               },
             ],
           },
-          {
-            target: "failed",
-            actions: {
-              type: "assignError",
-              params: ({ event }) => ({ error: errorOf("exchangeCode", event) }),
-            },
-          },
+          failWith("exchangeCode"),
         ],
       },
     },
@@ -879,8 +863,7 @@ export const authMachine = setup({
 
     refreshing: {
       on: {
-        "challenge.received": { actions: "answerWait" },
-        "token.expired": { actions: "answerWait" },
+        ...whileBusy,
       },
       invoke: {
         id: "refreshToken",
@@ -950,21 +933,14 @@ export const authMachine = setup({
               },
             ],
           },
-          {
-            target: "failed",
-            actions: {
-              type: "assignError",
-              params: ({ event }) => ({ error: errorOf("refreshToken", event) }),
-            },
-          },
+          failWith("refreshToken"),
         ],
       },
     },
 
     refreshBackoff: {
       on: {
-        "challenge.received": { actions: "answerWait" },
-        "token.expired": { actions: "answerWait" },
+        ...whileBusy,
       },
       after: { refreshBackoff: { target: "refreshing" } },
     },
