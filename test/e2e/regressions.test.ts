@@ -123,11 +123,11 @@ describe("scope regressions (SPEC S1-S5, T10)", () => {
 
 describe("behaviour 6: invalid_client on a dynamically registered client", () => {
   it("forgets the registration and registers once more", async () => {
-    const k = await kitWith({ authServer: { accessTokenTtlSeconds: 1 } });
-    const { s, trace } = await sessionFor(k, { config: { refreshSkewMillis: -3_600_000 } });
+    const k = await kitWith();
+    const { s, trace } = await sessionFor(k);
     await callTool(s, k.mcpUrl, "echo", { text: "warm" });
     k.forgetClients();
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    k.expireAccessTokens(); // the next call gets 401 -> refresh -> invalid_client
     expect((await callTool(s, k.mcpUrl, "echo", { text: "again" }, 2)).status).toBe(200);
     expect(trace.map((t) => t.decision)).toContain("register again");
     expect(k.count("registration")).toBe(2);
@@ -243,8 +243,8 @@ describe("behaviour 10: cancellation", () => {
 
 describe("behaviour 12: the decision trace", () => {
   it("says which metadata URL answered, which scopes and from where, why refresh rather than authorize", async () => {
-    const k = await kitWith({ authServer: { accessTokenTtlSeconds: 1 } });
-    const { s, trace } = await sessionFor(k, { config: { refreshSkewMillis: -3_600_000 } });
+    const k = await kitWith();
+    const { s, trace } = await sessionFor(k);
     await callTool(s, k.mcpUrl, "echo", { text: "one" });
     k.expireAccessTokens();
     await callTool(s, k.mcpUrl, "echo", { text: "two" }, 2);
@@ -264,5 +264,21 @@ describe("behaviour 12: the decision trace", () => {
       "refresh",
       "refreshed",
     ]);
+  });
+});
+
+describe("re-entrancy", () => {
+  it("a request made from inside a state listener is answered (events queued by the actor are not lost)", async () => {
+    const k = await kitWith();
+    const { s } = await sessionFor(k);
+    let fromListener: Promise<{ status: number }> | undefined;
+    s.subscribe((state) => {
+      if (state.value === "authorized" && fromListener === undefined) {
+        k.expireAccessTokens(); // so the listener's request meets a 401 while the actor is busy
+        fromListener = callTool(s, k.mcpUrl, "echo", { text: "inside" }, 7);
+      }
+    });
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "outside" })).status).toBe(200);
+    expect((await fromListener)?.status).toBe(200);
   });
 });

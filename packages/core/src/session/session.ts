@@ -159,6 +159,8 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   // ------------------------------------------------------------------ waiting on the machine
   let waiting = 0;
   let closed = false;
+  /** Requests whose challenge the machine has not answered yet; close() releases them. */
+  const unanswered = new Set<() => void>();
 
   /** Resolves when the machine settles in `authorized`; rejects with the typed error otherwise. */
   const waitSettled = (signal: AbortSignal | undefined) =>
@@ -205,20 +207,33 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   ) =>
     new Promise<void>((resolve, reject) => {
       const requestId = crypto.randomUUID();
-      let answered = false;
+      const cancel = () => {
+        subscription.unsubscribe();
+        signal?.removeEventListener("abort", onAbort);
+        reject(new FlowCancelled({ reason: "the session was closed" }));
+      };
+      unanswered.add(cancel);
       const subscription = actor.on("challenge.answered", (answer) => {
         if (answer.requestId !== requestId) return;
-        answered = true;
+        unanswered.delete(cancel);
         subscription.unsubscribe();
+        signal?.removeEventListener("abort", onAbort);
         if (answer.outcome === "retry") resolve();
         else if (answer.outcome === "refused") reject(answer.error);
         else waitSettled(signal).then(resolve, reject);
       });
-      actor.send({ ...event, requestId });
-      if (!answered) {
-        // Every state answers these events; silence means the session was stopped.
+      const onAbort = () => {
+        unanswered.delete(cancel);
         subscription.unsubscribe();
-        reject(new FlowCancelled({ reason: "the session is closed" }));
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      // Every state answers these events, at once or (sent from inside a listener) once the
+      // actor's queue reaches it; only a stopped actor never answers.
+      actor.send({ ...event, requestId });
+      if (actor.getSnapshot().status === "stopped") {
+        unanswered.delete(cancel);
+        cancel();
       }
     });
 
@@ -358,6 +373,8 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     if (closed) return;
     closed = true;
     actor.stop();
+    for (const cancel of unanswered) cancel();
+    unanswered.clear();
     await saving;
     await runtime.dispose();
   };
