@@ -7,17 +7,10 @@ import {
   CredentialStore,
   type CredentialStoreService,
   createSession,
-  type Session,
   type SessionOptions,
   type TraceEntry,
 } from "@authchart/core";
-import {
-  type ScriptedServer,
-  startScriptedServer,
-  startTestkit,
-  type Testkit,
-  type TestkitOptions,
-} from "@authchart/testkit";
+import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
 import { Effect } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { callTool, redirectUri, toolText } from "./support.js";

@@ -11,7 +11,6 @@ import {
   PersistedSession,
   Randomness,
   redact,
-  type Session,
   type TraceEntry,
   UserAgent,
 } from "@authchart/core";
