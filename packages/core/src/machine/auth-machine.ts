@@ -5,7 +5,7 @@
  */
 import { and, assign, emit, setup } from "xstate";
 import { canonicalResourceUri } from "../protocol/resource-uri.js";
-import { unionScopes } from "../protocol/scopes.js";
+import { missingScopes, unionScopes } from "../protocol/scopes.js";
 import { actorPlaceholders } from "./actors.js";
 import {
   authorizationAllowed,
@@ -25,6 +25,7 @@ import {
   withoutScopePlan,
 } from "./decisions.js";
 import {
+  AccessForbidden,
   type AuthchartError,
   AuthorizationLoop,
   AuthorizationTimeout,
@@ -90,17 +91,38 @@ const whileBusy = {
   "token.expired": { actions: "answerWait" },
 } as const;
 
-/** The step's typed failure ends the flow in `failed`, kept in context for the waiting requests. */
-const failWith = (step: string) =>
-  ({
-    target: "#authchart.failed",
-    actions: {
-      type: "assignError",
-      params: ({ event }: { readonly event: { readonly error?: unknown } }) => ({
-        error: errorOf(step, event),
-      }),
+/**
+ * A step's typed failure ends the flow. With a token still held (a step-up the user denied, a
+ * refresh that failed before expiry) the session goes back to `authorized`: the requests that
+ * waited on this flow get the error, every other request keeps using the token. Without one, the
+ * flow ends in `failed`.
+ */
+const failWith = (step: string) => {
+  const assignStepError = {
+    type: "assignError",
+    params: ({ event }: { readonly event: { readonly error?: unknown } }) => ({
+      error: errorOf(step, event),
+    }),
+  } as const;
+  return [
+    {
+      guard: "hasStoredToken",
+      target: "#authchart.authorized",
+      actions: [
+        assignStepError,
+        "recordRefusedScopes",
+        {
+          type: "trace",
+          params: ({ context }: { readonly context: AuthContext }) => ({
+            decision: "flow failed",
+            reason: `${context.error?.message ?? step}; the current token stays in use`,
+          }),
+        },
+      ],
     },
-  }) as const;
+    { target: "#authchart.failed", actions: assignStepError },
+  ] as const;
+};
 
 export const authMachine = setup({
   types: {
@@ -126,7 +148,18 @@ export const authMachine = setup({
     refreshTokenHeld: ({ context }) => context.token?.hasRefreshToken === true,
     acceptedTokenIsCurrent: ({ context, event }) =>
       event.type === "token.accepted" && context.token?.version === event.tokenVersion,
-    reauthorizationAllowed: ({ context }) => authorizationAllowed(context, initialPlan(context)),
+    /** Judged with the new challenge's scopes, not the previous flow's. */
+    reauthorizationAllowed: ({ context, event }) =>
+      authorizationAllowed(
+        context,
+        initialPlan(
+          event.type === "challenge.received"
+            ? { ...context, challenge: event.challenge }
+            : context,
+        ),
+      ),
+    isUnauthorized: ({ event }) =>
+      event.type === "challenge.received" && event.challenge.status === 401,
     planAllowed: ({ context }) => authorizationAllowed(context, context.scopes),
     resourceMetadataMissing: ({ event }) =>
       asAuthchartError("discoverResource", (event as { error?: unknown }).error)._tag ===
@@ -148,7 +181,9 @@ export const authMachine = setup({
     refreshRetryAllowed: ({ context, event }) =>
       isTransient(asAuthchartError("refreshToken", (event as { error?: unknown }).error)) &&
       context.refreshFailures < context.config.maxRefreshRetries,
+    // After retries were exhausted, no proactive refresh: the next request that needs one asks.
     refreshIsDue: ({ context }) =>
+      context.refreshFailures < context.config.maxRefreshRetries &&
       context.token?.hasRefreshToken === true &&
       context.token.expiresAt !== undefined &&
       context.token.expiresAt - context.config.refreshSkewMillis <= Date.now(),
@@ -262,6 +297,17 @@ export const authMachine = setup({
         unionScopes(context.declined, declinedInGrant(context.scopes, context.token?.scopes ?? [])),
     }),
     dropToken: assign({ token: undefined }),
+    clearError: assign({ error: undefined }),
+    /** The authorization server refused a flow for these scopes (a denied step-up): not asked again. */
+    recordRefusedScopes: assign({
+      declined: ({ context }) =>
+        context.error?._tag === "AuthorizationDenied"
+          ? unionScopes(
+              context.declined,
+              missingScopes(context.scopes?.required ?? [], context.token?.scopes ?? []),
+            )
+          : context.declined,
+    }),
     markTokenAccepted: assign({
       token: ({ context }) =>
         context.token ? { ...context.token, obtainedBy: "refresh" as const } : undefined,
@@ -381,6 +427,8 @@ export const authMachine = setup({
     },
 
     discovering: {
+      // Each flow starts without the previous flow's error: an error at its end is its own.
+      entry: "clearError",
       initial: "resourceMetadata",
       on: {
         ...whileBusy,
@@ -428,7 +476,7 @@ export const authMachine = setup({
                   },
                 ],
               },
-              failWith("discoverResource"),
+              ...failWith("discoverResource"),
             ],
           },
         },
@@ -513,6 +561,7 @@ export const authMachine = setup({
 
     authorizing: {
       entry: [
+        "clearError",
         "countAuthorization",
         {
           type: "trace",
@@ -570,7 +619,7 @@ export const authMachine = setup({
               },
             ],
           },
-          failWith("authorize"),
+          ...failWith("authorize"),
         ],
       },
     },
@@ -636,7 +685,7 @@ export const authMachine = setup({
               },
             ],
           },
-          failWith("exchangeCode"),
+          ...failWith("exchangeCode"),
         ],
       },
     },
@@ -733,7 +782,7 @@ export const authMachine = setup({
             ],
           },
           {
-            guard: "mayRefreshOn401",
+            guard: and(["isUnauthorized", "mayRefreshOn401"]),
             target: "refreshing",
             actions: [
               "rememberChallenge",
@@ -749,7 +798,7 @@ export const authMachine = setup({
             ],
           },
           {
-            guard: "reauthorizationAllowed",
+            guard: and(["isUnauthorized", "reauthorizationAllowed"]),
             target: "discovering",
             actions: [
               "rememberChallenge",
@@ -768,6 +817,7 @@ export const authMachine = setup({
             ],
           },
           {
+            guard: "isUnauthorized",
             actions: [
               {
                 type: "answerRefused",
@@ -786,6 +836,18 @@ export const authMachine = setup({
                 },
               },
             ],
+          },
+          {
+            // A 403 that asks for no scope: nothing authorization can change.
+            actions: {
+              type: "answerRefused",
+              params: ({ event }) => ({
+                error: new AccessForbidden({
+                  status: event.challenge.status,
+                  error: event.challenge.error,
+                }),
+              }),
+            },
           },
         ],
         "token.expired": [
@@ -847,6 +909,7 @@ export const authMachine = setup({
           {
             target: "discovering",
             actions: [
+              "resetLoopGuard",
               "rememberRequestedScopes",
               {
                 type: "trace",
@@ -862,6 +925,7 @@ export const authMachine = setup({
     },
 
     refreshing: {
+      entry: "clearError",
       on: {
         ...whileBusy,
       },
@@ -904,8 +968,9 @@ export const authMachine = setup({
             ],
           },
           {
+            // Through discovery: a restored session may lack metadata and a scope plan.
             guard: "dynamicClientRejected",
-            target: "registering",
+            target: "discovering",
             actions: [
               "markReregistering",
               "dropToken",
@@ -933,7 +998,24 @@ export const authMachine = setup({
               },
             ],
           },
-          failWith("refreshToken"),
+          {
+            // A refresh always holds a token: the session goes back to it, and the requests that
+            // waited on this refresh get the error (no proactive retry after this, see refreshIsDue).
+            target: "authorized",
+            actions: [
+              {
+                type: "assignError",
+                params: ({ event }) => ({ error: errorOf("refreshToken", event) }),
+              },
+              {
+                type: "trace",
+                params: ({ context }) => ({
+                  decision: "refresh failed",
+                  reason: `${context.error?.message ?? "refresh failed"}; the current token stays in use until it expires`,
+                }),
+              },
+            ],
+          },
         ],
       },
     },

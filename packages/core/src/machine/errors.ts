@@ -28,6 +28,16 @@ export class AuthorizationLoop extends Schema.TaggedError<AuthorizationLoop>()(
   }
 }
 
+/** The resource answered 403 without asking for a scope: authorization cannot change that. */
+export class AccessForbidden extends Schema.TaggedError<AccessForbidden>()("AccessForbidden", {
+  status: Schema.Number,
+  error: Schema.optional(Schema.String),
+}) {
+  override get message() {
+    return `the resource refused the request (${this.status}${this.error ? ` ${this.error}` : ""}) without asking for more scope`;
+  }
+}
+
 /** The user did not finish the browser step in time. */
 export class AuthorizationTimeout extends Schema.TaggedError<AuthorizationTimeout>()(
   "AuthorizationTimeout",
@@ -88,6 +98,7 @@ export type AuthchartError =
   | Errors.TokenEndpointFailed
   | Errors.StoreFailed
   | ScopeDeclined
+  | AccessForbidden
   | AuthorizationLoop
   | AuthorizationTimeout
   | FlowCancelled

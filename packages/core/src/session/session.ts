@@ -177,7 +177,12 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
         const value = stateName(snapshot.value);
         if (snapshot.status === "stopped" || closed)
           settle(() => reject(new FlowCancelled({ reason: "the session was closed" })));
-        else if (value === "authorized") settle(resolve);
+        // A flow that failed while a token is held ends in `authorized` with its error: the
+        // requests that waited on it get the error; the token serves everyone else.
+        else if (value === "authorized")
+          settle(() =>
+            snapshot.context.error === undefined ? resolve() : reject(snapshot.context.error),
+          );
         else if (value === "failed" || value === "unauthorized")
           settle(() =>
             reject(snapshot.context.error ?? new FlowCancelled({ reason: "the flow stopped" })),

@@ -4,10 +4,9 @@
  * realistic outputs that depend on the snapshot, and every typed error the guards tell apart),
  * and the `after` timers. xstate/graph offers only the events a snapshot's state nodes accept.
  */
-import type { AnyEventObject, AnyStateNode } from "xstate";
+import type { AnyEventObject, AnyStateNode, AnyTransitionDefinition } from "xstate";
 import type { AuthEvent, Scopes, TokenInfo } from "../../src/machine/model.js";
 import {
-  type AnyTransition,
   type AuthSnapshot,
   authServerInfo,
   clientInfo,
@@ -41,7 +40,7 @@ const DEFAULT_GRANT: Scopes = ["read"];
 /** The `after` events of every state node (xstate names them xstate.after.<delay>.<node id>). */
 const afterEvents = (snapshot: AuthSnapshot): AnyEventObject[] =>
   snapshot._nodes.flatMap((node: AnyStateNode) =>
-    node.after.map((t: AnyTransition) => ({ type: t.eventType })),
+    node.after.map((t: AnyTransitionDefinition) => ({ type: t.eventType })),
   );
 
 /**
@@ -148,11 +147,20 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
       },
       {
         type: "challenge.received",
-        requestId: "step-up-admin",
-        challenge: { status: 403, error: "insufficient_scope", scope: ["admin"] },
+        requestId: "step-up-read",
+        challenge: { status: 403, error: "insufficient_scope", scope: ["read"] },
+        tokenVersion: version,
+      },
+      {
+        // a 403 that asks for no scope: refused, nothing authorization can change
+        type: "challenge.received",
+        requestId: "forbidden",
+        challenge: { status: 403, error: "access_denied" },
         tokenVersion: version,
       },
       { type: "token.expired", requestId: "expired", tokenVersion: version },
+      // a request with the current token got something other than 401 (SPEC T9)
+      { type: "token.accepted", tokenVersion: version },
     );
     if (version > 1) {
       add(
@@ -163,6 +171,7 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
           tokenVersion: version - 1,
         },
         { type: "token.expired", requestId: "older-expired", tokenVersion: version - 1 },
+        { type: "token.accepted", tokenVersion: version - 1 },
       );
     }
   }
@@ -170,7 +179,7 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
   // --- the application ---
   add(
     { type: "session.authorize" },
-    { type: "session.authorize", scopes: ["admin"] },
+    { type: "session.authorize", scopes: ["write"] },
     { type: "session.logout" },
     { type: "flow.cancel" },
   );
@@ -183,9 +192,13 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
     failed("discoverResource", failures.resourceMismatch),
     failed("discoverResource", failures.transport),
 
+    // (no offline_access in this model: it would only multiply the scope sets)
     done(
       "discoverAuthServer",
-      authServerInfo(context.resource?.authorizationServer ?? new URL(context.serverUrl).origin),
+      authServerInfo(context.resource?.authorizationServer ?? new URL(context.serverUrl).origin, [
+        "read",
+        "write",
+      ]),
     ),
     failed("discoverAuthServer", failures.authServerMetadataNotFound),
 

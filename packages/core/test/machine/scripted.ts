@@ -6,13 +6,13 @@
  */
 import { Redacted } from "effect";
 import {
-  type AnyEventObject,
+  type AnyStateNode,
+  type AnyTransitionDefinition,
   createActor,
   fromPromise,
   type InspectionEvent,
   SimulatedClock,
   type SnapshotFrom,
-  type TransitionDefinition,
 } from "xstate";
 import {
   AuthorizationDenied,
@@ -35,7 +35,6 @@ import type {
 import { type AuthMachine, authMachine } from "../../src/machine/auth-machine.js";
 import type {
   AuthConfig,
-  AuthContext,
   AuthEmitted,
   AuthEvent,
   AuthInput,
@@ -63,14 +62,17 @@ export const FAR_FUTURE = Date.UTC(2100, 0, 1);
 /** Long past: a token whose proactive refresh is due at once. */
 export const LONG_AGO = 0;
 
-export const asMetadata = (issuer: string) => ({
+export const asMetadata = (
+  issuer: string,
+  scopesSupported: Scopes = ["read", "write", "admin", "offline_access"],
+) => ({
   issuer,
   authorization_endpoint: `${issuer}/authorize`,
   token_endpoint: `${issuer}/token`,
   registration_endpoint: `${issuer}/register`,
   code_challenge_methods_supported: ["S256"],
   response_types_supported: ["code"],
-  scopes_supported: ["read", "write", "admin", "offline_access"],
+  scopes_supported: scopesSupported,
 });
 
 export const resourceInfo = (scopesSupported?: Scopes): ResourceInfo => ({
@@ -81,9 +83,12 @@ export const resourceInfo = (scopesSupported?: Scopes): ResourceInfo => ({
   legacy: false,
 });
 
-export const authServerInfo = (issuer: string = ISSUER): AuthServerInfo => ({
+export const authServerInfo = (
+  issuer: string = ISSUER,
+  scopesSupported?: Scopes,
+): AuthServerInfo => ({
   issuer,
-  metadata: asMetadata(issuer),
+  metadata: asMetadata(issuer, scopesSupported),
   metadataUrl: `${issuer}/.well-known/oauth-authorization-server`,
 });
 
@@ -187,15 +192,6 @@ export type StepId =
   | "exchangeCode"
   | "refreshToken";
 
-export const stepIds: readonly StepId[] = [
-  "discoverResource",
-  "discoverAuthServer",
-  "register",
-  "authorize",
-  "exchangeCode",
-  "refreshToken",
-];
-
 interface StepInputs {
   readonly discoverResource: DiscoverResourceActorInput;
   readonly discoverAuthServer: DiscoverAuthServerActorInput;
@@ -217,31 +213,6 @@ export interface StepCall<K extends StepId = StepId> {
 /** Every invocation of a step actor waits here until the test settles it. */
 export class Script {
   readonly calls: StepCall[] = [];
-
-  private step<K extends StepId, O>(id: K) {
-    return fromPromise<O, StepInputs[K]>(
-      ({ input, signal }) =>
-        new Promise<O>((resolve, reject) => {
-          this.calls.push({
-            id,
-            input,
-            signal,
-            settled: false,
-            resolve: resolve as (output: unknown) => void,
-            reject,
-          } as StepCall);
-        }),
-    );
-  }
-
-  readonly actors = {
-    discoverResource: this.step<"discoverResource", ResourceInfo>("discoverResource"),
-    discoverAuthServer: this.step<"discoverAuthServer", AuthServerInfo>("discoverAuthServer"),
-    register: this.step<"register", ClientInfo>("register"),
-    authorize: this.step<"authorize", AuthorizationGrant>("authorize"),
-    exchangeCode: this.step<"exchangeCode", TokenInfo>("exchangeCode"),
-    refreshToken: this.step<"refreshToken", TokenInfo>("refreshToken"),
-  };
 
   /** The running (unsettled, not aborted) invocation of a step, if any. */
   running<K extends StepId>(id: K): StepCall<K> | undefined {
@@ -267,6 +238,47 @@ export class Script {
   }
 }
 
+/** The Script of each running machine, found by the actor system its step actors run in. */
+const scripts = new WeakMap<object, Script>();
+
+const scripted = <K extends StepId, O>(id: K) =>
+  fromPromise<O, StepInputs[K]>(
+    ({ input, signal, system }) =>
+      new Promise<O>((resolve, reject) => {
+        const script = scripts.get(system);
+        if (!script) throw new Error(`${id} started outside drive()`);
+        script.calls.push({
+          id,
+          input,
+          signal,
+          settled: false,
+          resolve: resolve as (output: unknown) => void,
+          reject,
+        } as StepCall);
+      }),
+  );
+
+/** Step actors that wait for the test: one set for every machine driven here. */
+export const scriptedActors = {
+  discoverResource: scripted<"discoverResource", ResourceInfo>("discoverResource"),
+  discoverAuthServer: scripted<"discoverAuthServer", AuthServerInfo>("discoverAuthServer"),
+  register: scripted<"register", ClientInfo>("register"),
+  authorize: scripted<"authorize", AuthorizationGrant>("authorize"),
+  exchangeCode: scripted<"exchangeCode", TokenInfo>("exchangeCode"),
+  refreshToken: scripted<"refreshToken", TokenInfo>("refreshToken"),
+};
+
+/** `provide()` builds a whole new machine; it is done once per machine, not once per test. */
+const provided = new WeakMap<AuthMachine, AuthMachine>();
+const withScriptedActors = (machine: AuthMachine): AuthMachine => {
+  let result = provided.get(machine);
+  if (!result) {
+    result = machine.provide({ actors: scriptedActors });
+    provided.set(machine, result);
+  }
+  return result;
+};
+
 /** Lets promise callbacks and the events they relay run to completion. */
 export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -274,7 +286,44 @@ export const flush = () => new Promise<void>((resolve) => setImmediate(resolve))
 export const BEYOND_ANY_DELAY = 2 ** 31;
 
 export type AuthSnapshot = SnapshotFrom<AuthMachine>;
-export type AnyTransition = TransitionDefinition<AuthContext, AnyEventObject>;
+
+// ---------------------------------------------------------------------------------------------
+// Transitions, named from the machine definition itself
+// ---------------------------------------------------------------------------------------------
+
+/** Every state node below the root, in document order. */
+export const stateNodesOf = (machine: AuthMachine): AnyStateNode[] => {
+  const out: AnyStateNode[] = [];
+  const walk = (node: AnyStateNode) => {
+    for (const child of Object.values(node.states) as AnyStateNode[]) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(machine.root);
+  return out;
+};
+
+/**
+ * A transition's name: its source node, its event (`always` for eventless ones) and its place
+ * among that event's guarded candidates. The same for the same definition in any machine made
+ * from it (`provide()` builds new state nodes), so coverage can be counted across machines.
+ */
+export const transitionKey = (t: AnyTransitionDefinition): string => {
+  const node = t.source as AnyStateNode;
+  const always = t.eventType === "";
+  const list: readonly AnyTransitionDefinition[] = always
+    ? (node.always ?? [])
+    : (node.transitions.get(t.eventType) ?? []);
+  return `#${node.id} ${always ? "always" : t.eventType} [${list.indexOf(t)}]`;
+};
+
+/** Every transition of the machine: each guarded candidate of each event, `always` and `after`. */
+export const transitionsOf = (machine: AuthMachine): AnyTransitionDefinition[] =>
+  [machine.root, ...stateNodesOf(machine)].flatMap((node) => [
+    ...[...node.transitions.values()].flat(),
+    ...(node.always ?? []),
+  ]);
 
 export const input = (
   config: Partial<AuthConfig> = {},
@@ -286,22 +335,23 @@ export const drive = (machineInput: AuthInput, machine: AuthMachine = authMachin
   const script = new Script();
   const clock = new SimulatedClock();
   const emitted: AuthEmitted[] = [];
-  const taken: AnyTransition[] = [];
-  let rootRef: unknown;
-  const actor = createActor(machine.provide({ actors: script.actors }), {
+  const taken: AnyTransitionDefinition[] = [];
+  const actor = createActor(withScriptedActors(machine), {
     input: machineInput,
     clock,
     inspect: (event: InspectionEvent) => {
-      if (event.type === "@xstate.microstep" && event.actorRef === rootRef) {
-        taken.push(...(event._transitions as AnyTransition[]));
+      // the machine's own microsteps (the initial one included), not its children's
+      if (event.type === "@xstate.microstep" && event.actorRef.sessionId === event.rootId) {
+        taken.push(...event._transitions);
       }
     },
   });
-  rootRef = actor;
+  scripts.set(actor.system, script);
   actor.on("*", (event) => {
     emitted.push(event as AuthEmitted);
   });
   actor.start();
+  let version = machineInput.restored?.token?.version ?? 0;
 
   return {
     actor,
@@ -309,6 +359,17 @@ export const drive = (machineInput: AuthInput, machine: AuthMachine = authMachin
     clock,
     emitted,
     taken,
+    /** The version the credential store gives the next token it saves. */
+    nextVersion: () => ++version,
+    /** The running invocation of a step: the test fails if there is none. */
+    running: <K extends StepId>(id: K): StepCall<K> => {
+      const call = script.running(id);
+      if (!call)
+        throw new Error(
+          `no ${id} actor is running (state ${JSON.stringify(actor.getSnapshot().value)})`,
+        );
+      return call;
+    },
     snapshot: () => actor.getSnapshot(),
     context: () => actor.getSnapshot().context,
     value: () => actor.getSnapshot().value,

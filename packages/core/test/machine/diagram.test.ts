@@ -1,0 +1,56 @@
+/**
+ * docs/state-diagram.md is generated from the machine (scripts/diagram.mjs); this test renders
+ * the source machine in memory and fails when the committed file differs.
+ */
+import { readFile } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import {
+  documentPath,
+  readmePath,
+  renderDocument,
+  toMermaid,
+  transitionRows,
+  withReadmeDiagram,
+} from "../../scripts/diagram.mjs";
+import { authMachine } from "../../src/machine/auth-machine.js";
+import { stateNodesOf, transitionsOf } from "./scripted.js";
+
+describe("docs/state-diagram.md", () => {
+  it("is the diagram of the current machine (run `npm run diagram` after changing it)", async () => {
+    const committed = await readFile(documentPath, "utf8").catch(() => "(missing)");
+    expect(
+      committed === renderDocument(authMachine),
+      "docs/state-diagram.md is out of date: run `npm run diagram`",
+    ).toBe(true);
+  });
+
+  it("is the diagram the README shows (run `npm run diagram` after changing the machine)", async () => {
+    const readme = await readFile(readmePath, "utf8");
+    expect(
+      readme === withReadmeDiagram(readme, authMachine),
+      "README.md's diagram is out of date: run `npm run diagram`",
+    ).toBe(true);
+    expect(readme).toContain("```mermaid\nstateDiagram-v2");
+  });
+
+  it("draws every state node and lists every transition", () => {
+    const mermaid = toMermaid(authMachine);
+    expect(mermaid.startsWith("stateDiagram-v2\n")).toBe(true);
+    for (const node of stateNodesOf(authMachine)) expect(mermaid).toContain(node.key);
+    expect(transitionRows(authMachine)).toHaveLength(transitionsOf(authMachine).length);
+    // every invoked step and named delay appears
+    for (const name of [
+      "discoverResource",
+      "register",
+      "authorize",
+      "exchangeCode",
+      "refreshToken",
+    ]) {
+      expect(mermaid).toContain(`invoke ${name}`);
+    }
+    for (const delay of ["refreshDue", "refreshBackoff", "authorizationTimeout"]) {
+      expect(mermaid).toContain(`after ${delay}`);
+    }
+    expect(mermaid).toContain("[and(isInsufficientScope, stepUpAllowed)]");
+  });
+});
