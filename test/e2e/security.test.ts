@@ -54,6 +54,7 @@ const seededSession = async (serverUrl: string, accessToken: string) => {
       scopes: [],
       expiresAt: now + 3_600_000,
       hasRefreshToken: false,
+      obtainedAt: now,
       obtainedBy: "authorization",
     },
   });

@@ -154,6 +154,16 @@ describe("behaviour 3 and 7: refresh, single-flight, rejected-token attribution"
     expect(k.user.authorizations).toBe(1);
   });
 
+  it("tokens that live shorter than the refresh skew are refreshed at half their life, never in a loop", async () => {
+    // 2 s tokens, the default 60 s skew: a fixed skew would make every new token due at once.
+    const { k, s } = await start({ authServer: { accessTokenTtlSeconds: 2 } });
+    await callTool(s, k.mcpUrl, "echo", { text: "warm" });
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const n = refreshes(k);
+    expect(n).toBeGreaterThanOrEqual(2);
+    expect(n).toBeLessThanOrEqual(6);
+  });
+
   it("invalid_grant on refresh (the grant was revoked): tokens dropped, one re-authorization", async () => {
     const { k, s, trace } = await start();
     await callTool(s, k.mcpUrl, "echo", { text: "warm" });

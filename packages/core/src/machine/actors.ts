@@ -44,6 +44,8 @@ export interface RefreshActorInput {
   readonly clientId: string;
   readonly resource: string;
   readonly reason: "proactive" | "after-401" | "expired";
+  /** Set when the resource uses the 2025-03-26 fallback: stale metadata is rediscovered that way. */
+  readonly legacyServerUrl?: string | undefined;
 }
 
 const notProvided = (name: string) => async (): Promise<never> => {

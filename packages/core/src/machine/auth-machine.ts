@@ -19,6 +19,7 @@ import {
   isForOlderToken,
   isInsufficientScope,
   mayRefreshOn401,
+  proactiveRefreshAt,
   scopeSetKey,
   scopesFromSupportedRefused,
   stepUpPlan,
@@ -182,11 +183,10 @@ export const authMachine = setup({
       isTransient(asAuthchartError("refreshToken", (event as { error?: unknown }).error)) &&
       context.refreshFailures < context.config.maxRefreshRetries,
     // After retries were exhausted, no proactive refresh: the next request that needs one asks.
-    refreshIsDue: ({ context }) =>
-      context.refreshFailures < context.config.maxRefreshRetries &&
-      context.token?.hasRefreshToken === true &&
-      context.token.expiresAt !== undefined &&
-      context.token.expiresAt - context.config.refreshSkewMillis <= Date.now(),
+    refreshIsDue: ({ context }) => {
+      const at = proactiveRefreshAt(context);
+      return at !== undefined && at <= Date.now();
+    },
     /** A failure a later request may try again: the network, or a browser step not finished. */
     failureIsRetryable: ({ context }) => context.error !== undefined && isRetryable(context.error),
     requestedScopesHeld: ({ context, event }) =>
@@ -196,12 +196,8 @@ export const authMachine = setup({
   delays: {
     /** Proactive refresh: the token's expiry minus the skew (behaviour 3). */
     refreshDue: ({ context }) => {
-      const expiresAt = context.token?.expiresAt;
-      if (expiresAt === undefined || !context.token?.hasRefreshToken) return maxDelay;
-      return Math.min(
-        maxDelay,
-        Math.max(0, expiresAt - context.config.refreshSkewMillis - Date.now()),
-      );
+      const at = proactiveRefreshAt(context);
+      return at === undefined ? maxDelay : Math.min(maxDelay, Math.max(0, at - Date.now()));
     },
     /** Exponential backoff for transient refresh failures. */
     refreshBackoff: ({ context }) =>
@@ -315,6 +311,9 @@ export const authMachine = setup({
     assignRefreshReason: assign({
       refreshReason: (_, params: { readonly reason: NonNullable<AuthContext["refreshReason"]> }) =>
         params.reason,
+    }),
+    stopProactiveRefresh: assign({
+      refreshFailures: ({ context }) => context.config.maxRefreshRetries,
     }),
     countRefreshFailure: assign({ refreshFailures: ({ context }) => context.refreshFailures + 1 }),
     assignError: assign({
@@ -938,6 +937,7 @@ export const authMachine = setup({
           clientId: context.token?.clientId ?? context.client?.clientId ?? "",
           resource: context.token?.resource ?? context.resource?.resource ?? context.serverUrl,
           reason: context.refreshReason ?? "proactive",
+          legacyServerUrl: context.resource?.legacy ? context.serverUrl : undefined,
         }),
         onDone: {
           target: "authorized",
@@ -1007,6 +1007,9 @@ export const authMachine = setup({
                 type: "assignError",
                 params: ({ event }) => ({ error: errorOf("refreshToken", event) }),
               },
+              // No proactive retry of a refresh that failed for good; the next request that needs
+              // one asks (and a new token starts afresh).
+              "stopProactiveRefresh",
               {
                 type: "trace",
                 params: ({ context }) => ({

@@ -99,6 +99,24 @@ export const grantCovers = (context: AuthContext, scopes: Scopes): boolean =>
 export const mayRefreshOn401 = (context: AuthContext): boolean =>
   context.token?.hasRefreshToken === true && context.token.obtainedBy !== "refresh-after-401";
 
+/** No proactive refresh sooner than this after a token was issued, whatever its lifetime. */
+export const minRefreshIntervalMillis = 1_000;
+
+/**
+ * When to refresh ahead of expiry (behaviour 3), or undefined for never: no refresh token, no
+ * known expiry, or refreshes that already failed for good. The skew is capped at half the
+ * token's lifetime so that a short-lived token is not "due" the moment it arrives — the refresh
+ * loop a fixed skew would cause — and a refresh never follows issue within a second.
+ */
+export const proactiveRefreshAt = (context: AuthContext): number | undefined => {
+  const token = context.token;
+  if (token?.hasRefreshToken !== true || token.expiresAt === undefined) return undefined;
+  if (context.refreshFailures >= context.config.maxRefreshRetries) return undefined;
+  const lifetime = token.expiresAt - token.obtainedAt;
+  const skew = Math.min(context.config.refreshSkewMillis, lifetime / 2);
+  return Math.max(token.expiresAt - skew, token.obtainedAt + minRefreshIntervalMillis);
+};
+
 /** What the grant lacks of what was asked for, offline_access and other conveniences aside. */
 export const declinedInGrant = (plan: ScopePlan | undefined, granted: Scopes): Scopes =>
   missingScopes(

@@ -67,6 +67,8 @@ export interface TokenInfo {
   readonly scopes: Scopes;
   readonly expiresAt?: number | undefined;
   readonly hasRefreshToken: boolean;
+  /** Epoch milliseconds when the token was obtained: with expiresAt, its lifetime. */
+  readonly obtainedAt: number;
   /** How this token was obtained; a token refreshed after a 401 that still gets 401 re-authorizes (T9). */
   readonly obtainedBy: "authorization" | "refresh" | "refresh-after-401";
 }

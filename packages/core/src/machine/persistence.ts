@@ -44,6 +44,7 @@ export const PersistedSession = Schema.Struct({
       scopes: Strings,
       expiresAt: Schema.optional(Schema.Number),
       hasRefreshToken: Schema.Boolean,
+      obtainedAt: Schema.Number,
       obtainedBy: Schema.Literal("authorization", "refresh", "refresh-after-401"),
     }),
   ),
@@ -64,8 +65,9 @@ export const toPersisted = (context: AuthContext, savedAt: number): PersistedSes
 });
 
 /**
- * What a new machine starts from. Discovered metadata older than `metadataTtlMillis` is dropped
- * (discovered again when next needed); the token and client stay — they are bound to their issuer.
+ * What a new machine starts from. Authorization-server metadata older than `metadataTtlMillis` is
+ * dropped and discovered again when next needed; the resource's description, the client and the
+ * token stay — they are bound to their issuer.
  */
 export const toRestored = (
   persisted: PersistedSession,
@@ -74,7 +76,9 @@ export const toRestored = (
 ): RestoredSession => {
   const fresh = now - persisted.savedAt < metadataTtlMillis;
   return {
-    resource: fresh ? persisted.resource : undefined,
+    // The resource's description stays (its `legacy` flag says how to rediscover); the
+    // authorization-server metadata older than the time to live is discovered again.
+    resource: persisted.resource,
     authServer: fresh ? persisted.authServer : undefined,
     client: persisted.client,
     token: persisted.token,

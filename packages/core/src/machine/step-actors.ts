@@ -63,6 +63,7 @@ export const toTokenInfo = (tokens: TokenSet, obtainedBy: TokenInfo["obtainedBy"
   scopes: tokens.scopes,
   expiresAt: tokens.expiresAt,
   hasRefreshToken: tokens.refreshToken !== undefined,
+  obtainedAt: tokens.obtainedAt,
   obtainedBy,
 });
 
@@ -163,9 +164,11 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
         }
         // Metadata dropped by its time to live is discovered again for the refresh.
         const metadata =
-          input.metadata.token_endpoint === undefined
-            ? (yield* discoverAuthServer(input.issuer)).metadata
-            : input.metadata;
+          input.metadata.token_endpoint !== undefined
+            ? input.metadata
+            : input.legacyServerUrl !== undefined
+              ? (yield* discoverLegacyAuthServer(input.legacyServerUrl)).metadata
+              : (yield* discoverAuthServer(input.issuer)).metadata;
         const client = yield* resolveClient(input.issuer, input.clientId, settings);
         const tokens = yield* refresh({
           issuer: input.issuer,

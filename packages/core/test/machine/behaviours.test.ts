@@ -4,6 +4,7 @@
  * the snapshots, the step actors' inputs, and the emitted `challenge.answered` and `trace` events.
  */
 import { describe, expect, it } from "vitest";
+import { proactiveRefreshAt } from "../../src/machine/decisions.js";
 import type {
   AuthConfig,
   ClientInfo,
@@ -193,6 +194,25 @@ describe("3. refresh", () => {
     await d.resolve("refreshToken", tokenInfo({ version: 2, obtainedBy: "refresh" }));
     expect(d.value()).toBe("authorized");
     expect(d.context().token?.version).toBe(2);
+  });
+
+  it("never loops: a refresh that failed for good is not retried ahead of time (only a request asks again)", async () => {
+    const d = restoredSession({ version: 1, expiresAt: LONG_AGO });
+    d.elapse();
+    await d.reject("refreshToken", failures.refreshUnauthorizedClient);
+    expect(d.value()).toBe("authorized");
+    for (let tick = 0; tick < 5; tick++) d.elapse();
+    expect(d.script.callsOf("refreshToken")).toHaveLength(1);
+    // a request that meets the expired token still gets its one attempt
+    d.send({ type: "token.expired", requestId: "needs-it", tokenVersion: 1 });
+    expect(d.value()).toBe("refreshing");
+  });
+
+  it("never loops: a token whose lifetime is shorter than the skew is refreshed at half its life, not at once", () => {
+    const now = Date.now();
+    const d = restoredSession({ version: 1, obtainedAt: now, expiresAt: now + 10_000 }, { refreshSkewMillis: 60_000 });
+    expect(proactiveRefreshAt(d.context())).toBe(now + 5_000);
+    expect(d.value()).toBe("authorized");
   });
 
   it("a token far from expiry is not refreshed when the (capped) timer fires", async () => {

@@ -103,6 +103,7 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
     scopes: granted,
     expiresAt: FAR_FUTURE,
     hasRefreshToken: true,
+    obtainedAt: 0,
     obtainedBy: "authorization",
     ...overrides,
   });

@@ -116,6 +116,7 @@ export const tokenInfo = (overrides: Partial<TokenInfo> = {}): TokenInfo => ({
   scopes: ["read"],
   expiresAt: FAR_FUTURE,
   hasRefreshToken: true,
+  obtainedAt: 0,
   obtainedBy: "authorization",
   ...overrides,
 });
