@@ -97,6 +97,21 @@ describe("behaviour 8: the bearer token goes only to the protected resource's or
     );
     expect(await (await session.fetch(`${resource.origin}/mcp/away`)).text()).toBe("none");
     expect(await (await session.fetch(`${other.origin}/landing`)).text()).toBe("none");
+    // A 401 challenge from the other origin (reached by a redirect) is not the resource's own:
+    // handed back as it is, no discovery against whatever it names.
+    other.route("/challenge", {
+      status: 401,
+      headers: { "www-authenticate": `Bearer resource_metadata="${other.origin}/prm"` },
+      body: "",
+    });
+    resource.route("/mcp/to-challenge", {
+      status: 302,
+      headers: { location: `${other.origin}/challenge` },
+    });
+    const challenged = await session.fetch(`${resource.origin}/mcp/to-challenge`);
+    expect(challenged.status).toBe(401);
+    expect(session.state().value).toBe("authorized");
+    expect(other.requests.map((r) => r.path)).not.toContain("/prm");
     // A caller's own Authorization header to another origin is theirs to send; ours is never added.
     expect(
       await (
@@ -147,6 +162,69 @@ describe("behaviour 11: credentials are bound to the issuer (SEP-2352)", () => {
     expect(session.state().context.client?.clientId).not.toBe(oldClientId);
     expect(current.count("registration")).toBe(1);
     expect(old.count("token")).toBe(1); // nothing more was asked of the old issuer
+  });
+});
+
+describe("behaviour 11: a pre-registered client without an issuer", () => {
+  it("serves the first authorization server only; a resource that moves registers at the new one", async () => {
+    const old = await startTestkit();
+    const current = await startTestkit();
+    cleanups.push(
+      () => old.close(),
+      () => current.close(),
+    );
+    // A confidential client registered out of band at the old server, configured without issuer.
+    const registered = (await (
+      await fetch(`${old.issuer}/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          client_name: "static",
+          redirect_uris: [redirectUri],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          token_endpoint_auth_method: "client_secret_basic",
+          application_type: "native",
+          scope: "mcp:read",
+        }),
+      })
+    ).json()) as { client_id: string; client_secret: string };
+    const client = {
+      clientName: "t",
+      redirectUris: [redirectUri] as [string],
+      preRegistered: [
+        { clientId: registered.client_id, clientSecret: Redacted.make(registered.client_secret) },
+      ],
+    };
+    const store = memoryStore();
+    const first = await createSession({
+      serverUrl: old.mcpUrl,
+      store,
+      client,
+      userAgent: (p) => old.user.authorize(p.url),
+    });
+    expect((await callTool(first, old.mcpUrl, "echo", { text: "old" })).status).toBe(200);
+    expect(first.state().context.client).toMatchObject({
+      clientId: registered.client_id,
+      kind: "pre-registered",
+    });
+    const persisted = Option.getOrThrow(await Effect.runPromise(store.loadSession(old.mcpUrl)));
+    await first.close();
+    await Effect.runPromise(
+      store.saveSession(current.mcpUrl, persisted.replaceAll(old.mcpUrl, current.mcpUrl)),
+    );
+
+    const moved = await createSession({
+      serverUrl: current.mcpUrl,
+      store,
+      client,
+      userAgent: (p) => current.user.authorize(p.url),
+    });
+    cleanups.push(() => moved.close());
+    expect((await callTool(moved, current.mcpUrl, "echo", { text: "new" })).status).toBe(200);
+    expect(moved.state().context.client?.kind).toBe("dynamic");
+    expect(moved.state().context.client?.clientId).not.toBe(registered.client_id);
+    expect(current.count("registration")).toBe(1);
   });
 });
 

@@ -13,7 +13,10 @@ export interface ClientSigningKey {
 
 /** Static credentials for one authorization server (SPEC R2). */
 export interface PreRegisteredClient {
-  /** The issuer these credentials belong to; undefined matches any issuer (single-AS setups). */
+  /**
+   * The issuer these credentials belong to. Undefined: the first authorization server they are
+   * used with, and no other after that (SPEC R11 Δ: no cross-AS reuse of a client or its secret).
+   */
   readonly issuer?: string | undefined;
   readonly clientId: string;
   readonly clientSecret?: Redacted.Redacted<string> | undefined;

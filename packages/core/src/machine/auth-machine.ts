@@ -159,6 +159,12 @@ export const authMachine = setup({
             : context,
         ),
       ),
+    /** SPEC D8: the known metadata still describes this resource as the challenge sees it. */
+    metadataCurrent: ({ context, event }) =>
+      context.authServer !== undefined &&
+      (event.type !== "challenge.received" ||
+        event.challenge.resourceMetadata === undefined ||
+        event.challenge.resourceMetadata === context.resource?.metadataUrl),
     isUnauthorized: ({ event }) =>
       event.type === "challenge.received" && event.challenge.status === 401,
     planAllowed: ({ context }) => authorizationAllowed(context, context.scopes),
@@ -261,7 +267,13 @@ export const authMachine = setup({
         ? { client: undefined, token: undefined }
         : {},
     ),
-    planInitialScopes: assign({ scopes: ({ context }) => initialPlan(context) }),
+    /** After discovery: a step-up keeps its union (S5); any other flow plans per S1-S3. */
+    planScopes: assign({
+      scopes: ({ context }) =>
+        context.challenge !== undefined && isInsufficientScope(context.challenge)
+          ? stepUpPlan(context, context.challenge)
+          : initialPlan(context),
+    }),
     planStepUp: assign({
       scopes: ({ context, event }) => stepUpPlan(context, (event as ChallengeEvent).challenge),
       challenge: ({ event }) => (event as ChallengeEvent).challenge,
@@ -492,7 +504,7 @@ export const authMachine = setup({
               actions: [
                 { type: "assignAuthServer", params: ({ event }) => ({ authServer: event.output }) },
                 "bindToIssuer",
-                "planInitialScopes",
+                "planScopes",
                 {
                   type: "trace",
                   params: ({ context, event }) => ({
@@ -744,7 +756,7 @@ export const authMachine = setup({
             ],
           },
           {
-            guard: and(["isInsufficientScope", "stepUpAllowed"]),
+            guard: and(["isInsufficientScope", "stepUpAllowed", "metadataCurrent"]),
             target: "authorizing",
             actions: [
               "planStepUp",
@@ -755,6 +767,24 @@ export const authMachine = setup({
                   decision: "step-up",
                   reason: `403 insufficient_scope: authorizing for ${describeScopes(context.scopes?.requested)}; never a refresh, which cannot widen scope${context.token?.hasRefreshToken ? " (a refresh token is held and deliberately not used)" : ""}`,
                 }),
+              },
+            ],
+          },
+          {
+            // The authorization server's metadata is not known (restored past its time to live)
+            // or the challenge names other resource metadata (SPEC D8): discover first.
+            guard: and(["isInsufficientScope", "stepUpAllowed"]),
+            target: "discovering",
+            actions: [
+              "rememberChallenge",
+              "answerWait",
+              {
+                type: "trace",
+                params: {
+                  decision: "step-up",
+                  reason:
+                    "403 insufficient_scope; the metadata is stale or the challenge names other resource metadata, so discovering first (never a refresh)",
+                },
               },
             ],
           },

@@ -32,6 +32,8 @@ export type StepServices = OAuthHttp | CredentialStore | UserAgent | Randomness;
 export type StepRuntime = ManagedRuntime.ManagedRuntime<StepServices, never>;
 
 export interface StepActorOptions {
+  /** The issuer an issuer-less pre-registered client was already used with (a restored session). */
+  readonly boundIssuer?: string | undefined;
   readonly settings: ClientSettings;
   readonly resourcePolicy?: ResourceMatchPolicy | undefined;
 }
@@ -68,7 +70,22 @@ export const toTokenInfo = (tokens: TokenSet, obtainedBy: TokenInfo["obtainedBy"
 });
 
 export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) => {
-  const { settings } = options;
+  // SPEC R11 Δ / T6: a pre-registered client without an issuer serves the first authorization
+  // server it is used with and no other — its secret or key never reaches a second issuer (a
+  // resource whose metadata later names another server registers there instead).
+  const wildcard = options.settings.preRegistered?.find((c) => c.issuer === undefined);
+  let boundIssuer = options.boundIssuer;
+  const settingsFor = (issuer: string): ClientSettings =>
+    wildcard === undefined || boundIssuer === undefined || boundIssuer === issuer
+      ? options.settings
+      : {
+          ...options.settings,
+          preRegistered: options.settings.preRegistered?.filter((c) => c !== wildcard),
+        };
+  const bindIfWildcard = (issuer: string, clientId: string) => {
+    const explicit = options.settings.preRegistered?.some((c) => c.issuer === issuer);
+    if (wildcard?.clientId === clientId && !explicit) boundIssuer ??= issuer;
+  };
   return {
     discoverResource: effectActor(
       "discoverResource",
@@ -110,12 +127,13 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     register: effectActor("register", runtime, (input: RegisterActorInput) =>
       Effect.gen(function* () {
         if (input.forgetStored) yield* (yield* CredentialStore).deleteClient(input.issuer);
-        const { client } = yield* register({
+        const { client, via } = yield* register({
           issuer: input.issuer,
           metadata: input.metadata,
-          settings,
+          settings: settingsFor(input.issuer),
           scopes: input.scopes,
         });
+        if (via === "pre-registered") bindIfWildcard(input.issuer, client.clientId);
         return {
           issuer: client.issuer,
           clientId: client.clientId,
@@ -125,12 +143,16 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     authorize: effectActor("authorize", runtime, (input: AuthorizeActorInput) =>
       Effect.gen(function* () {
-        const client = yield* resolveClient(input.issuer, input.clientId, settings);
+        const client = yield* resolveClient(
+          input.issuer,
+          input.clientId,
+          settingsFor(input.issuer),
+        );
         return yield* authorize({
           issuer: input.issuer,
           metadata: input.metadata,
           client,
-          redirectUri: settings.redirectUris[0],
+          redirectUri: options.settings.redirectUris[0],
           resource: input.resource,
           scopes: input.scopes,
         });
@@ -138,13 +160,17 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     exchangeCode: effectActor("exchangeCode", runtime, (input: ExchangeCodeActorInput) =>
       Effect.gen(function* () {
-        const client = yield* resolveClient(input.issuer, input.clientId, settings);
+        const client = yield* resolveClient(
+          input.issuer,
+          input.clientId,
+          settingsFor(input.issuer),
+        );
         const tokens = yield* exchangeCode({
           issuer: input.issuer,
           metadata: input.metadata,
           client,
           grant: input.grant,
-          signingKey: signingKeyFor(settings, input.issuer),
+          signingKey: signingKeyFor(settingsFor(input.issuer), input.issuer),
         });
         return toTokenInfo(tokens, "authorization");
       }),
@@ -169,13 +195,17 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             : input.legacyServerUrl !== undefined
               ? (yield* discoverLegacyAuthServer(input.legacyServerUrl)).metadata
               : (yield* discoverAuthServer(input.issuer)).metadata;
-        const client = yield* resolveClient(input.issuer, input.clientId, settings);
+        const client = yield* resolveClient(
+          input.issuer,
+          input.clientId,
+          settingsFor(input.issuer),
+        );
         const tokens = yield* refresh({
           issuer: input.issuer,
           metadata,
           client,
           tokens: held.value,
-          signingKey: signingKeyFor(settings, input.issuer),
+          signingKey: signingKeyFor(settingsFor(input.issuer), input.issuer),
         }).pipe(
           // SPEC T7 [lib]: a dead refresh grant drops the tokens before re-authorizing.
           Effect.tapError((error) =>

@@ -102,12 +102,20 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     }),
   );
   const protectedOrigin = new URL(options.serverUrl).origin;
+  const restoredState =
+    restored && restored.serverUrl === options.serverUrl
+      ? toRestored(restored, Date.now(), options.metadataTtlMillis ?? 3_600_000)
+      : undefined;
 
   const actor = createActor(
     authMachine.provide({
       actors: makeStepActors(runtime, {
         settings: options.client,
         resourcePolicy: options.resourcePolicy,
+        boundIssuer:
+          restoredState?.client?.kind === "pre-registered"
+            ? restoredState.client.issuer
+            : undefined,
       }),
     }),
     {
@@ -118,10 +126,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
           offlineAccess: options.client.offlineAccess ?? true,
           ...options.config,
         },
-        restored:
-          restored && restored.serverUrl === options.serverUrl
-            ? toRestored(restored, Date.now(), options.metadataTtlMillis ?? 3_600_000)
-            : undefined,
+        restored: restoredState,
       },
       ...(options.inspect ? { inspect: options.inspect } : {}),
     },
@@ -264,36 +269,36 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   // ------------------------------------------------------------------ the authorized fetch
   const maxRounds = 2 * (actor.getSnapshot().context.config.maxAuthorizationsPerScopeSet + 2);
 
+  /**
+   * Sends one request, following redirects by hand so that the bearer token never crosses to
+   * another origin (behaviour 8). Returns the final response and the URL that answered it.
+   */
   const sendOnce = async (
     request: Request,
     body: ArrayBuffer | undefined,
     accessToken: string | undefined,
-  ) => {
+  ): Promise<{ readonly response: Response; readonly url: string }> => {
     const headers = new Headers(request.headers);
     if (accessToken !== undefined) headers.set("authorization", `Bearer ${accessToken}`);
     let url = request.url;
     let method = request.method;
     let currentBody = body;
     for (let hop = 0; ; hop++) {
-      const response = await baseFetch(url, {
-        method,
-        headers,
-        body: currentBody ?? null,
-        redirect: "manual",
-        signal: request.signal,
-      });
-      const location = response.headers.get("location");
-      if (
-        request.redirect !== "follow" ||
-        location === null ||
-        ![301, 302, 303, 307, 308].includes(response.status) ||
-        hop >= 10
-      ) {
-        return response;
+      const init = { method, headers, body: currentBody ?? null, signal: request.signal };
+      const response = await baseFetch(url, { ...init, redirect: "manual" });
+      if (response.type === "opaqueredirect") {
+        // Browsers and workers hide manual redirects. There, fetch itself drops Authorization on
+        // a cross-origin redirect (Fetch standard, HTTP-redirect fetch), so let it follow.
+        const followed = await baseFetch(url, { ...init, redirect: request.redirect });
+        return { response: followed, url: followed.url || url };
       }
+      const location = response.headers.get("location");
+      const redirected = location !== null && [301, 302, 303, 307, 308].includes(response.status);
+      if (!redirected || request.redirect === "manual" || hop >= 10) return { response, url };
       await response.body?.cancel();
+      if (request.redirect === "error")
+        throw new TypeError(`${url} redirected, and the request's redirect mode is "error"`);
       const next = new URL(location, url);
-      // Behaviour 8: the bearer token never follows a redirect to another origin.
       if (next.origin !== protectedOrigin) headers.delete("authorization");
       if (
         response.status === 303 ||
@@ -333,8 +338,10 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
           continue;
         }
       }
-      const response = await sendOnce(request, body, accessToken);
-      const challenge = challengeOf(response);
+      const { response, url } = await sendOnce(request, body, accessToken);
+      // Only the protected resource's own challenges count: a 401 from another origin reached by
+      // a redirect is handed back as it is, never a reason to discover or authorize.
+      const challenge = new URL(url).origin === protectedOrigin ? challengeOf(response) : undefined;
       if (challenge === undefined) {
         // SPEC T9: a token a refresh-after-401 produced is proven once the server accepts it.
         if (token?.obtainedBy === "refresh-after-401" && response.status !== 401) {

@@ -210,7 +210,10 @@ describe("3. refresh", () => {
 
   it("never loops: a token whose lifetime is shorter than the skew is refreshed at half its life, not at once", () => {
     const now = Date.now();
-    const d = restoredSession({ version: 1, obtainedAt: now, expiresAt: now + 10_000 }, { refreshSkewMillis: 60_000 });
+    const d = restoredSession(
+      { version: 1, obtainedAt: now, expiresAt: now + 10_000 },
+      { refreshSkewMillis: 60_000 },
+    );
     expect(proactiveRefreshAt(d.context())).toBe(now + 5_000);
     expect(d.value()).toBe("authorized");
   });
@@ -586,5 +589,30 @@ describe("challenges the session passes on", () => {
     d.send(challenge({ status: 401, scope: ["write"] }, 1, "needs-write"));
     expect(answer(d, "needs-write")).toEqual(["wait"]);
     expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+  });
+});
+
+describe("2. step-up when the metadata is not current", () => {
+  it("restored past the metadata's time to live: discovers first, then authorizes for the union (never a refresh)", async () => {
+    const d = drive(
+      input(
+        { offlineAccess: false },
+        {
+          resource: resourceInfo(["read", "write"]),
+          client: clientInfo("dynamic"),
+          token: tokenInfo({ scopes: ["read"] }),
+        },
+      ),
+    );
+    expect(d.value()).toBe("authorized");
+    d.send(insufficientScope403(["write"], 1, "needs-write"));
+    expect(answer(d, "needs-write")).toEqual(["wait"]);
+    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    await d.resolve("discoverResource", resourceInfo(["read", "write"]));
+    await d.resolve("discoverAuthServer", authServerInfo());
+    await d.resolve("register", clientInfo("dynamic"));
+    expect(d.running("authorize").input.scopes).toEqual(expect.arrayContaining(["read", "write"]));
+    expect(d.running("authorize").input.issuer).not.toBe("");
+    expect(d.script.callsOf("refreshToken")).toHaveLength(0);
   });
 });

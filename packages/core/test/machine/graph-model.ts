@@ -153,6 +153,18 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
         tokenVersion: version,
       },
       {
+        // a step-up whose challenge names other resource metadata (SPEC D8): discover first
+        type: "challenge.received",
+        requestId: "step-up-moved",
+        challenge: {
+          status: 403,
+          error: "insufficient_scope",
+          scope: ["write"],
+          resourceMetadata: "https://mcp.example.com/.well-known/oauth-protected-resource/moved",
+        },
+        tokenVersion: version,
+      },
+      {
         // a 403 that asks for no scope: refused, nothing authorization can change
         type: "challenge.received",
         requestId: "forbidden",

@@ -10,6 +10,7 @@ import { afterAll, beforeAll } from "vitest";
 import {
   discoverAuthServer,
   discoverLegacyAuthServer,
+  sameOriginIssuer,
 } from "../../src/steps/discover-auth-server.js";
 import { discoverResource, resourceMatches } from "../../src/steps/discover-resource.js";
 import { asMetadata, failureOf, json, stepLayer } from "../support.js";
@@ -294,6 +295,58 @@ describe("discoverAuthServer", () => {
     }).pipe(Effect.provide(layer)),
   );
 
+  it.live(
+    "D15: a 2025-03-26 server's root metadata may name an issuer under a path of its origin",
+    () =>
+      Effect.gen(function* () {
+        // MCP 2025-03-26 §2.3.2: the metadata is at the origin's RFC 8414 URL whatever the issuer
+        // (the conformance suite 0.1.16 auth/2025-03-26-oauth-metadata-backcompat serves this).
+        const server = yield* Effect.promise(() => startScriptedServer());
+        const issuer = `${server.origin}/oauth`;
+        server.route("/.well-known/oauth-authorization-server", json(asMetadata(issuer)));
+        const found = yield* discoverLegacyAuthServer(`${server.origin}/mcp`);
+        expect(found).toMatchObject({
+          legacy: true,
+          issuer,
+          metadataUrl: `${server.origin}/.well-known/oauth-authorization-server`,
+        });
+        expect(found.metadata.token_endpoint).toBe(`${issuer}/token`);
+        yield* Effect.promise(() => server.close());
+      }).pipe(Effect.provide(layer)),
+  );
+
+  it.live("D12 in the 2025-03-26 fallback: an issuer on another origin is still refused", () =>
+    Effect.gen(function* () {
+      const server = yield* Effect.promise(() => startScriptedServer());
+      server.route(
+        "/.well-known/oauth-authorization-server",
+        json(asMetadata("https://attacker.example/oauth")),
+      );
+      const error = yield* failureOf(discoverLegacyAuthServer(`${server.origin}/mcp`));
+      expect(error).toMatchObject({
+        _tag: "IssuerMismatch",
+        expected: server.origin,
+        actual: "https://attacker.example/oauth",
+      });
+      yield* Effect.promise(() => server.close());
+    }).pipe(Effect.provide(layer)),
+  );
+
+  it.live("D12 outside the fallback: a path issuer at the origin's URL is refused", () =>
+    Effect.gen(function* () {
+      // The same document that the 2025-03-26 fallback accepts is an IssuerMismatch when the
+      // issuer was advertised (protected-resource metadata named the origin).
+      const server = yield* Effect.promise(() => startScriptedServer());
+      server.route(
+        "/.well-known/oauth-authorization-server",
+        json(asMetadata(`${server.origin}/oauth`)),
+      );
+      const error = yield* failureOf(discoverAuthServer(server.origin));
+      expect(error).toMatchObject({ _tag: "IssuerMismatch", actual: `${server.origin}/oauth` });
+      yield* Effect.promise(() => server.close());
+    }).pipe(Effect.provide(layer)),
+  );
+
   it.live("D15: a 2025-03-26 server without any metadata gets the default endpoints", () =>
     Effect.gen(function* () {
       const server = yield* Effect.promise(() => startScriptedServer());
@@ -303,4 +356,22 @@ describe("discoverAuthServer", () => {
       yield* Effect.promise(() => server.close());
     }).pipe(Effect.provide(layer)),
   );
+});
+
+describe("sameOriginIssuer (the 2025-03-26 fallback's issuer rule)", () => {
+  const accepts = sameOriginIssuer("http://localhost:8080");
+  it.each([
+    ["the origin itself", "http://localhost:8080", true],
+    ["a path on the origin", "http://localhost:8080/oauth", true],
+    ["another port", "http://localhost:8081/oauth", false],
+    ["another scheme", "https://localhost:8080/oauth", false],
+    ["another host", "http://127.0.0.1:8080/oauth", false],
+    ["a query", "http://localhost:8080/oauth?tenant=1", false],
+    ["an empty query", "http://localhost:8080/oauth?", false],
+    ["a fragment", "http://localhost:8080/oauth#x", false],
+    ["userinfo", "http://user@localhost:8080/oauth", false],
+    ["not a URL", "oauth", false],
+  ] as const)("%s", (_name, claimed, expected) => {
+    expect(accepts(claimed)).toBe(expected);
+  });
 });

@@ -8,11 +8,12 @@ import {
 } from "@authchart/testkit";
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Option, Redacted } from "effect";
+import fc from "fast-check";
 import { afterAll, beforeAll } from "vitest";
 import type { ClientRegistration, TokenSet } from "../../src/schema/credentials.js";
 import { CredentialStore } from "../../src/services/credential-store.js";
 import { authorize } from "../../src/steps/authorize.js";
-import { chooseClientAuthMethod } from "../../src/steps/client-auth.js";
+import { chooseClientAuthMethod, formUrlEncode } from "../../src/steps/client-auth.js";
 import { discoverAuthServer } from "../../src/steps/discover-auth-server.js";
 import { register } from "../../src/steps/register.js";
 import { exchangeCode, refresh } from "../../src/steps/tokens.js";
@@ -202,6 +203,26 @@ describe("against scripted token endpoints", () => {
       }).pipe(Effect.provide(stepLayer())),
   );
 
+  it.live(
+    "T2: client_secret_basic leaves alphanumerics and *-._ as issued (WHATWG form-urlencoding)",
+    () =>
+      Effect.gen(function* () {
+        answer(json({ access_token: "x", token_type: "Bearer" }));
+        yield* refreshWith(
+          client({
+            clientId: "pre-registered_client.v2*",
+            clientSecret: Redacted.make("pre-registered-secret~!é"),
+            tokenEndpointAuthMethod: "client_secret_basic",
+          }),
+        );
+        const basic = String(last?.headers.authorization ?? "");
+        // The suite's auth/pre-registration compares the Basic user without decoding it.
+        expect(Buffer.from(basic.replace(/^Basic /, ""), "base64").toString()).toBe(
+          "pre-registered_client.v2*:pre-registered-secret%7E%21%C3%A9",
+        );
+      }).pipe(Effect.provide(stepLayer())),
+  );
+
   it.live("T2: client_secret_post puts the credentials in the body only", () =>
     Effect.gen(function* () {
       answer(json({ access_token: "x", token_type: "Bearer" }));
@@ -319,5 +340,19 @@ describe("chooseClientAuthMethod (SPEC T2)", () => {
     ],
   ] as const)("%s", (_n, client, metadata, expected) => {
     expect(chooseClientAuthMethod(client, metadata, undefined)).toEqual(expected);
+  });
+});
+
+describe("formUrlEncode (RFC 6749 §2.3.1, Appendix B)", () => {
+  it("keeps alphanumerics and *-._, turns a space into +, escapes the rest", () => {
+    expect(formUrlEncode("a b+c&d=é*-._~:")).toBe("a+b%2Bc%26d%3D%C3%A9*-._%7E%3A");
+  });
+
+  it("decodes back to the value with any form decoder", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (value) => {
+        expect(new URLSearchParams(`v=${formUrlEncode(value)}`).get("v")).toBe(value);
+      }),
+    );
   });
 });
