@@ -295,6 +295,8 @@ export const authMachine = setup({
       pendingGrant: (_, params: { readonly grant: AuthContext["pendingGrant"] }) => params.grant,
     }),
     assignToken: assign({
+      // A re-registration is allowed once per flow: a flow that got its token has ended.
+      reregistered: false,
       token: (_, params: { readonly token: AuthContext["token"] }) => params.token,
       pendingGrant: undefined,
       refreshFailures: 0,
@@ -350,6 +352,8 @@ export const authMachine = setup({
       declined: [],
       authorizations: {},
       error: undefined,
+      reregistered: false,
+      refreshFailures: 0,
     }),
   },
 }).createMachine({
@@ -587,17 +591,18 @@ export const authMachine = setup({
         "flow.cancel": cancelFlow,
       },
       after: {
-        authorizationTimeout: {
-          target: "failed",
-          actions: {
-            type: "assignError",
-            params: ({ context }) => ({
-              error: new AuthorizationTimeout({
-                timeoutMillis: context.config.authorizationTimeoutMillis,
-              }),
-            }),
+        authorizationTimeout: [
+          {
+            // A step-up nobody completed: the token held stays in use.
+            guard: "hasStoredToken",
+            target: "authorized",
+            actions: { type: "assignError", params: ({ context }) => ({ error: new AuthorizationTimeout({ timeoutMillis: context.config.authorizationTimeoutMillis }) }) },
           },
-        },
+          {
+            target: "failed",
+            actions: { type: "assignError", params: ({ context }) => ({ error: new AuthorizationTimeout({ timeoutMillis: context.config.authorizationTimeoutMillis }) }) },
+          },
+        ],
       },
       invoke: {
         id: "authorize",

@@ -68,10 +68,17 @@ export const withoutScopePlan = (context: AuthContext): ScopePlan => ({
   required: context.scopes?.required ?? [],
 });
 
-/** SPEC S6: may this plan be authorized once more? */
+/** Every authorization this session started, whatever its scopes. */
+export const totalAuthorizations = (context: AuthContext): number =>
+  Object.values(context.authorizations).reduce((sum, n) => sum + n, 0);
+
+/**
+ * SPEC S6: may this plan be authorized once more? Bounded per scope set, and in total — a server
+ * that asks for a new scope every time makes a new set every time, and must not prompt forever.
+ */
 export const authorizationAllowed = (context: AuthContext, plan: ScopePlan | undefined): boolean =>
-  (context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0) <
-  context.config.maxAuthorizationsPerScopeSet;
+  (context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0) < context.config.maxAuthorizationsPerScopeSet &&
+  totalAuthorizations(context) < context.config.maxAuthorizationsPerSession;
 
 export const authorizationsFor = (context: AuthContext, plan: ScopePlan | undefined): number =>
   context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0;

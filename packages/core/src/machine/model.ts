@@ -88,6 +88,8 @@ export interface ScopePlan {
 export interface AuthConfig {
   /** Bounded authorizations for one required scope set (SPEC S6; conformance ≤ 3). */
   readonly maxAuthorizationsPerScopeSet: number;
+  /** Bounded authorizations in all for the session, until the application calls authorize(). */
+  readonly maxAuthorizationsPerSession: number;
   /** Refresh this long before the access token expires. */
   readonly refreshSkewMillis: number;
   /** Transient refresh failures (5xx, network, timeout) retried this many times, with backoff. */
@@ -103,6 +105,7 @@ export interface AuthConfig {
 
 export const defaultAuthConfig: AuthConfig = {
   maxAuthorizationsPerScopeSet: 3,
+  maxAuthorizationsPerSession: 10,
   refreshSkewMillis: 60_000,
   maxRefreshRetries: 3,
   refreshBackoffMillis: 500,

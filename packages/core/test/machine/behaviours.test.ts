@@ -616,3 +616,42 @@ describe("2. step-up when the metadata is not current", () => {
     expect(d.script.callsOf("refreshToken")).toHaveLength(0);
   });
 });
+
+describe("4. the loop guard also bounds the session", () => {
+  it("a server that asks for a new scope on every 403 gets at most maxAuthorizationsPerSession prompts", async () => {
+    const d = await authorizedSession({ maxAuthorizationsPerSession: 4 });
+    for (let i = 0; i < 10; i++) {
+      const version = d.context().token?.version;
+      d.send(insufficientScope403([`scope-${i}`], version, `grow-${i}`));
+      if (d.value() !== "authorizing") break;
+      await completeFlow(d);
+    }
+    expect(d.script.callsOf("authorize")).toHaveLength(4);
+    expect(d.answers(`grow-3`)[0]).toMatchObject({ outcome: "refused", error: { _tag: "AuthorizationLoop" } });
+  });
+
+  it("an authorization timeout while a token is held keeps the token (a step-up nobody finished)", async () => {
+    const d = await authorizedSession();
+    d.send(insufficientScope403(["write"], 1, "step"));
+    expect(d.value()).toBe("authorizing");
+    d.elapse();
+    expect(d.value()).toBe("authorized");
+    expect(d.context().error?._tag).toBe("AuthorizationTimeout");
+    expect(d.context().token?.version).toBe(1);
+  });
+});
+
+describe("6. re-registration is once per flow, not once per session", () => {
+  it("after a flow that re-registered got its token, a later flow reuses the stored client", async () => {
+    const d = drive(input());
+    d.send(unauthorized401());
+    await d.resolve("discoverResource", resourceInfo(["read"]));
+    await d.resolve("discoverAuthServer", authServerInfo());
+    await d.resolve("register", clientInfo("dynamic"));
+    await d.resolve("authorize", grantFor(["read"]));
+    await d.reject("exchangeCode", failures.tokenInvalidClient);
+    expect(d.running("register").input.forgetStored).toBe(true);
+    await completeFlow(d);
+    expect(d.context().reregistered).toBe(false);
+  });
+});
