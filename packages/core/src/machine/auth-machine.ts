@@ -395,7 +395,7 @@ export const authMachine = setup({
             type: "trace",
             params: ({ context }) => ({
               decision: "restored",
-              reason: `a stored token (version ${context.token?.version}) for ${context.token?.resource} is used without discovery`,
+              reason: `a stored token for ${context.token?.resource} is used without discovery`,
               details: { scopes: context.token?.scopes ?? [] },
             }),
           },
@@ -982,7 +982,7 @@ export const authMachine = setup({
               type: "trace",
               params: ({ event }) => ({
                 decision: "refreshed",
-                reason: `token version ${event.output.version}; scope ${describeScopes(event.output.scopes)}`,
+                reason: `a new access token; scope ${describeScopes(event.output.scopes)}`,
               }),
             },
           ],

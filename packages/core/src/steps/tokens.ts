@@ -58,7 +58,7 @@ export const exchangeCode = (input: ExchangeCodeInput) =>
       key,
       fallbackScopes: grant.requestedScopes,
       previousRefreshToken: undefined,
-      version: Option.match(previous, { onNone: () => 1, onSome: (p) => p.version + 1 }),
+      previousVersion: Option.match(previous, { onNone: () => 0, onSome: (p) => p.version }),
     });
     yield* store.saveTokens(tokens);
     return tokens;
@@ -87,7 +87,7 @@ export const refresh = (input: RefreshInput) =>
       key: tokens.key,
       fallbackScopes: input.scopes ?? tokens.scopes,
       previousRefreshToken: tokens.refreshToken,
-      version: tokens.version + 1,
+      previousVersion: tokens.version,
     });
     const store = yield* CredentialStore;
     yield* store.saveTokens(next);
@@ -142,7 +142,8 @@ const toTokenSet = (
     readonly key: TokenSet["key"];
     readonly fallbackScopes: readonly string[];
     readonly previousRefreshToken: Redacted.Redacted<string> | undefined;
-    readonly version: number;
+    /** The version of the token this one replaces for its key (0: none stored). */
+    readonly previousVersion: number;
   },
 ) =>
   Effect.gen(function* () {
@@ -171,6 +172,9 @@ const toTokenSet = (
           ? [...options.fallbackScopes]
           : [...parseScope(response.scope)],
       obtainedAt: now,
-      version: options.version,
+      // Rejected-token attribution compares versions, so they never go back: not after tokens
+      // were dropped (invalid_grant, logout) nor across clients or issuers — a millisecond
+      // timestamp, and always above the version it replaces.
+      version: Math.max(now, options.previousVersion + 1),
     } satisfies TokenSet;
   });
