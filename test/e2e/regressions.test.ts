@@ -275,3 +275,21 @@ describe("re-entrancy", () => {
     expect((await fromListener)?.status).toBe(200);
   });
 });
+
+describe("the server URL (SPEC A6, X1)", () => {
+  it("is refused when it is not a resource identifier, or plain http beyond loopback", async () => {
+    const client = { clientName: "t", redirectUris: [redirectUri] as [string] };
+    await expect(createSession({ serverUrl: "not a url", client })).rejects.toMatchObject({
+      _tag: "InvalidResourceUri",
+    });
+    await expect(
+      createSession({ serverUrl: "https://mcp.example.com/mcp#frag", client }),
+    ).rejects.toMatchObject({ _tag: "InvalidResourceUri" });
+    await expect(
+      createSession({ serverUrl: "http://mcp.example.com/mcp", client }),
+    ).rejects.toMatchObject({
+      _tag: "InsecureUrl",
+      reason: "plain http outside loopback",
+    });
+  });
+});

@@ -250,7 +250,7 @@ describe("redaction", () => {
       return response;
     };
     const layer = Layer.mergeAll(
-      OAuthHttp.layer().pipe(
+      OAuthHttp.layer({ allowInsecureLoopback: true }).pipe(
         Layer.provide(FetchHttpClient.layer),
         Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" })),
         Layer.provide(Layer.succeed(FetchHttpClient.Fetch, recordingFetch)),

@@ -131,7 +131,7 @@ export const runLifecycle = (options: LifecycleOptions) => {
     return { tokens, toolText } satisfies LifecycleResult;
   });
   const layer = Layer.mergeAll(
-    OAuthHttp.layerFetch(),
+    OAuthHttp.layerFetch({ allowInsecureLoopback: true }), // the demo servers are on loopback
     CredentialStore.layerMemory,
     Randomness.layer,
     UserAgent.fromPromise((prompt) => options.openAuthorizationUrl(prompt.url)),

@@ -12,7 +12,7 @@ export const stepLayer = (
   } = {},
 ) =>
   Layer.mergeAll(
-    OAuthHttp.layerFetch(options.policy),
+    OAuthHttp.layerFetch({ allowInsecureLoopback: true, ...options.policy }),
     CredentialStore.layerMemory,
     Randomness.layer,
     UserAgent.fromPromise(async (prompt) => {

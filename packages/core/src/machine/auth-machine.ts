@@ -596,11 +596,25 @@ export const authMachine = setup({
             // A step-up nobody completed: the token held stays in use.
             guard: "hasStoredToken",
             target: "authorized",
-            actions: { type: "assignError", params: ({ context }) => ({ error: new AuthorizationTimeout({ timeoutMillis: context.config.authorizationTimeoutMillis }) }) },
+            actions: {
+              type: "assignError",
+              params: ({ context }) => ({
+                error: new AuthorizationTimeout({
+                  timeoutMillis: context.config.authorizationTimeoutMillis,
+                }),
+              }),
+            },
           },
           {
             target: "failed",
-            actions: { type: "assignError", params: ({ context }) => ({ error: new AuthorizationTimeout({ timeoutMillis: context.config.authorizationTimeoutMillis }) }) },
+            actions: {
+              type: "assignError",
+              params: ({ context }) => ({
+                error: new AuthorizationTimeout({
+                  timeoutMillis: context.config.authorizationTimeoutMillis,
+                }),
+              }),
+            },
           },
         ],
       },

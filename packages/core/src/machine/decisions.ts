@@ -77,7 +77,8 @@ export const totalAuthorizations = (context: AuthContext): number =>
  * that asks for a new scope every time makes a new set every time, and must not prompt forever.
  */
 export const authorizationAllowed = (context: AuthContext, plan: ScopePlan | undefined): boolean =>
-  (context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0) < context.config.maxAuthorizationsPerScopeSet &&
+  (context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0) <
+    context.config.maxAuthorizationsPerScopeSet &&
   totalAuthorizations(context) < context.config.maxAuthorizationsPerSession;
 
 export const authorizationsFor = (context: AuthContext, plan: ScopePlan | undefined): number =>

@@ -25,14 +25,17 @@ export interface HttpPolicy {
   readonly timeoutMillis: number;
   /** Upper bound for one response body. Metadata and token responses are small. */
   readonly maxBodyBytes: number;
-  /** Allow plain http to loopback hosts (local MCP servers and test servers). */
+  /**
+   * Allow plain http to loopback hosts: a development opt-in (SPEC X1). Sessions turn it on only
+   * when the MCP server itself is on loopback.
+   */
   readonly allowInsecureLoopback: boolean;
 }
 
 export const defaultHttpPolicy: HttpPolicy = {
   timeoutMillis: 10_000,
   maxBodyBytes: 256 * 1024,
-  allowInsecureLoopback: true,
+  allowInsecureLoopback: false,
 };
 
 export type OAuthRequestBody =

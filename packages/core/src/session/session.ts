@@ -6,6 +6,7 @@
 import { Effect, Layer, ManagedRuntime, Option, Redacted, Schema } from "effect";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
 import type { ClientSettings } from "../client-settings.js";
+import { InvalidResourceUri } from "../errors.js";
 import { authMachine } from "../machine/auth-machine.js";
 import { type AuthchartError, AuthorizationLoop, FlowCancelled } from "../machine/errors.js";
 import type {
@@ -17,9 +18,10 @@ import type {
 } from "../machine/model.js";
 import { PersistedSession, quietStates, toPersisted, toRestored } from "../machine/persistence.js";
 import { makeStepActors, type StepServices } from "../machine/step-actors.js";
+import { canonicalResourceUri, isLoopbackHost } from "../protocol/resource-uri.js";
 import { readResourceChallenge } from "../protocol/www-authenticate.js";
 import { CredentialStore, type CredentialStoreService } from "../services/credential-store.js";
-import { type HttpPolicy, OAuthHttp } from "../services/http.js";
+import { checkTransportSecurity, type HttpPolicy, OAuthHttp } from "../services/http.js";
 import { Randomness } from "../services/randomness.js";
 import { type AuthorizationPrompt, UserAgent } from "../services/user-agent.js";
 import type { ResourceMatchPolicy } from "../steps/discover-resource.js";
@@ -76,11 +78,25 @@ const stateName = (value: unknown) =>
   typeof value === "string" ? value : (Object.keys(value as object)[0] ?? "unknown");
 
 export const createSession = async (options: SessionOptions): Promise<Session> => {
+  // The server URL must be usable as a resource identifier and reached over https (loopback
+  // excepted, SPEC X1): the bearer token is never sent in plaintext over a network.
+  const canonical = canonicalResourceUri(options.serverUrl);
+  if (!canonical.ok)
+    throw new InvalidResourceUri({ input: options.serverUrl, reason: canonical.reason });
+  const insecure = checkTransportSecurity(options.serverUrl, { allowInsecureLoopback: true });
+  if (insecure) throw insecure;
+  // Plain http to loopback only for a local MCP server (development): a remote server cannot make
+  // the client talk http to this machine (SPEC X1, X7).
+  const http = {
+    ...options.http,
+    allowInsecureLoopback:
+      options.http?.allowInsecureLoopback ?? isLoopbackHost(new URL(options.serverUrl).hostname),
+  };
   const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const layer =
     options.layer ??
     Layer.mergeAll(
-      OAuthHttp.layerFetch(options.http),
+      OAuthHttp.layerFetch(http),
       options.store ? Layer.succeed(CredentialStore, options.store) : CredentialStore.layerMemory,
       Randomness.layer,
       UserAgent.fromPromise(
@@ -321,11 +337,18 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     for (let round = 0; round < maxRounds; round++) {
       if (closed) throw new FlowCancelled({ reason: "the session is closed" });
       const snapshot = actor.getSnapshot();
-      if (inFlight(stateName(snapshot.value))) {
+      const value = stateName(snapshot.value);
+      const token = snapshot.context.token;
+      // A refresh ahead of expiry does not hold requests back: the current token still serves.
+      const refreshingAhead =
+        (value === "refreshing" || value === "refreshBackoff") &&
+        snapshot.context.refreshReason === "proactive" &&
+        token !== undefined &&
+        (token.expiresAt === undefined || token.expiresAt > Date.now());
+      if (inFlight(value) && !refreshingAhead) {
         await waitSettled(signal);
         continue;
       }
-      const token = snapshot.context.token;
       let accessToken: string | undefined;
       if (token !== undefined) {
         accessToken =

@@ -627,7 +627,10 @@ describe("4. the loop guard also bounds the session", () => {
       await completeFlow(d);
     }
     expect(d.script.callsOf("authorize")).toHaveLength(4);
-    expect(d.answers(`grow-3`)[0]).toMatchObject({ outcome: "refused", error: { _tag: "AuthorizationLoop" } });
+    expect(d.answers(`grow-3`)[0]).toMatchObject({
+      outcome: "refused",
+      error: { _tag: "AuthorizationLoop" },
+    });
   });
 
   it("an authorization timeout while a token is held keeps the token (a step-up nobody finished)", async () => {
