@@ -23,5 +23,9 @@ for (const file of reports) {
     `${file.slice(root.length + 1)}: ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
   );
 }
+// The conformance table (test/conformance/conformance.test.ts writes it; turbo shows the logs of
+// failed tasks only, so a passing run's table is shown here).
+const conformance = join(root, "test", "conformance-results.txt");
+if (existsSync(conformance)) console.log(`\n${readFileSync(conformance, "utf8")}`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

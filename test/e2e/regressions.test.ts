@@ -4,6 +4,8 @@
  * cancellation, the bearer's origin, the decision trace.
  */
 import {
+  AuthSession,
+  authorizedFetch,
   CredentialStore,
   type CredentialStoreService,
   createSession,
@@ -291,5 +293,61 @@ describe("the server URL (SPEC A6, X1)", () => {
       _tag: "InsecureUrl",
       reason: "plain http outside loopback",
     });
+  });
+});
+
+describe("session.authorize()", () => {
+  it("ahead of time, for more scope, idempotent when held, ScopeDeclined when the grant falls short", async () => {
+    const k = await kitWith({ user: { grant: "all-but", decline: ["mcp:admin"] } });
+    const { s } = await sessionFor(k);
+    await s.authorize(["mcp:read"]);
+    expect(s.state().value).toBe("authorized");
+    expect(k.user.authorizations).toBe(1);
+    await s.authorize(["mcp:read"]); // held: no prompt
+    expect(k.user.authorizations).toBe(1);
+    await s.authorize(["mcp:write"]);
+    expect(s.state().token?.scopes).toEqual(expect.arrayContaining(["mcp:read", "mcp:write"]));
+    expect(k.user.authorizations).toBe(2);
+    await expect(s.authorize(["mcp:admin"])).rejects.toMatchObject({
+      _tag: "ScopeDeclined",
+      missing: ["mcp:admin"],
+    });
+    // the session keeps working with what was granted
+    expect((await callTool(s, k.mcpUrl, "write-note", { text: "ok" })).status).toBe(200);
+  });
+
+  it("logout deletes the tokens from the store", async () => {
+    const k = await kitWith();
+    const store = memoryStore();
+    const { s } = await sessionFor(k, { store });
+    await callTool(s, k.mcpUrl, "echo", { text: "one" });
+    const token = s.state().token;
+    if (!token) throw new Error("no token");
+    await s.logout();
+    const stored = await Effect.runPromise(
+      store.loadTokens({
+        resource: token.resource,
+        issuer: token.issuer,
+        clientId: token.clientId,
+      }),
+    );
+    expect(stored._tag).toBe("None");
+    expect((await Effect.runPromise(store.loadSession(k.mcpUrl)))._tag).toBe("None");
+  });
+});
+
+describe("the Effect API", () => {
+  it("a network failure of the protected request is a TransportError in the error channel", async () => {
+    const closed = "http://127.0.0.1:9/mcp";
+    const program = authorizedFetch(closed, { method: "POST", body: "{}" }).pipe(
+      Effect.provide(
+        AuthSession.layer({
+          serverUrl: closed,
+          client: { clientName: "t", redirectUris: [redirectUri] },
+        }),
+      ),
+    );
+    const result = await Effect.runPromise(Effect.either(program));
+    expect(result).toMatchObject({ _tag: "Left", left: { _tag: "TransportError", url: closed } });
   });
 });

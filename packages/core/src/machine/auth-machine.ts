@@ -946,13 +946,16 @@ export const authMachine = setup({
         "session.authorize": [
           {
             guard: "requestedScopesHeld",
-            actions: {
-              type: "trace",
-              params: {
-                decision: "already authorized",
-                reason: "the current token holds every scope asked for",
+            actions: [
+              "clearError",
+              {
+                type: "trace",
+                params: {
+                  decision: "already authorized",
+                  reason: "the current token holds every scope asked for",
+                },
               },
-            },
+            ],
           },
           {
             target: "discovering",

@@ -3,7 +3,8 @@
  * that fails with the typed AuthchartError instead of rejecting.
  */
 import { Context, Effect, Layer } from "effect";
-import { asAuthchartError } from "../machine/errors.js";
+import { TransportError } from "../errors.js";
+import { type AuthchartError, asAuthchartError } from "../machine/errors.js";
 import { createSession, type Session, type SessionOptions } from "./session.js";
 
 export class AuthSession extends Context.Tag("@authchart/core/AuthSession")<
@@ -15,7 +16,10 @@ export class AuthSession extends Context.Tag("@authchart/core/AuthSession")<
     Layer.scoped(
       AuthSession,
       Effect.acquireRelease(
-        Effect.promise(() => createSession(options)),
+        Effect.tryPromise({
+          try: () => createSession(options),
+          catch: (error) => asAuthchartError("createSession", error),
+        }),
         (session) => Effect.promise(() => session.close()),
       ),
     );
@@ -26,9 +30,22 @@ export const authorizedFetch = (input: string | URL | Request, init?: RequestIni
   Effect.flatMap(AuthSession, (session) =>
     Effect.tryPromise({
       try: (signal) => session.fetch(input, { ...init, signal }),
-      catch: (error) => asAuthchartError("fetch", error),
+      catch: (error) => fetchError(input, error),
     }),
   );
+
+/** fetch rejects with a TypeError when the network fails: that is a TransportError here. */
+const fetchError = (input: string | URL | Request, error: unknown): AuthchartError => {
+  if (error instanceof TypeError) {
+    const url = input instanceof Request ? input.url : String(input);
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    return new TransportError({
+      url,
+      reason: typeof cause?.code === "string" ? cause.code : error.message,
+    });
+  }
+  return asAuthchartError("fetch", error);
+};
 
 export const authorizeSession = (scopes?: readonly string[]) =>
   Effect.flatMap(AuthSession, (session) =>

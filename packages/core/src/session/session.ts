@@ -3,12 +3,18 @@
  * `fetch` shared by every caller, so concurrent 401s and 403s coalesce into one refresh or one
  * authorization (DESIGN "the request loop").
  */
-import { Effect, Layer, ManagedRuntime, Option, Redacted, Schema } from "effect";
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Schema } from "effect";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
 import type { ClientSettings } from "../client-settings.js";
 import { InvalidResourceUri } from "../errors.js";
 import { authMachine } from "../machine/auth-machine.js";
-import { type AuthchartError, AuthorizationLoop, FlowCancelled } from "../machine/errors.js";
+import {
+  type AuthchartError,
+  AuthorizationLoop,
+  FlowCancelled,
+  ScopeDeclined,
+  StepDefect,
+} from "../machine/errors.js";
 import type {
   AuthConfig,
   AuthContext,
@@ -19,7 +25,9 @@ import type {
 import { PersistedSession, quietStates, toPersisted, toRestored } from "../machine/persistence.js";
 import { makeStepActors, type StepServices } from "../machine/step-actors.js";
 import { canonicalResourceUri, isLoopbackHost } from "../protocol/resource-uri.js";
+import { missingScopes } from "../protocol/scopes.js";
 import { readResourceChallenge } from "../protocol/www-authenticate.js";
+import type { TokenKey } from "../schema/credentials.js";
 import { CredentialStore, type CredentialStoreService } from "../services/credential-store.js";
 import { checkTransportSecurity, type HttpPolicy, OAuthHttp } from "../services/http.js";
 import { Randomness } from "../services/randomness.js";
@@ -107,8 +115,15 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       ),
     );
   const runtime = ManagedRuntime.make(layer);
-  const withStore = <A, E>(f: (store: CredentialStoreService) => Effect.Effect<A, E>) =>
-    runtime.runPromise(Effect.flatMap(CredentialStore, f));
+  /** Runs a store operation; its typed failure (StoreFailed) is thrown as itself. */
+  const withStore = async <A, E>(f: (store: CredentialStoreService) => Effect.Effect<A, E>) => {
+    const exit = await runtime.runPromiseExit(Effect.flatMap(CredentialStore, f));
+    if (Exit.isSuccess(exit)) return exit.value;
+    throw Option.getOrElse(
+      Cause.failureOption(exit.cause),
+      () => new StepDefect({ step: "store", reason: Cause.pretty(exit.cause) }),
+    );
+  };
 
   const restored = await withStore((store) => store.loadSession(options.serverUrl)).then((json) =>
     Option.match(json, {
@@ -151,7 +166,17 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   // Persist at quiet states only, each distinct state once, writes in order.
   let lastSaved = "";
   let saving: Promise<unknown> = Promise.resolve();
+  const heldTokenKeys = new Set<string>();
   actor.subscribe((snapshot) => {
+    const token = snapshot.context.token;
+    if (token)
+      heldTokenKeys.add(
+        JSON.stringify({
+          resource: token.resource,
+          issuer: token.issuer,
+          clientId: token.clientId,
+        }),
+      );
     if (inFlight(stateName(snapshot.value))) return;
     const { savedAt: _, ...comparable } = toPersisted(snapshot.context, 0);
     const key = JSON.stringify(comparable);
@@ -379,27 +404,34 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     throw new AuthorizationLoop({ scopes: context.scopes?.requested ?? [], attempts: maxRounds });
   };
 
+  /**
+   * Authorize ahead of time, or for more scopes. A flow already running is waited out first (its
+   * outcome is its own requests' business); the promise rejects with this flow's error, or with
+   * ScopeDeclined when the authorization server granted less than was asked.
+   */
   const authorize = async (scopes?: readonly string[]) => {
+    if (inFlight(stateName(actor.getSnapshot().value)))
+      await waitSettled(undefined).catch(() => undefined);
     actor.send({ type: "session.authorize", scopes });
     await waitSettled(undefined);
+    const granted = actor.getSnapshot().context.token?.scopes ?? [];
+    const missing = missingScopes(scopes ?? [], granted);
+    if (missing.length > 0) throw new ScopeDeclined({ missing });
   };
 
   const logout = async () => {
-    const token = actor.getSnapshot().context.token;
     actor.send({ type: "session.logout" });
     cached = undefined;
     await saving;
+    // Every token key this session held: a token dropped from the context (a re-authorization
+    // in progress, another issuer) may still sit in the store with its refresh token.
+    const keys = [...heldTokenKeys].map((json) => JSON.parse(json) as TokenKey);
+    heldTokenKeys.clear();
     await withStore((store) =>
-      Effect.all([
-        token
-          ? store.deleteTokens({
-              resource: token.resource,
-              issuer: token.issuer,
-              clientId: token.clientId,
-            })
-          : Effect.void,
-        store.deleteSession(options.serverUrl),
-      ]),
+      Effect.all(
+        [...keys.map((key) => store.deleteTokens(key)), store.deleteSession(options.serverUrl)],
+        { discard: true },
+      ),
     );
     lastSaved = "";
   };

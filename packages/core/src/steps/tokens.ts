@@ -8,7 +8,7 @@
 import { Clock, Effect, Option, Redacted } from "effect";
 import type * as oauth from "oauth4webapi";
 import type { ClientSigningKey } from "../client-settings.js";
-import { TokenEndpointFailed, TokenRejected } from "../errors.js";
+import { InvalidClientConfiguration, TokenEndpointFailed, TokenRejected } from "../errors.js";
 import { formatScope, parseScope } from "../protocol/scopes.js";
 import type { ClientRegistration, TokenSet } from "../schema/credentials.js";
 import {
@@ -101,9 +101,15 @@ const tokenRequest = (context: TokenEndpointContext, grantType: string, params: 
     const auth = yield* clientAuthentication(context.client, context.metadata, context.signingKey);
     const headers = new Headers();
     const as = { ...context.metadata, issuer: context.issuer } as oauth.AuthorizationServer;
-    yield* Effect.promise(async () =>
-      auth(as, { client_id: context.client.clientId }, params, headers),
-    );
+    // A private_key_jwt assertion is signed here; a key WebCrypto refuses is a configuration error.
+    yield* Effect.tryPromise({
+      try: async () => auth(as, { client_id: context.client.clientId }, params, headers),
+      catch: () =>
+        new InvalidClientConfiguration({
+          reason:
+            "the client could not authenticate with the configured credentials (signing failed)",
+        }),
+    });
     const response = yield* http.send({
       method: "POST",
       url,
