@@ -351,3 +351,28 @@ describe("the Effect API", () => {
     expect(result).toMatchObject({ _tag: "Left", left: { _tag: "TransportError", url: closed } });
   });
 });
+
+describe("sessions sharing a store", () => {
+  it("a session adopts the token another session refreshed instead of refreshing again (no ping-pong)", async () => {
+    const k = await kitWith();
+    const store = memoryStore();
+    const a = await sessionFor(k, { store });
+    await callTool(a.s, k.mcpUrl, "echo", { text: "a" });
+    const b = await sessionFor(k, { store }); // restored from a's persisted state
+    expect(b.s.state().value).toBe("authorized");
+    k.expireAccessTokens();
+    await callTool(a.s, k.mcpUrl, "echo", { text: "a refreshes" }, 2);
+    const refreshesAfterA = k.requests.filter(
+      (r) => r.kind === "token" && r.grantType === "refresh_token",
+    ).length;
+    expect(refreshesAfterA).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      expect((await callTool(b.s, k.mcpUrl, "echo", { text: `b${i}` }, 3 + i)).status).toBe(200);
+      expect((await callTool(a.s, k.mcpUrl, "echo", { text: `a${i}` }, 6 + i)).status).toBe(200);
+    }
+    expect(
+      k.requests.filter((r) => r.kind === "token" && r.grantType === "refresh_token").length,
+    ).toBe(1);
+    expect(b.trace.map((t) => t.decision)).toContain("adopted");
+  });
+});

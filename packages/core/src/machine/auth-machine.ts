@@ -147,6 +147,13 @@ export const authMachine = setup({
       authorizationAllowed(context, stepUpPlan(context, event.challenge)),
     mayRefreshOn401: ({ context }) => mayRefreshOn401(context),
     refreshTokenHeld: ({ context }) => context.token?.hasRefreshToken === true,
+    adoptedTokenIsNewer: ({ context, event }) =>
+      event.type === "token.adopted" &&
+      context.token !== undefined &&
+      event.token.version > context.token.version &&
+      event.token.resource === context.token.resource &&
+      event.token.issuer === context.token.issuer &&
+      event.token.clientId === context.token.clientId,
     acceptedTokenIsCurrent: ({ context, event }) =>
       event.type === "token.accepted" && context.token?.version === event.tokenVersion,
     /** Judged with the new challenge's scopes, not the previous flow's. */
@@ -943,6 +950,22 @@ export const authMachine = setup({
           },
         ],
         "token.accepted": { guard: "acceptedTokenIsCurrent", actions: "markTokenAccepted" },
+        "token.adopted": {
+          guard: "adoptedTokenIsNewer",
+          target: "authorized",
+          reenter: true,
+          actions: [
+            { type: "assignToken", params: ({ event }) => ({ token: event.token }) },
+            {
+              type: "trace",
+              params: {
+                decision: "adopted",
+                reason:
+                  "the store holds a newer token (refreshed elsewhere); using it instead of refreshing again",
+              },
+            },
+          ],
+        },
         "session.authorize": [
           {
             guard: "requestedScopesHeld",

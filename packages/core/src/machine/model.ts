@@ -167,6 +167,11 @@ export type AuthEvent =
    * 401 produced has proven itself, so a later 401 may refresh again (SPEC T9).
    */
   | { readonly type: "token.accepted"; readonly tokenVersion: number }
+  /**
+   * The store holds a newer token for this resource, issuer and client than the machine knows
+   * (another session or process refreshed): use it instead of refreshing again.
+   */
+  | { readonly type: "token.adopted"; readonly token: TokenInfo }
   /** The application asks to authorize ahead of time (or again, after a failure). */
   | { readonly type: "session.authorize"; readonly scopes?: Scopes | undefined }
   /** Forget tokens (and the session's metadata); the store is cleared by the session. */

@@ -23,7 +23,7 @@ import type {
   TraceEntry,
 } from "../machine/model.js";
 import { PersistedSession, quietStates, toPersisted, toRestored } from "../machine/persistence.js";
-import { makeStepActors, type StepServices } from "../machine/step-actors.js";
+import { makeStepActors, type StepServices, toTokenInfo } from "../machine/step-actors.js";
 import { canonicalResourceUri, isLoopbackHost } from "../protocol/resource-uri.js";
 import { missingScopes } from "../protocol/scopes.js";
 import { readResourceChallenge } from "../protocol/www-authenticate.js";
@@ -302,8 +302,20 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
         clientId: token.clientId,
       }),
     );
-    if (Option.isNone(stored) || stored.value.version !== token.version) return undefined;
-    cached = { version: token.version, key, value: Redacted.value(stored.value.accessToken) };
+    if (Option.isNone(stored)) return undefined;
+    const held = stored.value;
+    if (
+      held.version > token.version &&
+      (held.expiresAt === undefined || held.expiresAt > Date.now())
+    ) {
+      // Another session (or process) over the same store refreshed: adopt its token rather than
+      // refresh again, which would rotate the refresh token under the other one's feet.
+      actor.send({ type: "token.adopted", token: toTokenInfo(held, "refresh") });
+      cached = { version: held.version, key, value: Redacted.value(held.accessToken) };
+      return cached.value;
+    }
+    if (held.version !== token.version) return undefined;
+    cached = { version: token.version, key, value: Redacted.value(held.accessToken) };
     return cached.value;
   };
 
@@ -380,6 +392,8 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
           token.expiresAt !== undefined && token.expiresAt <= Date.now()
             ? undefined
             : await accessTokenFor(token);
+        // A newer token adopted from the store: go round once more with it as the current one.
+        if (actor.getSnapshot().context.token?.version !== token.version) continue;
         if (accessToken === undefined) {
           // Never send an expired or vanished token: refresh or re-authorize first.
           await ask({ type: "token.expired", tokenVersion: token.version }, signal);

@@ -174,6 +174,8 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
       { type: "token.expired", requestId: "expired", tokenVersion: version },
       // a request with the current token got something other than 401 (SPEC T9)
       { type: "token.accepted", tokenVersion: version },
+      // another session over the same store refreshed: a newer token is adopted
+      { type: "token.adopted", token: newToken({ version: version + 1, obtainedBy: "refresh" }) },
     );
     if (version > 1) {
       add(
