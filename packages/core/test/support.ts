@@ -45,3 +45,9 @@ export const asMetadata = (issuer: string) => ({
   code_challenge_methods_supported: ["S256"],
   response_types_supported: ["code"],
 });
+
+/** The redirect URI every step test registers; nothing listens on it (the user is headless). */
+export const redirectUri = "http://127.0.0.1:33418/callback";
+
+/** A public client with that redirect URI. */
+export const settings = { clientName: "authchart tests", redirectUris: [redirectUri] as [string] };

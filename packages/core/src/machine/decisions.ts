@@ -7,7 +7,6 @@ import {
   formatScope,
   includesAll,
   missingScopes,
-  parseScope,
   selectScopes,
   stepUpScopes,
   unionScopes,
@@ -147,5 +146,3 @@ export const dynamicClientRejected = (context: AuthContext, error: AuthchartErro
 
 export const describeScopes = (scopes: Scopes | undefined): string =>
   formatScope(scopes ?? []) ?? "(no scope parameter)";
-
-export { parseScope };

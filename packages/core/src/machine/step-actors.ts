@@ -5,7 +5,7 @@
  */
 import { Cause, Effect, Exit, type ManagedRuntime, Option } from "effect";
 import { fromPromise } from "xstate";
-import type { ClientSettings } from "../client-settings.js";
+import { type ClientSettings, findPreRegistered } from "../client-settings.js";
 import { TokenRejected } from "../errors.js";
 import type { TokenSet } from "../schema/credentials.js";
 import { CredentialStore } from "../services/credential-store.js";
@@ -220,6 +220,6 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
   };
 };
 
+/** The pre-registered client's key for this issuer (SPEC R2), else the application's own. */
 const signingKeyFor = (settings: ClientSettings, issuer: string) =>
-  settings.preRegistered?.find((c) => c.issuer === issuer || c.issuer === undefined)?.signingKey ??
-  settings.signingKey;
+  findPreRegistered(settings, issuer)?.signingKey ?? settings.signingKey;

@@ -28,7 +28,11 @@ import { canonicalResourceUri, isLoopbackHost } from "../protocol/resource-uri.j
 import { missingScopes } from "../protocol/scopes.js";
 import { readResourceChallenge } from "../protocol/www-authenticate.js";
 import type { TokenKey } from "../schema/credentials.js";
-import { CredentialStore, type CredentialStoreService } from "../services/credential-store.js";
+import {
+  CredentialStore,
+  type CredentialStoreService,
+  tokenStoreKey,
+} from "../services/credential-store.js";
 import { checkTransportSecurity, type HttpPolicy, OAuthHttp } from "../services/http.js";
 import { Randomness } from "../services/randomness.js";
 import { type AuthorizationPrompt, UserAgent } from "../services/user-agent.js";
@@ -81,6 +85,13 @@ export interface Session {
   readonly actor: Actor<typeof authMachine>;
 }
 
+/** The store key of the token the machine knows about (SPEC T6: resource, issuer, client). */
+const tokenKeyOf = (token: TokenInfo): TokenKey => ({
+  resource: token.resource,
+  issuer: token.issuer,
+  clientId: token.clientId,
+});
+
 const inFlight = (value: string) => !(quietStates as readonly string[]).includes(value);
 const stateName = (value: unknown) =>
   typeof value === "string" ? value : (Object.keys(value as object)[0] ?? "unknown");
@@ -93,12 +104,13 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     throw new InvalidResourceUri({ input: options.serverUrl, reason: canonical.reason });
   const insecure = checkTransportSecurity(options.serverUrl, { allowInsecureLoopback: true });
   if (insecure) throw insecure;
+  const serverUrl = new URL(options.serverUrl);
   // Plain http to loopback only for a local MCP server (development): a remote server cannot make
   // the client talk http to this machine (SPEC X1, X7).
   const http = {
     ...options.http,
     allowInsecureLoopback:
-      options.http?.allowInsecureLoopback ?? isLoopbackHost(new URL(options.serverUrl).hostname),
+      options.http?.allowInsecureLoopback ?? isLoopbackHost(serverUrl.hostname),
   };
   const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const layer =
@@ -132,7 +144,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
         Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(PersistedSession))(text)),
     }),
   );
-  const protectedOrigin = new URL(options.serverUrl).origin;
+  const protectedOrigin = serverUrl.origin;
   const restoredState =
     restored && restored.serverUrl === options.serverUrl
       ? toRestored(restored, Date.now(), options.metadataTtlMillis ?? 3_600_000)
@@ -166,24 +178,18 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   // Persist at quiet states only, each distinct state once, writes in order.
   let lastSaved = "";
   let saving: Promise<unknown> = Promise.resolve();
-  const heldTokenKeys = new Set<string>();
+  /** Every token key this session held, by its store key: logout deletes them all. */
+  const heldTokens = new Map<string, TokenKey>();
   actor.subscribe((snapshot) => {
     const token = snapshot.context.token;
-    if (token)
-      heldTokenKeys.add(
-        JSON.stringify({
-          resource: token.resource,
-          issuer: token.issuer,
-          clientId: token.clientId,
-        }),
-      );
+    if (token) heldTokens.set(tokenStoreKey(tokenKeyOf(token)), tokenKeyOf(token));
     if (inFlight(stateName(snapshot.value))) return;
-    const { savedAt: _, ...comparable } = toPersisted(snapshot.context, 0);
+    const { savedAt: _, ...comparable } = toPersisted(snapshot.context, Date.now());
     const key = JSON.stringify(comparable);
     if (key === lastSaved) return;
     lastSaved = key;
     const json = JSON.stringify(
-      Schema.encodeSync(PersistedSession)(toPersisted(snapshot.context, Date.now())),
+      Schema.encodeSync(PersistedSession)({ ...comparable, savedAt: Date.now() }),
     );
     saving = saving
       .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
@@ -293,15 +299,9 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     | { readonly version: number; readonly key: string; readonly value: string }
     | undefined;
   const accessTokenFor = async (token: TokenInfo) => {
-    const key = JSON.stringify([token.resource, token.issuer, token.clientId]);
+    const key = tokenStoreKey(tokenKeyOf(token));
     if (cached?.version === token.version && cached.key === key) return cached.value;
-    const stored = await withStore((store) =>
-      store.loadTokens({
-        resource: token.resource,
-        issuer: token.issuer,
-        clientId: token.clientId,
-      }),
-    );
+    const stored = await withStore((store) => store.loadTokens(tokenKeyOf(token)));
     if (Option.isNone(stored)) return undefined;
     const held = stored.value;
     if (
@@ -439,8 +439,8 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     await saving;
     // Every token key this session held: a token dropped from the context (a re-authorization
     // in progress, another issuer) may still sit in the store with its refresh token.
-    const keys = [...heldTokenKeys].map((json) => JSON.parse(json) as TokenKey);
-    heldTokenKeys.clear();
+    const keys = [...heldTokens.values()];
+    heldTokens.clear();
     await withStore((store) =>
       Effect.all(
         [...keys.map((key) => store.deleteTokens(key)), store.deleteSession(options.serverUrl)],

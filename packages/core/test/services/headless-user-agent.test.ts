@@ -2,8 +2,8 @@
 import { type ScriptedServer, startScriptedServer } from "@authchart/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headlessUserAgent } from "../../src/services/headless-user-agent.js";
+import { redirectUri } from "../support.js";
 
-const redirectUri = "http://127.0.0.1:33418/callback";
 let as: ScriptedServer;
 beforeAll(async () => {
   as = await startScriptedServer({

@@ -8,10 +8,7 @@ import type { ClientRegistration } from "../../src/schema/credentials.js";
 import { authorize, buildAuthorizationUrl, validateCallback } from "../../src/steps/authorize.js";
 import { discoverAuthServer } from "../../src/steps/discover-auth-server.js";
 import { register } from "../../src/steps/register.js";
-import { asMetadata, failureOf, stepLayer } from "../support.js";
-
-const redirectUri = "http://127.0.0.1:33418/callback";
-const settings = { clientName: "authchart tests", redirectUris: [redirectUri] as [string] };
+import { asMetadata, failureOf, redirectUri, settings, stepLayer } from "../support.js";
 
 describe("authorize against the real authorization server", () => {
   let kit: Testkit;

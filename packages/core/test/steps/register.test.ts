@@ -9,7 +9,6 @@ import {
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Option, Redacted } from "effect";
 import { afterAll, beforeAll } from "vitest";
-import type { ClientSettings } from "../../src/client-settings.js";
 import { CredentialStore } from "../../src/services/credential-store.js";
 import { discoverAuthServer } from "../../src/steps/discover-auth-server.js";
 import {
@@ -17,12 +16,8 @@ import {
   defaultApplicationType,
   register,
 } from "../../src/steps/register.js";
-import { asMetadata, failureOf, json, stepLayer } from "../support.js";
+import { asMetadata, failureOf, json, settings, stepLayer } from "../support.js";
 
-const settings: ClientSettings = {
-  clientName: "authchart tests",
-  redirectUris: ["http://127.0.0.1:33418/callback"],
-};
 const layer = stepLayer();
 
 describe("dynamic registration against the real authorization server", () => {

@@ -17,10 +17,7 @@ import { chooseClientAuthMethod, formUrlEncode } from "../../src/steps/client-au
 import { discoverAuthServer } from "../../src/steps/discover-auth-server.js";
 import { register } from "../../src/steps/register.js";
 import { exchangeCode, refresh } from "../../src/steps/tokens.js";
-import { asMetadata, failureOf, json, stepLayer } from "../support.js";
-
-const redirectUri = "http://127.0.0.1:33418/callback";
-const settings = { clientName: "authchart tests", redirectUris: [redirectUri] as [string] };
+import { asMetadata, failureOf, json, redirectUri, settings, stepLayer } from "../support.js";
 
 describe("against the real authorization server", () => {
   let kit: Testkit;
