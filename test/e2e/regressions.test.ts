@@ -196,17 +196,17 @@ describe("behaviour 10: cancellation", () => {
     expect(s.actor.getSnapshot().status).toBe("stopped");
   });
 
-  it("aborting the only waiting request stops the flow", async () => {
+  it("aborting the request that waits on the browser step detaches it only: the flow runs on and the next request uses its result", async () => {
+    // The MCP SDK aborts a request after 60 s while the user may still be at the consent page.
     const k = await kitWith();
-    let aborted = false;
+    let finish: ((url: string) => void) | undefined;
+    let authorizationUrl = "";
     const { s } = await sessionFor(k, {
-      userAgent: (_prompt, signal) =>
-        new Promise((_, reject) =>
-          signal.addEventListener("abort", () => {
-            aborted = true;
-            reject(new Error("aborted"));
-          }),
-        ),
+      userAgent: (prompt) =>
+        new Promise<string>((resolve) => {
+          authorizationUrl = prompt.url;
+          finish = resolve;
+        }),
     });
     const controller = new AbortController();
     const pending = s.fetch(k.mcpUrl, {
@@ -218,7 +218,30 @@ describe("behaviour 10: cancellation", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     controller.abort();
     await expect(pending).rejects.toThrow();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(s.state().value).toBe("authorizing");
+    finish?.(await k.user.authorize(authorizationUrl));
+    const r = await callTool(s, k.mcpUrl, "echo", { text: "after the login" });
+    expect(r.status).toBe(200);
+    expect(k.user.authorizations).toBe(1);
+  });
+
+  it("session.cancel() stops the browser step", async () => {
+    const k = await kitWith();
+    let aborted = false;
+    const { s } = await sessionFor(k, {
+      userAgent: (_prompt, signal) =>
+        new Promise((_, reject) =>
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(new Error("aborted"));
+          }),
+        ),
+    });
+    const pending = callTool(s, k.mcpUrl, "echo", { text: "x" });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(s.state().value).toBe("authorizing");
+    s.cancel();
+    await expect(pending).rejects.toMatchObject({ _tag: "FlowCancelled" });
     expect(s.state().value).toBe("unauthorized");
     expect(aborted).toBe(true);
   });

@@ -225,6 +225,22 @@ export class RegistrationUnavailable extends Schema.TaggedError<RegistrationUnav
   }
 }
 
+/**
+ * The client secret the authorization server issued has expired (RFC 7591 §3.2.1
+ * `client_secret_expires_at`): it is never sent; a dynamically registered client registers again.
+ */
+export class ClientSecretExpired extends Schema.TaggedError<ClientSecretExpired>()(
+  "ClientSecretExpired",
+  { issuer: Schema.String, expiredAt: Schema.Number },
+) {
+  override get message() {
+    const at = Number.isFinite(this.expiredAt * 1000)
+      ? new Date(this.expiredAt * 1000).toISOString()
+      : String(this.expiredAt);
+    return `the client secret issued by ${this.issuer} expired at ${at}; refusing to authenticate with it`;
+  }
+}
+
 /** The configuration given by the application is unusable (e.g. an invalid CIMD URL, SPEC R4). */
 export class InvalidClientConfiguration extends Schema.TaggedError<InvalidClientConfiguration>()(
   "InvalidClientConfiguration",
@@ -279,6 +295,19 @@ export class InvalidCallback extends Schema.TaggedError<InvalidCallback>()("Inva
   }
 }
 
+/**
+ * The resource's 401/403 challenge cannot be acted on (RFC 6750 §3): for instance it asks for more
+ * scopes, or longer ones, than any authorization request may carry.
+ */
+export class InvalidChallenge extends Schema.TaggedError<InvalidChallenge>()("InvalidChallenge", {
+  status: Schema.Number,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `the resource's ${this.status} challenge is unusable: ${this.reason}`;
+  }
+}
+
 /** The browser step failed or was abandoned. */
 export class UserAgentFailed extends Schema.TaggedError<UserAgentFailed>()("UserAgentFailed", {
   reason: Schema.String,
@@ -323,3 +352,21 @@ export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed"
     return `credential store ${this.operation} failed: ${this.reason}`;
   }
 }
+
+/**
+ * A defect's description that cannot leak: its class, and its message with every credential-like
+ * run cut out and the rest bounded. Messages of platform errors quote values — fetch's Headers
+ * name the invalid header value, which may be `Bearer <token>` — so nothing of them is copied as
+ * is.
+ */
+export const describeDefect = (error: unknown): string => {
+  if (!(error instanceof Error)) return "unknown failure";
+  const scrubbed = error.message
+    .replace(/\b(bearer|basic|dpop)\s+\S+/gi, "$1 <redacted>")
+    .replace(/[A-Za-z0-9._~+/=-]{20,}/g, "<redacted>")
+    .replace(/\s+/g, " ");
+  // Control characters other than whitespace go too: a message is one printable line.
+  const printable = [...scrubbed].filter((c) => c >= " " && c !== "\u007f").join("");
+  const message = printable.length > 200 ? `${printable.slice(0, 200)}…` : printable;
+  return /^[A-Za-z]{1,40}$/.test(error.name) ? `${error.name}: ${message}` : message;
+};

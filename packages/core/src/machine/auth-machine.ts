@@ -9,7 +9,6 @@ import { missingScopes, unionScopes } from "../protocol/scopes.js";
 import { actorPlaceholders } from "./actors.js";
 import {
   authorizationAllowed,
-  authorizationsFor,
   declinedInGrant,
   declinedScopesIn,
   describeScopes,
@@ -18,9 +17,9 @@ import {
   initialPlan,
   isForOlderToken,
   isInsufficientScope,
+  loopRefusal,
   mayRefreshOn401,
   proactiveRefreshAt,
-  scopeSetKey,
   scopesFromSupportedRefused,
   stepUpPlan,
   withoutScopePlan,
@@ -28,7 +27,6 @@ import {
 import {
   AccessForbidden,
   type AuthchartError,
-  AuthorizationLoop,
   AuthorizationTimeout,
   asAuthchartError,
   FlowCancelled,
@@ -36,6 +34,7 @@ import {
   isTransient,
   ScopeDeclined,
 } from "./errors.js";
+import { authorizationsFor, countAuthorization, noAuthorizations } from "./loop-guard.js";
 import {
   type AuthContext,
   type AuthEmitted,
@@ -154,8 +153,10 @@ export const authMachine = setup({
       event.token.resource === context.token.resource &&
       event.token.issuer === context.token.issuer &&
       event.token.clientId === context.token.clientId,
-    acceptedTokenIsCurrent: ({ context, event }) =>
-      event.type === "token.accepted" && context.token?.version === event.tokenVersion,
+    acceptedTokenIsNew: ({ context, event }) =>
+      event.type === "token.accepted" &&
+      context.token?.version === event.tokenVersion &&
+      !context.tokenAccepted,
     /** Judged with the new challenge's scopes, not the previous flow's. */
     reauthorizationAllowed: ({ context, event }) =>
       authorizationAllowed(
@@ -216,6 +217,12 @@ export const authMachine = setup({
     refreshBackoff: ({ context }) =>
       context.config.refreshBackoffMillis * 2 ** Math.max(0, context.refreshFailures - 1),
     authorizationTimeout: ({ context }) => context.config.authorizationTimeoutMillis,
+    /** How long a failed flow answers from its error before a request may start another. */
+    retryCooldown: ({ context }) =>
+      Math.min(
+        context.config.maxRetryCooldownMillis,
+        context.config.retryCooldownMillis * 2 ** Math.max(0, context.failedFlows - 1),
+      ),
   },
   actions: {
     trace: emit((_, params: TraceParams) => ({ type: "trace" as const, ...params })),
@@ -234,6 +241,13 @@ export const authMachine = setup({
       requestId: (event as RequestEvent).requestId,
       outcome: "refused" as const,
       error: params.error,
+    })),
+    /** The request gets the failure the session is in. */
+    refuseWithError: emit(({ context, event }) => ({
+      type: "challenge.answered" as const,
+      requestId: (event as RequestEvent).requestId,
+      outcome: "refused" as const,
+      error: context.error ?? new FlowCancelled({ reason: "failed" }),
     })),
     rememberChallenge: assign({
       challenge: ({ event }) => (event.type === "challenge.received" ? event.challenge : undefined),
@@ -287,10 +301,8 @@ export const authMachine = setup({
     }),
     planWithoutScope: assign({ scopes: ({ context }) => withoutScopePlan(context) }),
     countAuthorization: assign({
-      authorizations: ({ context }) => {
-        const key = scopeSetKey(context.scopes?.requested ?? []);
-        return { ...context.authorizations, [key]: (context.authorizations[key] ?? 0) + 1 };
-      },
+      authorizations: ({ context }) =>
+        countAuthorization(context.authorizations, context.scopes?.requested ?? []),
       requestedSoFar: ({ context }) =>
         unionScopes(context.requestedSoFar, context.scopes?.requested ?? []),
     }),
@@ -307,6 +319,8 @@ export const authMachine = setup({
       token: (_, params: { readonly token: AuthContext["token"] }) => params.token,
       pendingGrant: undefined,
       refreshFailures: 0,
+      failedFlows: 0,
+      tokenAccepted: false,
       error: undefined,
     }),
     recordDeclined: assign({
@@ -325,9 +339,16 @@ export const authMachine = setup({
             )
           : context.declined,
     }),
+    /** The resource accepted the current token: a refresh-after-401 token has proven itself (T9). */
     markTokenAccepted: assign({
       token: ({ context }) =>
-        context.token ? { ...context.token, obtainedBy: "refresh" as const } : undefined,
+        context.token?.obtainedBy === "refresh-after-401"
+          ? { ...context.token, obtainedBy: "refresh" as const }
+          : context.token,
+      tokenAccepted: true,
+    }),
+    countFailedFlow: assign({
+      failedFlows: ({ context }) => Math.min(context.failedFlows + 1, 16),
     }),
     assignRefreshReason: assign({
       refreshReason: (_, params: { readonly reason: NonNullable<AuthContext["refreshReason"]> }) =>
@@ -342,10 +363,11 @@ export const authMachine = setup({
       pendingGrant: undefined,
     }),
     resetLoopGuard: assign({
-      authorizations: {},
+      authorizations: noAuthorizations,
       declined: [],
       error: undefined,
       reregistered: false,
+      failedFlows: 0,
     }),
     forgetSession: assign({
       resource: undefined,
@@ -357,10 +379,12 @@ export const authMachine = setup({
       pendingGrant: undefined,
       requestedSoFar: [],
       declined: [],
-      authorizations: {},
+      authorizations: noAuthorizations,
       error: undefined,
       reregistered: false,
       refreshFailures: 0,
+      failedFlows: 0,
+      tokenAccepted: false,
     }),
   },
 }).createMachine({
@@ -375,9 +399,11 @@ export const authMachine = setup({
     token: input.restored?.token,
     requestedSoFar: input.restored?.token?.scopes ?? [],
     declined: [],
-    authorizations: {},
+    authorizations: noAuthorizations,
     refreshFailures: 0,
     reregistered: false,
+    failedFlows: 0,
+    tokenAccepted: false,
   }),
   // A request waiting on a flow in progress is told to wait; nothing it sends is dropped silently.
   on: {
@@ -567,12 +593,7 @@ export const authMachine = setup({
               { type: "assignClient", params: ({ event }) => ({ client: event.output }) },
               {
                 type: "assignError",
-                params: ({ context }) => ({
-                  error: new AuthorizationLoop({
-                    scopes: context.scopes?.requested ?? [],
-                    attempts: authorizationsFor(context, context.scopes),
-                  }),
-                }),
+                params: ({ context }) => ({ error: loopRefusal(context, context.scopes) }),
               },
             ],
           },
@@ -589,7 +610,7 @@ export const authMachine = setup({
           type: "trace",
           params: ({ context }) => ({
             decision: "authorize",
-            reason: `browser step for ${describeScopes(context.scopes?.requested)} (${context.scopes?.origin}), attempt ${authorizationsFor(context, context.scopes)} of ${context.config.maxAuthorizationsPerScopeSet}`,
+            reason: `browser step for ${describeScopes(context.scopes?.requested)} (${context.scopes?.origin}), attempt ${authorizationsFor(context.authorizations, context.scopes?.requested ?? [])} of ${context.config.maxAuthorizationsPerScopeSet}`,
           }),
         },
       ],
@@ -820,10 +841,7 @@ export const authMachine = setup({
               {
                 type: "answerRefused",
                 params: ({ context, event }) => ({
-                  error: new AuthorizationLoop({
-                    scopes: stepUpPlan(context, event.challenge).requested,
-                    attempts: authorizationsFor(context, stepUpPlan(context, event.challenge)),
-                  }),
+                  error: loopRefusal(context, stepUpPlan(context, event.challenge)),
                 }),
               },
               {
@@ -876,11 +894,11 @@ export const authMachine = setup({
             actions: [
               {
                 type: "answerRefused",
-                params: ({ context }) => ({
-                  error: new AuthorizationLoop({
-                    scopes: initialPlan(context).requested,
-                    attempts: authorizationsFor(context, initialPlan(context)),
-                  }),
+                params: ({ context, event }) => ({
+                  error: loopRefusal(
+                    context,
+                    initialPlan({ ...context, challenge: event.challenge }),
+                  ),
                 }),
               },
               {
@@ -940,16 +958,17 @@ export const authMachine = setup({
           {
             actions: {
               type: "answerRefused",
-              params: ({ context }) => ({
-                error: new AuthorizationLoop({
-                  scopes: initialPlan(context).requested,
-                  attempts: authorizationsFor(context, initialPlan(context)),
-                }),
-              }),
+              params: ({ context }) => ({ error: loopRefusal(context, initialPlan(context)) }),
             },
           },
         ],
-        "token.accepted": { guard: "acceptedTokenIsCurrent", actions: "markTokenAccepted" },
+        "token.accepted": {
+          // Re-entered so that the proactive refresh timer is armed now that the token is in use.
+          guard: "acceptedTokenIsNew",
+          target: "authorized",
+          reenter: true,
+          actions: "markTokenAccepted",
+        },
         "token.adopted": {
           guard: "adoptedTokenIsNewer",
           target: "authorized",
@@ -1106,12 +1125,29 @@ export const authMachine = setup({
     },
 
     failed: {
-      entry: {
-        type: "trace",
-        params: ({ context }) => ({
-          decision: "failed",
-          reason: context.error?.message ?? "unknown",
-        }),
+      entry: [
+        "countFailedFlow",
+        {
+          type: "trace",
+          params: ({ context }) => ({
+            decision: "failed",
+            reason: context.error?.message ?? "unknown",
+          }),
+        },
+      ],
+      // A failure a later request may retry (the network, a 5xx) is not retried by every request
+      // that arrives: for a cool-down, doubling with each failed flow, requests get the failure
+      // itself at once and nothing is sent (no discovery storm against a failing server).
+      initial: "coolingDown",
+      states: {
+        coolingDown: {
+          after: { retryCooldown: { target: "ready" } },
+          on: {
+            "challenge.received": { actions: "refuseWithError" },
+            "token.expired": { actions: "refuseWithError" },
+          },
+        },
+        ready: {},
       },
       on: {
         "challenge.received": [

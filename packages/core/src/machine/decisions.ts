@@ -11,11 +11,9 @@ import {
   stepUpScopes,
   unionScopes,
 } from "../protocol/scopes.js";
-import type { AuthchartError } from "./errors.js";
+import { type AuthchartError, AuthorizationLoop } from "./errors.js";
+import { authorizationRefusal, authorizationsFor } from "./loop-guard.js";
 import type { AuthContext, ChallengeInfo, ScopePlan, Scopes } from "./model.js";
-
-/** Loop-guard key: the set, order-free (scopes are unordered, RFC 6749 §3.3). */
-export const scopeSetKey = (scopes: Scopes): string => [...scopes].sort().join(" ");
 
 /** SPEC S1-S3, T10, S5: the first (or a re-) authorization after discovery. */
 export const initialPlan = (context: AuthContext): ScopePlan => {
@@ -67,21 +65,25 @@ export const withoutScopePlan = (context: AuthContext): ScopePlan => ({
   required: context.scopes?.required ?? [],
 });
 
-/** Every authorization this session started, whatever its scopes. */
-export const totalAuthorizations = (context: AuthContext): number =>
-  Object.values(context.authorizations).reduce((sum, n) => sum + n, 0);
+/** SPEC S6: the loop guard's refusal of this plan, or undefined when it may be authorized. */
+export const authorizationRefused = (
+  context: AuthContext,
+  plan: ScopePlan | undefined,
+): AuthorizationLoop | undefined =>
+  authorizationRefusal(context.config, context.authorizations, plan?.requested ?? []);
 
-/**
- * SPEC S6: may this plan be authorized once more? Bounded per scope set, and in total — a server
- * that asks for a new scope every time makes a new set every time, and must not prompt forever.
- */
+/** SPEC S6: may this plan be authorized once more? */
 export const authorizationAllowed = (context: AuthContext, plan: ScopePlan | undefined): boolean =>
-  (context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0) <
-    context.config.maxAuthorizationsPerScopeSet &&
-  totalAuthorizations(context) < context.config.maxAuthorizationsPerSession;
+  authorizationRefused(context, plan) === undefined;
 
-export const authorizationsFor = (context: AuthContext, plan: ScopePlan | undefined): number =>
-  context.authorizations[scopeSetKey(plan?.requested ?? [])] ?? 0;
+/** The refusal a transition reports once `authorizationAllowed` said no. */
+export const loopRefusal = (context: AuthContext, plan: ScopePlan | undefined): AuthorizationLoop =>
+  authorizationRefused(context, plan) ??
+  new AuthorizationLoop({
+    scopes: [...(plan?.requested ?? [])],
+    attempts: authorizationsFor(context.authorizations, plan?.requested ?? []),
+    counted: "authorizations for this scope set",
+  });
 
 /** Rejected-token attribution: a challenge to a request that carried an older token (or none). */
 export const isForOlderToken = (context: AuthContext, tokenVersion: number | undefined): boolean =>
@@ -111,13 +113,15 @@ export const minRefreshIntervalMillis = 1_000;
 
 /**
  * When to refresh ahead of expiry (behaviour 3), or undefined for never: no refresh token, no
- * known expiry, or refreshes that already failed for good. The skew is capped at half the
+ * known expiry, a token no request has used yet (an idle session refreshes nothing), or refreshes
+ * that already failed for good. The skew is capped at half the
  * token's lifetime so that a short-lived token is not "due" the moment it arrives — the refresh
  * loop a fixed skew would cause — and a refresh never follows issue within a second.
  */
 export const proactiveRefreshAt = (context: AuthContext): number | undefined => {
   const token = context.token;
   if (token?.hasRefreshToken !== true || token.expiresAt === undefined) return undefined;
+  if (!context.tokenAccepted) return undefined;
   if (context.refreshFailures >= context.config.maxRefreshRetries) return undefined;
   const lifetime = token.expiresAt - token.obtainedAt;
   const skew = Math.min(context.config.refreshSkewMillis, lifetime / 2);
@@ -137,12 +141,18 @@ export const scopesFromSupportedRefused = (context: AuthContext, error: Authchar
   ((error._tag === "AuthorizationDenied" && error.error === "invalid_scope") ||
     (error._tag === "TokenRejected" && error.code === "invalid_scope"));
 
-/** Behaviour 6: a dynamically registered client the server no longer knows, re-registered once. */
+/**
+ * Behaviour 6: a dynamically registered client the server no longer knows (invalid_client), or
+ * whose secret expired (RFC 7591 §3.2.1), registers again — once per flow.
+ */
 export const dynamicClientRejected = (context: AuthContext, error: AuthchartError): boolean =>
   context.client?.kind === "dynamic" &&
   !context.reregistered &&
-  error._tag === "TokenRejected" &&
-  error.code === "invalid_client";
+  ((error._tag === "TokenRejected" && error.code === "invalid_client") ||
+    error._tag === "ClientSecretExpired");
 
-export const describeScopes = (scopes: Scopes | undefined): string =>
-  formatScope(scopes ?? []) ?? "(no scope parameter)";
+/** Scopes for a trace entry: bounded, whatever a server made them (at most ~1000 characters). */
+export const describeScopes = (scopes: Scopes | undefined): string => {
+  const text = formatScope(scopes ?? []) ?? "(no scope parameter)";
+  return text.length > 1000 ? `${text.slice(0, 1000)}… (${scopes?.length} scopes)` : text;
+};

@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect";
 import type * as Errors from "../errors.js";
+import { describeDefect } from "../errors.js";
 
 /** The authorization server granted less than the request needs (the user declined a scope). */
 export class ScopeDeclined extends Schema.TaggedError<ScopeDeclined>()("ScopeDeclined", {
@@ -15,16 +16,25 @@ export class ScopeDeclined extends Schema.TaggedError<ScopeDeclined>()("ScopeDec
   }
 }
 
-/** The loop guard: this scope set was already asked for as often as allowed (SPEC S6). */
+/**
+ * The loop guard tripped (SPEC S6): `attempts` of what `counted` names — authorizations for one
+ * scope set, authorizations in the session, or rounds of one application request — were spent
+ * and the server still refuses.
+ */
 export class AuthorizationLoop extends Schema.TaggedError<AuthorizationLoop>()(
   "AuthorizationLoop",
   {
     scopes: Schema.Array(Schema.String),
     attempts: Schema.Number,
+    counted: Schema.Literal(
+      "authorizations for this scope set",
+      "authorizations in this session",
+      "rounds of one request",
+    ),
   },
 ) {
   override get message() {
-    return `gave up after ${this.attempts} authorizations for "${this.scopes.join(" ") || "(no scope)"}": the server keeps refusing the token`;
+    return `gave up after ${this.attempts} ${this.counted} (scope "${this.scopes.join(" ") || "(none)"}"): the server keeps refusing`;
   }
 }
 
@@ -89,6 +99,8 @@ export type AuthchartError =
   | Errors.RegistrationRejected
   | Errors.RegistrationUnavailable
   | Errors.InvalidClientConfiguration
+  | Errors.ClientSecretExpired
+  | Errors.InvalidChallenge
   | Errors.StateMismatch
   | Errors.IssMismatch
   | Errors.AuthorizationDenied
@@ -114,10 +126,7 @@ export const asAuthchartError = (step: string, error: unknown): AuthchartError =
   ) {
     return error as AuthchartError;
   }
-  return new StepDefect({
-    step,
-    reason: error instanceof Error ? error.message : "unknown failure",
-  });
+  return new StepDefect({ step, reason: describeDefect(error) });
 };
 
 /** Failures worth retrying after a pause: the network or the server, not the protocol. */

@@ -27,6 +27,7 @@ import type { RegistrationKind } from "../schema/credentials.js";
 import type { AuthorizationServerMetadata } from "../schema/wire.js";
 import type { AuthorizationGrant } from "../steps/authorize.js";
 import type { AuthchartError } from "./errors.js";
+import type { AuthorizationCounts } from "./loop-guard.js";
 
 export type Scopes = readonly string[];
 
@@ -97,6 +98,12 @@ export interface AuthConfig {
   readonly refreshBackoffMillis: number;
   /** How long the browser step may take. */
   readonly authorizationTimeoutMillis: number;
+  /**
+   * After a failed flow, requests get its error at once, without a request, for this long; the
+   * cool-down doubles with each failed flow in a row, up to `maxRetryCooldownMillis`.
+   */
+  readonly retryCooldownMillis: number;
+  readonly maxRetryCooldownMillis: number;
   /** Scopes the application always asks for. */
   readonly configuredScopes: Scopes;
   /** Add offline_access when the authorization server lists it (SPEC T10). */
@@ -110,6 +117,8 @@ export const defaultAuthConfig: AuthConfig = {
   maxRefreshRetries: 3,
   refreshBackoffMillis: 500,
   authorizationTimeoutMillis: 5 * 60_000,
+  retryCooldownMillis: 2_000,
+  maxRetryCooldownMillis: 60_000,
   configuredScopes: [],
   offlineAccess: true,
 };
@@ -142,12 +151,19 @@ export interface AuthContext {
   readonly requestedSoFar: Scopes;
   /** Scopes the authorization server or the user declined: never prompted for again. */
   readonly declined: Scopes;
-  /** Authorizations started per required scope set (key: sorted, space-joined). */
-  readonly authorizations: Readonly<Record<string, number>>;
+  /** The loop guard's counters: authorizations started per requested scope set (loop-guard.ts). */
+  readonly authorizations: AuthorizationCounts;
   readonly refreshFailures: number;
   /** Why the current refresh runs (the token it yields remembers a refresh after a 401, T9). */
   readonly refreshReason?: "proactive" | "after-401" | "expired" | undefined;
   readonly reregistered: boolean;
+  /** Flows that failed in a row (capped): the cool-down after a failure doubles with each. */
+  readonly failedFlows: number;
+  /**
+   * The resource accepted the current token at least once. Only a token in use is refreshed
+   * ahead of expiry: an idle session makes no requests at all.
+   */
+  readonly tokenAccepted: boolean;
   readonly pendingGrant?: AuthorizationGrant | undefined;
   readonly error?: AuthchartError | undefined;
 }
@@ -163,8 +179,9 @@ export type AuthEvent =
   /** A request found the access token past its expiry before sending it. */
   | { readonly type: "token.expired"; readonly requestId: string; readonly tokenVersion: number }
   /**
-   * A request carrying this token got an answer other than 401: a token that a refresh after a
-   * 401 produced has proven itself, so a later 401 may refresh again (SPEC T9).
+   * A request carrying this token got an answer other than 401 (sent once per token): the token
+   * is in use, so it is refreshed ahead of expiry; and a token that a refresh after a 401
+   * produced has proven itself, so a later 401 may refresh again (SPEC T9).
    */
   | { readonly type: "token.accepted"; readonly tokenVersion: number }
   /**

@@ -6,7 +6,7 @@
 import { Cause, Effect, Exit, type ManagedRuntime, Option } from "effect";
 import { fromPromise } from "xstate";
 import { type ClientSettings, findPreRegistered } from "../client-settings.js";
-import { TokenRejected } from "../errors.js";
+import { describeDefect, TokenRejected } from "../errors.js";
 import type { TokenSet } from "../schema/credentials.js";
 import { CredentialStore } from "../services/credential-store.js";
 import type { OAuthHttp } from "../services/http.js";
@@ -53,7 +53,7 @@ export const effectActor = <I, A, E>(
       step,
       reason: Cause.isInterruptedOnly(exit.cause)
         ? "interrupted"
-        : (Cause.pretty(exit.cause).split("\n")[0] ?? "defect"),
+        : describeDefect(Option.getOrUndefined(Cause.dieOption(exit.cause))),
     });
   });
 

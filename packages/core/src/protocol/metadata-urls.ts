@@ -25,11 +25,12 @@ const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
 const resourceMetadataProblem = (value: string, url: URL | undefined): string | undefined => {
   if (value.length === 0) return "resource_metadata is empty";
   if (url === undefined) return "resource_metadata is not an absolute URL";
+  // Userinfo first: a loopback http URL is no exception (it would send credentials nobody gave).
+  if (url.username !== "" || url.password !== "") return "resource_metadata must not have userinfo";
   if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
   if (url.protocol !== "https:") {
     return "resource_metadata must use https (http only on a loopback host)";
   }
-  if (url.username !== "" || url.password !== "") return "resource_metadata must not have userinfo";
   return undefined;
 };
 

@@ -131,3 +131,91 @@ export function sameOrigin(a: string, b: string): boolean {
   if (ua === undefined || ub === undefined || ua.origin === "null") return false;
   return ua.origin === ub.origin;
 }
+
+/** The four octets of a dotted IPv4 literal as the URL parser serializes it, else undefined. */
+const ipv4Octets = (host: string): readonly number[] | undefined => {
+  const parts = host.split(".");
+  if (parts.length !== 4) return undefined;
+  const octets = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : Number.NaN));
+  return octets.every((o) => o >= 0 && o <= 255) ? octets : undefined;
+};
+
+/**
+ * IPv4 ranges no remote server may point this client at: "this network" 0/8, private 10/8,
+ * 172.16/12 and 192.168/16 (RFC 1918), shared 100.64/10 (RFC 6598), loopback 127/8, link-local
+ * 169.254/16 (cloud metadata services live there), benchmarking 198.18/15, and multicast,
+ * reserved and broadcast 224/3.
+ */
+const isLocalIpv4 = ([a = 0, b = 0]: readonly number[]): boolean =>
+  a === 0 ||
+  a === 10 ||
+  a === 127 ||
+  (a === 100 && b >= 64 && b <= 127) ||
+  (a === 169 && b === 254) ||
+  (a === 172 && b >= 16 && b <= 31) ||
+  (a === 192 && b === 168) ||
+  (a === 198 && (b === 18 || b === 19)) ||
+  a >= 224;
+
+/** The 8 groups of a bracketed IPv6 literal as the URL parser serializes it (compressed `::`). */
+const ipv6Groups = (host: string): readonly number[] | undefined => {
+  if (!host.startsWith("[") || !host.endsWith("]")) return undefined;
+  const inner = host.slice(1, -1);
+  const [head = "", tail] = inner.split("::");
+  const parse = (part: string) => (part === "" ? [] : part.split(":"));
+  const groups = (list: string[]): number[] | undefined => {
+    const out: number[] = [];
+    for (const g of list) {
+      if (g.includes(".")) {
+        const v4 = ipv4Octets(g);
+        if (v4 === undefined) return undefined;
+        out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
+      } else out.push(Number.parseInt(g, 16));
+    }
+    return out;
+  };
+  const left = groups(parse(head));
+  const right = tail === undefined ? [] : groups(parse(tail));
+  if (left === undefined || right === undefined) return undefined;
+  const fill = tail === undefined ? 0 : 8 - left.length - right.length;
+  return [...left, ...Array<number>(Math.max(0, fill)).fill(0), ...right];
+};
+
+/**
+ * IPv6 ranges no remote server may point this client at: unspecified and loopback, unique-local
+ * fc00::/7 (RFC 4193), link-local fe80::/10, multicast ff00::/8, and an IPv4-mapped
+ * (::ffff:0:0/96) or NAT64 (64:ff9b::/96) address whose IPv4 part is local.
+ */
+const isLocalIpv6 = (groups: readonly number[]): boolean => {
+  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = groups;
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g6 === 0) {
+    if (g5 === 0 && (g7 === 0 || g7 === 1)) return true; // :: and ::1
+  }
+  if ((g0 & 0xfe00) === 0xfc00 || (g0 & 0xffc0) === 0xfe80 || (g0 & 0xff00) === 0xff00) return true;
+  const embedsV4 =
+    (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) ||
+    (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0);
+  return embedsV4 && isLocalIpv4([g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff]);
+};
+
+/**
+ * Whether a hostname names this machine or a private network by itself — `localhost` and
+ * `*.localhost` (RFC 6761 §6.3), or an IP literal in a loopback, private, link-local, shared or
+ * reserved range (IPv4 in any form the URL parser accepts: `0x7f.1`, `2130706433`). A remote MCP
+ * server must not make the client request such an address (SSRF; RFC 9728 §7.7, MCP Security
+ * Best Practices "Server-Side Request Forgery"). Names that resolve to such addresses through DNS
+ * are not seen here: that needs resolution-time checks (an egress proxy), which this library
+ * does not do.
+ */
+export function isLocalNetworkHost(hostname: string): boolean {
+  if (typeof hostname !== "string" || !HOSTNAME_CHARS.test(hostname)) return false;
+  const bracketed = hostname.startsWith("[") && hostname.endsWith("]");
+  const literal = !bracketed && hostname.includes(":") ? `[${hostname}]` : hostname;
+  const host = tryParseUrl(`http://${literal}/`)?.hostname;
+  if (host === undefined) return false;
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const v4 = ipv4Octets(host);
+  if (v4 !== undefined) return isLocalIpv4(v4);
+  const v6 = ipv6Groups(host);
+  return v6 !== undefined && isLocalIpv6(v6);
+}

@@ -6,16 +6,75 @@
 import { Effect, ParseResult, Schema } from "effect";
 import { InvalidDocument } from "../errors.js";
 
-const Strings = Schema.Array(Schema.String);
-const NonEmptyString = Schema.String.pipe(Schema.minLength(1));
+/**
+ * Bounds on what a server may send: every string below ends up in a trace entry, an error
+ * message or the store, so none is unbounded (a hostile server would otherwise fill them). The
+ * bounds are far above what real servers send; a document over them is an InvalidDocument, except
+ * error descriptions, which are cut (the error itself is still worth reporting).
+ */
+export const wireLimits = {
+  /** URLs: endpoints, issuers, resources. */
+  url: 2048,
+  /** Identifiers and codes: client_id, token_type, an auth method, an `error` code. */
+  identifier: 1024,
+  /** One scope token (scope tokens can be URLs, e.g. Google's). */
+  scope: 512,
+  /** Scopes in one list (scopes_supported, a challenge, a granted scope). */
+  scopes: 256,
+  /** A space-delimited scope parameter. */
+  scopeString: 16_384,
+  /** Items of any other list (methods, grant types, redirect URIs). */
+  items: 64,
+  /** Access, refresh and ID tokens; client secrets. */
+  token: 65_536,
+  /** error_description, cut beyond this. */
+  description: 512,
+} as const;
+
+const Bounded = (max: number) => Schema.String.pipe(Schema.maxLength(max));
+const NonEmpty = (max: number) => Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max));
+const Url = Bounded(wireLimits.url);
+const Strings = Schema.Array(Bounded(wireLimits.url)).pipe(Schema.maxItems(wireLimits.items));
+const ScopeList = Schema.Array(Bounded(wireLimits.scope)).pipe(Schema.maxItems(wireLimits.scopes));
+const ScopeString = Bounded(wireLimits.scopeString);
+const NonEmptyString = NonEmpty(wireLimits.url);
+
+/** A server's free text, cut to `max` characters (marked with …) rather than refused. */
+const Truncated = (max: number) =>
+  Schema.transform(Schema.String, Schema.String, {
+    strict: true,
+    decode: (text) => (text.length > max ? `${text.slice(0, max)}…` : text),
+    encode: (text) => text,
+  });
+
+/**
+ * An access token as it can be sent in a header: visible ASCII (%x21-7E) only. RFC 6750 §2.1's
+ * b64token is narrower (`ALPHA DIGIT - . _ ~ + /` then `=`), but deployed servers issue tokens
+ * with other visible characters (Salforce's contain `!`), and the Authorization header carries any
+ * of them. What must never be accepted is a CR, LF, NUL, space or non-ASCII character: stored,
+ * such a token makes every later request fail inside fetch's Headers with an error that quotes
+ * the header value — the token itself.
+ */
+export const isSendableToken = (token: string): boolean => {
+  if (token.length === 0 || token.length > wireLimits.token) return false;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+};
+
+const AccessToken = Schema.String.pipe(
+  Schema.filter(isSendableToken, { message: () => "not a token that can be sent in a header" }),
+);
 
 /** RFC 9728 §2 protected-resource metadata. */
 export const ProtectedResourceMetadata = Schema.Struct({
   resource: NonEmptyString,
   authorization_servers: Schema.optional(Strings),
-  scopes_supported: Schema.optional(Strings),
+  scopes_supported: Schema.optional(ScopeList),
   bearer_methods_supported: Schema.optional(Strings),
-  resource_name: Schema.optional(Schema.String),
+  resource_name: Schema.optional(Bounded(wireLimits.identifier)),
 });
 export type ProtectedResourceMetadata = typeof ProtectedResourceMetadata.Type;
 
@@ -24,10 +83,10 @@ export const AuthorizationServerMetadata = Schema.Struct({
   issuer: NonEmptyString,
   authorization_endpoint: NonEmptyString,
   token_endpoint: NonEmptyString,
-  registration_endpoint: Schema.optional(Schema.String),
-  revocation_endpoint: Schema.optional(Schema.String),
-  jwks_uri: Schema.optional(Schema.String),
-  scopes_supported: Schema.optional(Strings),
+  registration_endpoint: Schema.optional(Url),
+  revocation_endpoint: Schema.optional(Url),
+  jwks_uri: Schema.optional(Url),
+  scopes_supported: Schema.optional(ScopeList),
   response_types_supported: Schema.optional(Strings),
   grant_types_supported: Schema.optional(Strings),
   code_challenge_methods_supported: Schema.optional(Strings),
@@ -40,38 +99,60 @@ export type AuthorizationServerMetadata = typeof AuthorizationServerMetadata.Typ
 
 /** RFC 7591 §3.2.1 client information response. */
 export const ClientInformationResponse = Schema.Struct({
-  client_id: NonEmptyString,
-  client_secret: Schema.optional(Schema.String),
+  client_id: NonEmpty(wireLimits.identifier),
+  client_secret: Schema.optional(NonEmpty(wireLimits.token)),
   client_id_issued_at: Schema.optional(Schema.Number),
-  client_secret_expires_at: Schema.optional(Schema.Number),
-  token_endpoint_auth_method: Schema.optional(Schema.String),
+  /** Epoch seconds; 0 means never (RFC 7591 §3.2.1). */
+  client_secret_expires_at: Schema.optional(Schema.Number.pipe(Schema.finite())),
+  token_endpoint_auth_method: Schema.optional(Bounded(wireLimits.identifier)),
   redirect_uris: Schema.optional(Strings),
   grant_types: Schema.optional(Strings),
-  scope: Schema.optional(Schema.String),
+  scope: Schema.optional(ScopeString),
 });
 export type ClientInformationResponse = typeof ClientInformationResponse.Type;
 
 /**
- * OAuth 2.1 §3.2.3 token response. `expires_in` is advisory (SPEC T3); some servers send it as a
- * numeric string, which is accepted. `token_type` is compared case-insensitively by the caller.
+ * OAuth 2.1 §3.2.3 token response. `expires_in` is advisory (SPEC T3) and read by
+ * `tokenLifetimeSeconds`, which gives every value a meaning; `token_type` is compared
+ * case-insensitively by the caller.
  */
 export const TokenResponse = Schema.Struct({
-  access_token: NonEmptyString,
-  token_type: NonEmptyString,
-  expires_in: Schema.optional(
-    Schema.Union(Schema.Number, Schema.NumberFromString).pipe(Schema.nonNegative()),
-  ),
-  refresh_token: Schema.optional(NonEmptyString),
-  scope: Schema.optional(Schema.String),
-  id_token: Schema.optional(Schema.String),
+  access_token: AccessToken,
+  token_type: NonEmpty(wireLimits.identifier),
+  expires_in: Schema.optional(Schema.Unknown),
+  refresh_token: Schema.optional(NonEmpty(wireLimits.token)),
+  scope: Schema.optional(ScopeString),
+  id_token: Schema.optional(Bounded(wireLimits.token)),
 });
 export type TokenResponse = typeof TokenResponse.Type;
 
+/** The longest lifetime believed: a year. A longer one (or Infinity) is cut to it. */
+export const maxTokenLifetimeSeconds = 365 * 24 * 3600;
+
+/**
+ * What an `expires_in` means here (OAuth 2.1 §3.2.3, RFC 6749 §5.1: "the lifetime in seconds";
+ * advisory, SPEC T3). A number or a numeric string counts in whole seconds; above a year it is a
+ * year. Missing, zero, negative, fractional below one, not a number: the lifetime is unknown —
+ * the token is used until the resource answers 401 (RFC 6750 §3.1) — rather than a token that
+ * is expired on arrival, which would make every request refresh.
+ */
+export const tokenLifetimeSeconds = (expiresIn: unknown): number | undefined => {
+  const value =
+    typeof expiresIn === "number"
+      ? expiresIn
+      : typeof expiresIn === "string" && /^\s*\+?\d+(\.\d+)?([eE][+-]?\d+)?\s*$/.test(expiresIn)
+        ? Number(expiresIn)
+        : Number.NaN;
+  if (Number.isNaN(value)) return undefined;
+  const seconds = Math.floor(Math.min(value, maxTokenLifetimeSeconds));
+  return seconds >= 1 ? seconds : undefined;
+};
+
 /** OAuth 2.1 §3.2.4 / RFC 7591 §3.2.2 error response. */
 export const OAuthErrorResponse = Schema.Struct({
-  error: NonEmptyString,
-  error_description: Schema.optional(Schema.String),
-  error_uri: Schema.optional(Schema.String),
+  error: NonEmpty(wireLimits.identifier),
+  error_description: Schema.optional(Truncated(wireLimits.description)),
+  error_uri: Schema.optional(Url),
 });
 export type OAuthErrorResponse = typeof OAuthErrorResponse.Type;
 
@@ -91,5 +172,9 @@ export const decodeDocument =
 const describeIssues = (error: ParseResult.ParseError): string[] =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
     const where = issue.path.length === 0 ? "document" : issue.path.map(String).join(".");
-    return issue._tag === "Missing" ? `${where} is missing` : `${where} has an invalid value`;
+    if (issue._tag === "Missing") return `${where} is missing`;
+    // The message of our own refinements names the rule, never the value.
+    return issue.message.startsWith("not a ")
+      ? `${where} is ${issue.message}`
+      : `${where} has an invalid value`;
   });

@@ -2,9 +2,13 @@
  * OAuthHttp: the only way authchart talks to discovery, registration and token endpoints.
  * Every request is checked and bounded here, once, instead of in each step (DESIGN invariants):
  * - https only, http on loopback hosts by an explicit policy flag (SPEC X1, X6);
+ * - no loopback, private or link-local address unless the policy allows it (SSRF, SPEC X7);
  * - redirects are never followed — a 3xx is a typed error (RFC 9700 §4.11; SPEC X7 re-validation);
  * - a timeout covers connecting, headers and body;
- * - bodies are read up to a byte limit, checked against Content-Length first and while streaming.
+ * - bodies are read up to a byte limit, checked against Content-Length first and while streaming;
+ * - JSON is read only as an object, nested no deeper than `maxJsonDepth`;
+ * - a transport failure is described by its error code only: a message may quote a header value
+ *   (a client secret in Basic credentials), so none is ever copied.
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform";
 import { Context, Effect, Layer, Option, Stream } from "effect";
@@ -18,7 +22,7 @@ import {
   UnexpectedContentType,
   UnexpectedRedirect,
 } from "../errors.js";
-import { isLoopbackHost } from "../protocol/resource-uri.js";
+import { isLocalNetworkHost, isLoopbackHost } from "../protocol/resource-uri.js";
 
 export interface HttpPolicy {
   /** Upper bound for one request, body included. */
@@ -30,6 +34,14 @@ export interface HttpPolicy {
    * when the MCP server itself is on loopback.
    */
   readonly allowInsecureLoopback: boolean;
+  /**
+   * Allow requests to loopback, private-range and link-local IP literals and `localhost` (SPEC
+   * X7). A remote MCP server could otherwise point the client at this machine or its network
+   * through `resource_metadata`, `authorization_servers` or metadata endpoints. Default: the value
+   * of `allowInsecureLoopback` (a development setup); sessions turn it on only when the MCP server
+   * itself is on such an address.
+   */
+  readonly allowPrivateNetwork?: boolean | undefined;
 }
 
 export const defaultHttpPolicy: HttpPolicy = {
@@ -75,24 +87,50 @@ export class OAuthHttp extends Context.Tag("@authchart/core/OAuthHttp")<
       ),
     );
 
-  /** Over the platform's fetch, with `redirect: "manual"` so that 3xx answers reach us. */
-  static readonly layerFetch = (policy: Partial<HttpPolicy> = {}) =>
+  /**
+   * Over fetch (the platform's, or the one given), with `redirect: "manual"` so that 3xx answers
+   * reach us.
+   */
+  static readonly layerFetch = (
+    policy: Partial<HttpPolicy> = {},
+    fetch?: typeof globalThis.fetch | undefined,
+  ) =>
     OAuthHttp.layer(policy).pipe(
       Layer.provide(FetchHttpClient.layer),
       Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" })),
+      Layer.provide(
+        fetch === undefined ? Layer.empty : Layer.succeed(FetchHttpClient.Fetch, fetch),
+      ),
     );
 }
 
-/** SPEC X1/X6: which URLs may be contacted at all. Pure; exported for the steps' own checks. */
+/**
+ * SPEC X1/X6/X7: which URLs may be contacted at all. Pure; exported for the steps' own checks.
+ * Userinfo is refused everywhere: it would be sent as credentials nobody asked for.
+ */
 export const checkTransportSecurity = (
   url: string,
-  policy: Pick<HttpPolicy, "allowInsecureLoopback">,
+  policy: Pick<HttpPolicy, "allowInsecureLoopback" | "allowPrivateNetwork">,
 ): InsecureUrl | undefined => {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return new InsecureUrl({ url, reason: "not an absolute URL" });
+    return new InsecureUrl({ url: "(not a URL)", reason: "not an absolute URL" });
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    return new InsecureUrl({ url: displayUrl(parsed), reason: "the URL carries userinfo" });
+  }
+  if (
+    (parsed.protocol === "https:" || parsed.protocol === "http:") &&
+    !(policy.allowPrivateNetwork ?? policy.allowInsecureLoopback) &&
+    isLocalNetworkHost(parsed.hostname)
+  ) {
+    return new InsecureUrl({
+      url,
+      reason:
+        "a loopback, private or link-local address, which a remote server may not point this client at (allowed when the MCP server itself is local, or with http.allowPrivateNetwork)",
+    });
   }
   if (parsed.protocol === "https:") return undefined;
   if (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)) {
@@ -145,7 +183,8 @@ const execute = (client: HttpClient.HttpClient, policy: HttpPolicy, request: OAu
       .execute(toRequest(request))
       .pipe(
         Effect.mapError(
-          (error) => new TransportError({ url: request.url, reason: describeCause(error.cause) }),
+          (error) =>
+            new TransportError({ url: request.url, reason: describeTransportFailure(error.cause) }),
         ),
       );
     const headers = response.headers as Readonly<Record<string, string>>;
@@ -197,15 +236,64 @@ const readBounded = <E>(stream: Stream.Stream<Uint8Array, E>, url: string, limit
     }),
   );
 
-/** A short, secret-free reason for a transport failure (undici puts the useful part in `cause`). */
-const describeCause = (cause: unknown): string => {
-  const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  if (inner && typeof inner.code === "string") return inner.code;
-  if (cause instanceof Error) return cause.message;
-  return "connection failed";
+/**
+ * A short, secret-free reason for a transport failure: the system error code (undici puts it in
+ * `cause`), else the error's class. Never the message: fetch's Headers quote the offending value
+ * ("… is an invalid header value"), which may be a bearer token or client credentials.
+ */
+export const describeTransportFailure = (error: unknown): string => {
+  for (
+    let e: unknown = error, depth = 0;
+    e !== null && typeof e === "object" && depth < 4;
+    depth++
+  ) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[A-Z][A-Z0-9_]{1,47}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  const name = error instanceof Error ? error.name : undefined;
+  return name !== undefined && /^[A-Za-z]{1,40}$/.test(name)
+    ? `the connection failed (${name})`
+    : "the connection failed";
+};
+
+/** A URL for a message: origin and path only (a query or userinfo may carry secrets). */
+export const displayUrl = (url: URL | string): string => {
+  try {
+    const parsed = typeof url === "string" ? new URL(url) : url;
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return "(not a URL)";
+  }
 };
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * How deep a JSON document may nest. Every document this library reads is at most three levels
+ * deep (metadata arrays of strings); a deeper one is hostile, and JSON.parse would recurse on it.
+ */
+export const maxJsonDepth = 32;
+
+/** The nesting depth of JSON text, counted in one linear pass that skips strings. */
+export const jsonDepth = (text: string): number => {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+};
 
 /** RFC 8259 / OAuth: a JSON object with a JSON media type (application/json or +json). */
 export const readJsonObject = (
@@ -226,7 +314,9 @@ export const readJsonObject = (
 
 const parseObject = (body: Uint8Array): Option.Option<Record<string, unknown>> => {
   try {
-    const value: unknown = JSON.parse(decoder.decode(body));
+    const text = decoder.decode(body);
+    if (jsonDepth(text) > maxJsonDepth) return Option.none();
+    const value: unknown = JSON.parse(text);
     return typeof value === "object" && value !== null && !Array.isArray(value)
       ? Option.some(value as Record<string, unknown>)
       : Option.none();

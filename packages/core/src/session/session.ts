@@ -4,9 +4,9 @@
  * authorization (DESIGN "the request loop").
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Schema } from "effect";
-import { type Actor, createActor, type InspectionEvent } from "xstate";
+import { type Actor, createActor, type InspectionEvent, type SnapshotFrom } from "xstate";
 import type { ClientSettings } from "../client-settings.js";
-import { InvalidResourceUri } from "../errors.js";
+import { describeDefect, InvalidChallenge, InvalidResourceUri, TransportError } from "../errors.js";
 import { authMachine } from "../machine/auth-machine.js";
 import {
   type AuthchartError,
@@ -19,21 +19,33 @@ import type {
   AuthConfig,
   AuthContext,
   ChallengeInfo,
+  RestoredSession,
   TokenInfo,
   TraceEntry,
 } from "../machine/model.js";
 import { PersistedSession, quietStates, toPersisted, toRestored } from "../machine/persistence.js";
 import { makeStepActors, type StepServices, toTokenInfo } from "../machine/step-actors.js";
-import { canonicalResourceUri, isLoopbackHost } from "../protocol/resource-uri.js";
+import {
+  canonicalResourceUri,
+  isLocalNetworkHost,
+  isLoopbackHost,
+} from "../protocol/resource-uri.js";
 import { missingScopes } from "../protocol/scopes.js";
 import { readResourceChallenge } from "../protocol/www-authenticate.js";
 import type { TokenKey } from "../schema/credentials.js";
+import { wireLimits } from "../schema/wire.js";
 import {
   CredentialStore,
   type CredentialStoreService,
   tokenStoreKey,
 } from "../services/credential-store.js";
-import { checkTransportSecurity, type HttpPolicy, OAuthHttp } from "../services/http.js";
+import {
+  checkTransportSecurity,
+  describeTransportFailure,
+  displayUrl,
+  type HttpPolicy,
+  OAuthHttp,
+} from "../services/http.js";
 import { Randomness } from "../services/randomness.js";
 import { type AuthorizationPrompt, UserAgent } from "../services/user-agent.js";
 import type { ResourceMatchPolicy } from "../steps/discover-resource.js";
@@ -53,9 +65,16 @@ export interface SessionOptions {
   readonly http?: Partial<HttpPolicy> | undefined;
   readonly config?: Partial<AuthConfig> | undefined;
   readonly resourcePolicy?: ResourceMatchPolicy | undefined;
-  /** Transport for the protected requests themselves. Default: globalThis.fetch. */
+  /**
+   * Transport for every request the session makes: the protected requests and the OAuth requests
+   * (discovery, registration, tokens). Default: globalThis.fetch.
+   */
   readonly fetch?: typeof globalThis.fetch | undefined;
-  /** xstate's inspection hook (e.g. @statelyai/inspect); see `redactInspectionEvent`. */
+  /**
+   * xstate's inspection hook (e.g. @statelyai/inspect). The context holds no secret, but give the
+   * inspector `sanitizeContext` / `sanitizeEvent` (or `redact`) from this package all the same.
+   * A hook that throws is isolated from the session.
+   */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
   /** Decision-trace listener attached before the machine starts (so it sees "restored" too). */
   readonly onTrace?: ((entry: TraceEntry) => void) | undefined;
@@ -75,13 +94,20 @@ export interface Session {
   readonly fetch: typeof globalThis.fetch;
   /** Authorize ahead of time (optionally for more scopes); resolves when authorized. */
   readonly authorize: (scopes?: readonly string[]) => Promise<void>;
+  /**
+   * Stop the interactive flow in progress (the browser step). Aborting a request only detaches
+   * that request: the flow runs on until it completes, times out, is cancelled or the session
+   * closes, and the next request uses its result.
+   */
+  readonly cancel: () => void;
   /** Forget the tokens and the session's state (the client registration stays). */
   readonly logout: () => Promise<void>;
-  /** Stop everything in flight; no timer stays behind. */
+  /** Stop everything in flight. Timers never keep the process alive, closed or not. */
   readonly close: () => Promise<void>;
   readonly state: () => SessionState;
   readonly subscribe: (listener: (state: SessionState) => void) => () => void;
   readonly onTrace: (listener: (entry: TraceEntry) => void) => () => void;
+  /** The current actor (replaced by a fresh one if the statechart ever fails). */
   readonly actor: Actor<typeof authMachine>;
 }
 
@@ -96,27 +122,67 @@ const inFlight = (value: string) => !(quietStates as readonly string[]).includes
 const stateName = (value: unknown) =>
   typeof value === "string" ? value : (Object.keys(value as object)[0] ?? "unknown");
 
+/** xstate timers that never keep a process alive: an idle or forgotten session lets Node exit. */
+const unrefClock = {
+  setTimeout: (fn: (...args: unknown[]) => void, timeout: number) => {
+    const timer = setTimeout(fn, timeout);
+    (timer as { unref?: () => void }).unref?.();
+    return timer;
+  },
+  clearTimeout: (id: unknown) => clearTimeout(id as ReturnType<typeof setTimeout>),
+};
+
+/** Calls every listener; one that throws is the host's bug and must not break the session. */
+const notify = <T>(listeners: ReadonlySet<(value: T) => void>, value: T) => {
+  for (const listener of listeners) {
+    try {
+      listener(value);
+    } catch {
+      // isolated: the session's own state does not depend on what a listener does
+    }
+  }
+};
+
+/** The typed failure a request gets when the statechart itself failed (a defect, not a step). */
+const statechartDefect = (error: unknown) =>
+  new StepDefect({ step: "statechart", reason: describeDefect(error) });
+
+/** What a replacement actor starts from: the last quiet context (metadata, client, token). */
+const restoredFrom = (context: AuthContext | undefined): RestoredSession | undefined =>
+  context && {
+    resource: context.resource,
+    authServer: context.authServer,
+    client: context.client,
+    token: context.token,
+  };
+
 export const createSession = async (options: SessionOptions): Promise<Session> => {
   // The server URL must be usable as a resource identifier and reached over https (loopback
   // excepted, SPEC X1): the bearer token is never sent in plaintext over a network.
   const canonical = canonicalResourceUri(options.serverUrl);
   if (!canonical.ok)
     throw new InvalidResourceUri({ input: options.serverUrl, reason: canonical.reason });
-  const insecure = checkTransportSecurity(options.serverUrl, { allowInsecureLoopback: true });
+  const insecure = checkTransportSecurity(options.serverUrl, {
+    allowInsecureLoopback: true,
+    allowPrivateNetwork: true,
+  });
   if (insecure) throw insecure;
   const serverUrl = new URL(options.serverUrl);
-  // Plain http to loopback only for a local MCP server (development): a remote server cannot make
-  // the client talk http to this machine (SPEC X1, X7).
+  // Plain http to loopback only for a local MCP server (development), and loopback or private
+  // addresses only when the MCP server is itself on one: a remote server cannot make the client
+  // talk http to this machine, nor point it at this machine's network (SPEC X1, X7).
   const http = {
     ...options.http,
     allowInsecureLoopback:
       options.http?.allowInsecureLoopback ?? isLoopbackHost(serverUrl.hostname),
+    allowPrivateNetwork:
+      options.http?.allowPrivateNetwork ?? isLocalNetworkHost(serverUrl.hostname),
   };
   const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const layer =
     options.layer ??
     Layer.mergeAll(
-      OAuthHttp.layerFetch(http),
+      OAuthHttp.layerFetch(http, options.fetch),
       options.store ? Layer.succeed(CredentialStore, options.store) : CredentialStore.layerMemory,
       Randomness.layer,
       UserAgent.fromPromise(
@@ -133,7 +199,11 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     if (Exit.isSuccess(exit)) return exit.value;
     throw Option.getOrElse(
       Cause.failureOption(exit.cause),
-      () => new StepDefect({ step: "store", reason: Cause.pretty(exit.cause) }),
+      () =>
+        new StepDefect({
+          step: "store",
+          reason: describeDefect(Option.getOrUndefined(Cause.dieOption(exit.cause))),
+        }),
     );
   };
 
@@ -149,56 +219,99 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     restored && restored.serverUrl === options.serverUrl
       ? toRestored(restored, Date.now(), options.metadataTtlMillis ?? 3_600_000)
       : undefined;
+  const config = {
+    configuredScopes: options.client.scopes ?? [],
+    offlineAccess: options.client.offlineAccess ?? true,
+    ...options.config,
+  };
 
-  const actor = createActor(
-    authMachine.provide({
-      actors: makeStepActors(runtime, {
-        settings: options.client,
-        resourcePolicy: options.resourcePolicy,
-        boundIssuer:
-          restoredState?.client?.kind === "pre-registered"
-            ? restoredState.client.issuer
-            : undefined,
-      }),
-    }),
-    {
-      input: {
-        serverUrl: options.serverUrl,
-        config: {
-          configuredScopes: options.client.scopes ?? [],
-          offlineAccess: options.client.offlineAccess ?? true,
-          ...options.config,
-        },
-        restored: restoredState,
-      },
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-    },
-  );
+  // ------------------------------------------------------------------ the supervised actor
+  let closed = false;
+  const stateListeners = new Set<(state: SessionState) => void>();
+  const traceListeners = new Set<(entry: TraceEntry) => void>();
+  if (options.onTrace) traceListeners.add(options.onTrace);
+  const userInspect = options.inspect;
+  const inspect = userInspect
+    ? (event: InspectionEvent) => {
+        try {
+          userInspect(event);
+        } catch {
+          // an inspector that throws must not fail the transition it watches
+        }
+      }
+    : undefined;
 
   // Persist at quiet states only, each distinct state once, writes in order.
   let lastSaved = "";
   let saving: Promise<unknown> = Promise.resolve();
+  /** The last context at a quiet state: what a replacement actor starts from. */
+  let lastQuiet: AuthContext | undefined;
   /** Every token key this session held, by its store key: logout deletes them all. */
   const heldTokens = new Map<string, TokenKey>();
-  actor.subscribe((snapshot) => {
+  /** The token version the resource last accepted (token.accepted is sent once per version). */
+  let acceptedVersion: number | undefined;
+
+  const onSnapshot = (snapshot: SnapshotFrom<typeof authMachine>) => {
     const token = snapshot.context.token;
     if (token) heldTokens.set(tokenStoreKey(tokenKeyOf(token)), tokenKeyOf(token));
-    if (inFlight(stateName(snapshot.value))) return;
-    const { savedAt: _, ...comparable } = toPersisted(snapshot.context, Date.now());
-    const key = JSON.stringify(comparable);
-    if (key === lastSaved) return;
-    lastSaved = key;
-    const json = JSON.stringify(
-      Schema.encodeSync(PersistedSession)({ ...comparable, savedAt: Date.now() }),
-    );
-    saving = saving
-      .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
-      .catch(() => undefined);
-  });
-  if (options.onTrace) actor.on("trace", options.onTrace);
-  actor.start();
+    if (!inFlight(stateName(snapshot.value))) {
+      lastQuiet = snapshot.context;
+      const { savedAt: _, ...comparable } = toPersisted(snapshot.context, Date.now());
+      const key = JSON.stringify(comparable);
+      if (key !== lastSaved) {
+        lastSaved = key;
+        const json = JSON.stringify(
+          Schema.encodeSync(PersistedSession)({ ...comparable, savedAt: Date.now() }),
+        );
+        saving = saving
+          .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
+          .catch(() => undefined);
+      }
+    }
+    notify(stateListeners, state());
+  };
 
-  const state = (): SessionState => {
+  /** Assigned by startActor, before it starts (listeners read it at once). */
+  let actor!: Actor<typeof authMachine>;
+  const startActor = (from: RestoredSession | undefined): Actor<typeof authMachine> => {
+    const next = createActor(
+      authMachine.provide({
+        actors: makeStepActors(runtime, {
+          settings: options.client,
+          resourcePolicy: options.resourcePolicy,
+          boundIssuer: from?.client?.kind === "pre-registered" ? from.client.issuer : undefined,
+        }),
+      }),
+      {
+        input: { serverUrl: options.serverUrl, config, restored: from },
+        clock: unrefClock,
+        ...(inspect ? { inspect } : {}),
+      },
+    );
+    // With an error observer, xstate reports an actor's failure here instead of rethrowing it
+    // from a timer (which ends a Node process): every waiter gets a StepDefect (their own error
+    // observers), and the session goes on with a fresh actor from the last quiet context.
+    next.subscribe({
+      next: onSnapshot,
+      error: (error) => {
+        if (closed || actor !== next) return;
+        acceptedVersion = undefined;
+        notify(traceListeners, {
+          type: "trace",
+          decision: "recovered",
+          reason: `${statechartDefect(error).message}; the session starts again from its last quiet state`,
+        });
+        actor = startActor(restoredFrom(lastQuiet));
+      },
+    });
+    next.on("trace", (entry) => notify(traceListeners, entry));
+    actor = next;
+    next.start();
+    return next;
+  };
+  startActor(restoredState);
+
+  function state(): SessionState {
     const snapshot = actor.getSnapshot();
     return {
       value: stateName(snapshot.value),
@@ -206,26 +319,27 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       error: snapshot.context.error,
       context: snapshot.context,
     };
-  };
+  }
 
   // ------------------------------------------------------------------ waiting on the machine
-  let waiting = 0;
-  let closed = false;
   /** Requests whose challenge the machine has not answered yet; close() releases them. */
   const unanswered = new Set<() => void>();
 
-  /** Resolves when the machine settles in `authorized`; rejects with the typed error otherwise. */
+  /**
+   * Resolves when the machine settles in `authorized`; rejects with the typed error otherwise.
+   * An abort detaches this waiter only: the flow it waited on runs on (the user may still be at
+   * the consent page) until it completes, times out, or the application cancels it.
+   */
   const waitSettled = (signal: AbortSignal | undefined) =>
     new Promise<void>((resolve, reject) => {
-      waiting++;
+      const target = actor;
       const settle = (outcome: () => void) => {
-        waiting--;
         subscription.unsubscribe();
         signal?.removeEventListener("abort", onAbort);
         outcome();
       };
       const check = () => {
-        const snapshot = actor.getSnapshot();
+        const snapshot = target.getSnapshot();
         const value = stateName(snapshot.value);
         if (snapshot.status === "stopped" || closed)
           settle(() => reject(new FlowCancelled({ reason: "the session was closed" })));
@@ -240,12 +354,12 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
             reject(snapshot.context.error ?? new FlowCancelled({ reason: "the flow stopped" })),
           );
       };
-      const onAbort = () => {
-        settle(() => reject(signal?.reason));
-        // The last waiter gone: stop an interactive flow nobody waits for (behaviour 10).
-        if (waiting === 0) actor.send({ type: "flow.cancel" });
-      };
-      const subscription = actor.subscribe({ next: check, complete: check, error: check });
+      const onAbort = () => settle(() => reject(signal?.reason));
+      const subscription = target.subscribe({
+        next: check,
+        complete: check,
+        error: (error) => settle(() => reject(statechartDefect(error))),
+      });
       signal?.addEventListener("abort", onAbort, { once: true });
       if (signal?.aborted) onAbort();
       else check();
@@ -263,35 +377,41 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     signal: AbortSignal | undefined,
   ) =>
     new Promise<void>((resolve, reject) => {
+      const target = actor;
       const requestId = crypto.randomUUID();
-      const cancel = () => {
-        subscription.unsubscribe();
+      const detach = () => {
+        unanswered.delete(cancel);
+        answered.unsubscribe();
+        failed.unsubscribe();
         signal?.removeEventListener("abort", onAbort);
+      };
+      const cancel = () => {
+        detach();
         reject(new FlowCancelled({ reason: "the session was closed" }));
       };
       unanswered.add(cancel);
-      const subscription = actor.on("challenge.answered", (answer) => {
+      const answered = target.on("challenge.answered", (answer) => {
         if (answer.requestId !== requestId) return;
-        unanswered.delete(cancel);
-        subscription.unsubscribe();
-        signal?.removeEventListener("abort", onAbort);
+        detach();
         if (answer.outcome === "retry") resolve();
         else if (answer.outcome === "refused") reject(answer.error);
         else waitSettled(signal).then(resolve, reject);
       });
+      const failed = target.subscribe({
+        error: (error) => {
+          detach();
+          reject(statechartDefect(error));
+        },
+      });
       const onAbort = () => {
-        unanswered.delete(cancel);
-        subscription.unsubscribe();
+        detach();
         reject(signal?.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       // Every state answers these events, at once or (sent from inside a listener) once the
       // actor's queue reaches it; only a stopped actor never answers.
-      actor.send({ ...event, requestId });
-      if (actor.getSnapshot().status === "stopped") {
-        unanswered.delete(cancel);
-        cancel();
-      }
+      target.send({ ...event, requestId });
+      if (target.getSnapshot().status === "stopped" && unanswered.has(cancel)) cancel();
     });
 
   // ------------------------------------------------------------------ tokens
@@ -323,8 +443,25 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   const maxRounds = 2 * (actor.getSnapshot().context.config.maxAuthorizationsPerScopeSet + 2);
 
   /**
-   * Sends one request, following redirects by hand so that the bearer token never crosses to
-   * another origin (behaviour 8). Returns the final response and the URL that answered it.
+   * fetch, with a failure of the transport as a typed TransportError whose message is built from
+   * safe parts only (the URL's origin and path, the error code): fetch's own messages can quote
+   * a header value. An abort rejects with the signal's reason, as fetch does.
+   */
+  const transport = async (input: string | Request, init?: RequestInit): Promise<Response> => {
+    try {
+      return await baseFetch(input, init);
+    } catch (error) {
+      const signal = init?.signal ?? (typeof input === "string" ? undefined : input.signal);
+      if (signal?.aborted) throw signal.reason;
+      const url = typeof input === "string" ? input : input.url;
+      throw new TransportError({ url: displayUrl(url), reason: describeTransportFailure(error) });
+    }
+  };
+
+  /**
+   * Sends one request, following redirects by hand so that the bearer token goes to the
+   * protected origin only (behaviour 8): dropped on a hop to another origin, attached again on a
+   * hop back — so that a 401 at the end of a chain is about the token, and is attributed to it.
    */
   const sendOnce = async (
     request: Request,
@@ -332,17 +469,31 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     accessToken: string | undefined,
   ): Promise<{ readonly response: Response; readonly url: string }> => {
     const headers = new Headers(request.headers);
-    if (accessToken !== undefined) headers.set("authorization", `Bearer ${accessToken}`);
+    const authorizeFor = (origin: string) => {
+      if (accessToken === undefined) return;
+      if (origin !== protectedOrigin) headers.delete("authorization");
+      else {
+        try {
+          headers.set("authorization", `Bearer ${accessToken}`);
+        } catch {
+          throw new TransportError({
+            url: displayUrl(request.url),
+            reason: "the stored access token cannot be sent in a header",
+          });
+        }
+      }
+    };
     let url = request.url;
+    authorizeFor(new URL(url).origin);
     let method = request.method;
     let currentBody = body;
     for (let hop = 0; ; hop++) {
       const init = { method, headers, body: currentBody ?? null, signal: request.signal };
-      const response = await baseFetch(url, { ...init, redirect: "manual" });
+      const response = await transport(url, { ...init, redirect: "manual" });
       if (response.type === "opaqueredirect") {
         // Browsers and workers hide manual redirects. There, fetch itself drops Authorization on
         // a cross-origin redirect (Fetch standard, HTTP-redirect fetch), so let it follow.
-        const followed = await baseFetch(url, { ...init, redirect: request.redirect });
+        const followed = await transport(url, { ...init, redirect: request.redirect });
         return { response: followed, url: followed.url || url };
       }
       const location = response.headers.get("location");
@@ -351,8 +502,15 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       await response.body?.cancel();
       if (request.redirect === "error")
         throw new TypeError(`${url} redirected, and the request's redirect mode is "error"`);
-      const next = new URL(location, url);
-      if (next.origin !== protectedOrigin) headers.delete("authorization");
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        return { response, url };
+      }
+      if (next.protocol !== "https:" && next.protocol !== "http:") return { response, url };
+      if (!headers.has("authorization") || accessToken !== undefined) authorizeFor(next.origin);
+      else if (next.origin !== protectedOrigin) headers.delete("authorization");
       if (
         response.status === 303 ||
         ((response.status === 301 || response.status === 302) && method === "POST")
@@ -367,10 +525,14 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   const authorizedFetch: typeof globalThis.fetch = async (input, init) => {
     const request = new Request(input, init);
     // Behaviour 8: other origins pass through untouched, without the token.
-    if (new URL(request.url).origin !== protectedOrigin) return baseFetch(request);
+    if (new URL(request.url).origin !== protectedOrigin) {
+      return transport(request);
+    }
     // Bodies are buffered so that the request can be replayed after authorization.
     const body = request.body === null ? undefined : await request.arrayBuffer();
     const signal = request.signal;
+    /** A token found expired by the clock is asked about once; a fresh one is then sent as is. */
+    let askedExpired = false;
     for (let round = 0; round < maxRounds; round++) {
       if (closed) throw new FlowCancelled({ reason: "the session is closed" });
       const snapshot = actor.getSnapshot();
@@ -388,14 +550,15 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       }
       let accessToken: string | undefined;
       if (token !== undefined) {
-        accessToken =
-          token.expiresAt !== undefined && token.expiresAt <= Date.now()
-            ? undefined
-            : await accessTokenFor(token);
+        const expired = token.expiresAt !== undefined && token.expiresAt <= Date.now();
+        accessToken = expired && !askedExpired ? undefined : await accessTokenFor(token);
         // A newer token adopted from the store: go round once more with it as the current one.
         if (actor.getSnapshot().context.token?.version !== token.version) continue;
         if (accessToken === undefined) {
-          // Never send an expired or vanished token: refresh or re-authorize first.
+          // Never send an expired or vanished token: refresh or re-authorize first. A token
+          // that expires before a request can use it (a server's lifetime shorter than a round
+          // trip) is sent once anyway: the resource judges it, and a 401 is bounded (SPEC T9).
+          if (expired) askedExpired = true;
           await ask({ type: "token.expired", tokenVersion: token.version }, signal);
           continue;
         }
@@ -403,19 +566,33 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       const { response, url } = await sendOnce(request, body, accessToken);
       // Only the protected resource's own challenges count: a 401 from another origin reached by
       // a redirect is handed back as it is, never a reason to discover or authorize.
-      const challenge = new URL(url).origin === protectedOrigin ? challengeOf(response) : undefined;
+      const atResource = new URL(url).origin === protectedOrigin;
+      const challenge = atResource ? challengeOf(response) : undefined;
       if (challenge === undefined) {
-        // SPEC T9: a token a refresh-after-401 produced is proven once the server accepts it.
-        if (token?.obtainedBy === "refresh-after-401" && response.status !== 401) {
+        // The token is in use (proactive refresh) and, after a refresh-after-401, proven (T9).
+        if (
+          token !== undefined &&
+          atResource &&
+          response.status !== 401 &&
+          acceptedVersion !== token.version
+        ) {
+          acceptedVersion = token.version;
           actor.send({ type: "token.accepted", tokenVersion: token.version });
         }
         return response;
       }
       await response.body?.cancel();
+      const problem = challengeProblem(challenge);
+      if (problem !== undefined)
+        throw new InvalidChallenge({ status: challenge.status, reason: problem });
       await ask({ type: "challenge.received", challenge, tokenVersion: token?.version }, signal);
     }
     const context = actor.getSnapshot().context;
-    throw new AuthorizationLoop({ scopes: context.scopes?.requested ?? [], attempts: maxRounds });
+    throw new AuthorizationLoop({
+      scopes: context.scopes?.requested ?? [],
+      attempts: maxRounds,
+      counted: "rounds of one request",
+    });
   };
 
   /**
@@ -456,6 +633,8 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     actor.stop();
     for (const cancel of unanswered) cancel();
     unanswered.clear();
+    stateListeners.clear();
+    traceListeners.clear();
     await saving;
     await runtime.dispose();
   };
@@ -463,19 +642,35 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   return {
     fetch: authorizedFetch,
     authorize,
+    cancel: () => {
+      actor.send({ type: "flow.cancel" });
+    },
     logout,
     close,
     state,
     subscribe: (listener) => {
-      const subscription = actor.subscribe(() => listener(state()));
-      return () => subscription.unsubscribe();
+      stateListeners.add(listener);
+      return () => stateListeners.delete(listener);
     },
     onTrace: (listener) => {
-      const subscription = actor.on("trace", listener);
-      return () => subscription.unsubscribe();
+      traceListeners.add(listener);
+      return () => traceListeners.delete(listener);
     },
-    actor,
+    get actor() {
+      return actor;
+    },
   };
+};
+
+/** Why a challenge cannot be acted on: more or longer scopes than any request may carry. */
+const challengeProblem = (challenge: ChallengeInfo): string | undefined => {
+  const scopes = challenge.scope ?? [];
+  if (scopes.length > wireLimits.scopes) return `it names more than ${wireLimits.scopes} scopes`;
+  if (scopes.some((s) => s.length > wireLimits.scope))
+    return `it names a scope longer than ${wireLimits.scope} characters`;
+  if ((challenge.resourceMetadata?.length ?? 0) > wireLimits.url)
+    return `its resource_metadata is longer than ${wireLimits.url} characters`;
+  return undefined;
 };
 
 /** A 401 (any), or a 403 whose Bearer/DPoP challenge says insufficient_scope (SPEC G3, S4). */

@@ -7,7 +7,13 @@
  */
 import { Effect, Redacted } from "effect";
 import * as oauth from "oauth4webapi";
-import { AuthorizationDenied, InvalidCallback, IssMismatch, StateMismatch } from "../errors.js";
+import {
+  AuthorizationDenied,
+  describeDefect,
+  InvalidCallback,
+  IssMismatch,
+  StateMismatch,
+} from "../errors.js";
 import { formatScope } from "../protocol/scopes.js";
 import type { ClientRegistration } from "../schema/credentials.js";
 import type { AuthorizationServerMetadata } from "../schema/wire.js";
@@ -124,6 +130,17 @@ export const validateCallback = (
         }),
       );
     }
+    // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once." A
+    // duplicated code, state or iss is refused before anything is redeemed, whichever copy a
+    // parser would pick.
+    const duplicated = duplicatedParameter(url.searchParams);
+    if (duplicated !== undefined) {
+      return Effect.fail(
+        new InvalidCallback({
+          reason: `the response parameter ${duplicated} appears more than once`,
+        }),
+      );
+    }
     const as = { ...input.metadata, issuer: input.issuer } as oauth.AuthorizationServer;
     const client: oauth.Client = { client_id: input.client.clientId };
     try {
@@ -145,6 +162,20 @@ export const validateCallback = (
     }
   });
 
+/** The first parameter name that occurs more than once (a name of at most 40 characters shown). */
+export const duplicatedParameter = (params: URLSearchParams): string | undefined => {
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) return /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? name : "(unnamed)";
+    seen.add(name);
+  }
+  return undefined;
+};
+
+/** A value from the callback (any length the browser allows) cut for an error's fields. */
+const clip = (value: string | undefined, max: number) =>
+  value !== undefined && value.length > max ? `${value.slice(0, max)}…` : value;
+
 /**
  * oauth4webapi says that a check failed; which one is derived from the parameters themselves (in
  * its order: iss, state, error), so the typed error does not depend on message wording.
@@ -160,20 +191,15 @@ const classify = (
   const state = params.getAll("state");
   if (error instanceof oauth.AuthorizationResponseError) {
     return new AuthorizationDenied({
-      error: error.error,
-      errorDescription: error.error_description,
-      errorUri: params.get("error_uri") ?? undefined,
+      error: clip(error.error, 128) ?? "",
+      errorDescription: clip(error.error_description, 512),
+      errorUri: clip(params.get("error_uri") ?? undefined, 2048),
     });
   }
-  if (iss.length > 1 || state.length > 1 || params.getAll("code").length > 1) {
-    return new InvalidCallback({ reason: "a response parameter appears more than once" });
-  }
   if ((iss.length === 0 && advertisesIss) || (iss.length > 0 && iss[0] !== issuer)) {
-    return new IssMismatch({ expected: issuer, actual: iss[0] });
+    return new IssMismatch({ expected: issuer, actual: clip(iss[0], 2048) });
   }
   if (state[0] !== expectedState)
     return new StateMismatch({ received: state.length === 0 ? "missing" : "different" });
-  return new InvalidCallback({
-    reason: error instanceof Error ? error.message : "unusable response",
-  });
+  return new InvalidCallback({ reason: describeDefect(error) });
 };

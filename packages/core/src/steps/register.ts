@@ -6,6 +6,7 @@
 import { Clock, Effect, Option, Redacted } from "effect";
 import { type ClientSettings, findPreRegistered } from "../client-settings.js";
 import {
+  ClientSecretExpired,
   InvalidClientConfiguration,
   RegistrationRejected,
   RegistrationUnavailable,
@@ -119,12 +120,27 @@ export const register = (input: RegisterInput) =>
     return { client, via: "dynamic" } satisfies Registration;
   });
 
-/** A stored client is reused while its secret is valid and it knows our redirect URIs (R11). */
-const isStillValid = (client: ClientRegistration, settings: ClientSettings, now: number) => {
+/**
+ * Whether the client's secret has expired at `now` (epoch ms). RFC 7591 §3.2.1:
+ * `client_secret_expires_at` is in seconds, and 0 (or absent) means it never expires.
+ */
+export const clientSecretExpired = (
+  client: Pick<ClientRegistration, "clientSecret" | "clientSecretExpiresAt">,
+  now: number,
+): boolean => {
   const expires = client.clientSecretExpiresAt;
-  if (expires !== undefined && expires !== 0 && expires * 1000 <= now) return false;
-  return settings.redirectUris.every((uri) => client.redirectUris.includes(uri));
+  return (
+    client.clientSecret !== undefined &&
+    expires !== undefined &&
+    expires !== 0 &&
+    expires * 1000 <= now
+  );
 };
+
+/** A stored client is reused while its secret is valid and it knows our redirect URIs (R11). */
+const isStillValid = (client: ClientRegistration, settings: ClientSettings, now: number) =>
+  !clientSecretExpired(client, now) &&
+  settings.redirectUris.every((uri) => client.redirectUris.includes(uri));
 
 /** SPEC R4: https with a path; no userinfo, fragment, dot segments. */
 export const clientMetadataUrlProblem = (value: string): string | undefined => {
@@ -188,7 +204,7 @@ const registerDynamically = (input: RegisterInput, endpoint: string, now: number
         "client registration response",
         endpoint,
       )(json);
-      return {
+      const client = {
         issuer: input.issuer,
         kind: "dynamic",
         clientId: info.client_id,
@@ -204,6 +220,15 @@ const registerDynamically = (input: RegisterInput, endpoint: string, now: number
         scope: info.scope ?? scope,
         registeredAt: now,
       } satisfies ClientRegistration;
+      // A secret that is expired on arrival is never used (nor stored): the server's clock or
+      // its answer is wrong, and registering again would get the same answer.
+      if (clientSecretExpired(client, now)) {
+        return yield* new ClientSecretExpired({
+          issuer: input.issuer,
+          expiredAt: info.client_secret_expires_at ?? 0,
+        });
+      }
+      return client;
     }
     if (response.status >= 400 && response.status < 500) {
       const error = yield* readJsonObject(response).pipe(

@@ -8,7 +8,12 @@
 import { Clock, Effect, Option, Redacted } from "effect";
 import type * as oauth from "oauth4webapi";
 import type { ClientSigningKey } from "../client-settings.js";
-import { InvalidClientConfiguration, TokenEndpointFailed, TokenRejected } from "../errors.js";
+import {
+  ClientSecretExpired,
+  InvalidClientConfiguration,
+  TokenEndpointFailed,
+  TokenRejected,
+} from "../errors.js";
 import { formatScope, parseScope } from "../protocol/scopes.js";
 import type { ClientRegistration, TokenSet } from "../schema/credentials.js";
 import {
@@ -16,11 +21,14 @@ import {
   decodeDocument,
   OAuthErrorResponse,
   TokenResponse,
+  tokenLifetimeSeconds,
+  wireLimits,
 } from "../schema/wire.js";
 import { CredentialStore } from "../services/credential-store.js";
 import { OAuthHttp, readJsonObject } from "../services/http.js";
 import type { AuthorizationGrant } from "./authorize.js";
 import { clientAuthentication } from "./client-auth.js";
+import { clientSecretExpired } from "./register.js";
 
 export interface TokenEndpointContext {
   readonly issuer: string;
@@ -98,6 +106,13 @@ const tokenRequest = (context: TokenEndpointContext, grantType: string, params: 
   Effect.gen(function* () {
     const http = yield* OAuthHttp;
     const url = context.metadata.token_endpoint;
+    // RFC 7591 §3.2.1: an expired client secret is never sent; the lifecycle registers again.
+    if (clientSecretExpired(context.client, yield* Clock.currentTimeMillis)) {
+      return yield* new ClientSecretExpired({
+        issuer: context.issuer,
+        expiredAt: context.client.clientSecretExpiresAt ?? 0,
+      });
+    }
     const auth = yield* clientAuthentication(context.client, context.metadata, context.signingKey);
     const headers = new Headers();
     const as = { ...context.metadata, issuer: context.issuer } as oauth.AuthorizationServer;
@@ -158,10 +173,19 @@ const toTokenSet = (
       return yield* new TokenEndpointFailed({
         status: 200,
         grantType: "token",
-        reason: `token_type "${response.token_type}" is not supported`,
+        reason: `token_type "${response.token_type.slice(0, 40)}" is not supported`,
       });
     }
     const now = yield* Clock.currentTimeMillis;
+    const lifetime = tokenLifetimeSeconds(response.expires_in);
+    const granted = response.scope === undefined ? undefined : parseScope(response.scope);
+    if (granted !== undefined && granted.length > wireLimits.scopes) {
+      return yield* new TokenEndpointFailed({
+        status: 200,
+        grantType: "token",
+        reason: `the granted scope lists more than ${wireLimits.scopes} scopes`,
+      });
+    }
     const refreshToken =
       response.refresh_token === undefined
         ? options.previousRefreshToken
@@ -171,12 +195,9 @@ const toTokenSet = (
       accessToken: Redacted.make(response.access_token),
       tokenType: "Bearer",
       refreshToken,
-      expiresAt: response.expires_in === undefined ? undefined : now + response.expires_in * 1000,
+      expiresAt: lifetime === undefined ? undefined : now + lifetime * 1000,
       // OAuth 2.1 §3.2.3: a returned scope is the granted set; without one, what was asked for.
-      scopes:
-        response.scope === undefined
-          ? [...options.fallbackScopes]
-          : [...parseScope(response.scope)],
+      scopes: granted === undefined ? [...options.fallbackScopes] : [...granted],
       obtainedAt: now,
       // Rejected-token attribution compares versions, so they never go back: not after tokens
       // were dropped (invalid_grant, logout) nor across clients or issuers — a millisecond

@@ -188,6 +188,10 @@ describe("3. refresh", () => {
   it("proactive: the refreshDue delay fires before expiry and refreshes", async () => {
     const d = restoredSession({ version: 1, expiresAt: LONG_AGO });
     expect(d.value()).toBe("authorized");
+    // Only a token in use is refreshed ahead of expiry: an idle one waits for a request.
+    d.elapse();
+    expect(d.value()).toBe("authorized");
+    d.send({ type: "token.accepted", tokenVersion: 1 });
     d.elapse();
     expect(d.value()).toBe("refreshing");
     expect(d.running("refreshToken").input.reason).toBe("proactive");
@@ -198,6 +202,7 @@ describe("3. refresh", () => {
 
   it("never loops: a refresh that failed for good is not retried ahead of time (only a request asks again)", async () => {
     const d = restoredSession({ version: 1, expiresAt: LONG_AGO });
+    d.send({ type: "token.accepted", tokenVersion: 1 });
     d.elapse();
     await d.reject("refreshToken", failures.refreshUnauthorizedClient);
     expect(d.value()).toBe("authorized");
@@ -214,6 +219,8 @@ describe("3. refresh", () => {
       { version: 1, obtainedAt: now, expiresAt: now + 10_000 },
       { refreshSkewMillis: 60_000 },
     );
+    expect(proactiveRefreshAt(d.context())).toBeUndefined(); // not in use yet
+    d.send({ type: "token.accepted", tokenVersion: 1 });
     expect(proactiveRefreshAt(d.context())).toBe(now + 5_000);
     expect(d.value()).toBe("authorized");
   });
@@ -339,7 +346,7 @@ describe("4. loop guard, kept for the session", () => {
     d.send(insufficientScope403(["admin"], 1, "again"));
     expect(answer(d, "again")).toEqual(["refused"]);
     d.send({ type: "session.authorize", scopes: ["admin"] });
-    expect(d.context().authorizations).toEqual({});
+    expect(d.context().authorizations.size).toBe(0);
     expect(d.context().declined).toEqual([]);
     expect(d.value()).toEqual({ discovering: "resourceMetadata" });
   });
@@ -351,9 +358,9 @@ describe("4. loop guard, kept for the session", () => {
     await d.resolve("discoverAuthServer", authServerInfo());
     await d.resolve("register", clientInfo("dynamic"));
     await d.reject("authorize", failures.deniedAccess);
-    expect(d.value()).toBe("failed");
+    expect(d.value()).toEqual({ failed: "coolingDown" });
     d.send({ type: "session.authorize" });
-    expect(d.context().authorizations).toEqual({});
+    expect(d.context().authorizations.size).toBe(0);
     expect(d.value()).toEqual({ discovering: "resourceMetadata" });
   });
 });
@@ -377,7 +384,7 @@ describe("5. scopes from scopes_supported refused with invalid_scope", () => {
     expect(d.context().scopes?.origin).toBe("without-scope");
     // only once
     await d.reject("authorize", failures.deniedInvalidScope);
-    expect(d.value()).toBe("failed");
+    expect(d.value()).toEqual({ failed: "coolingDown" });
     expect(d.context().error).toMatchObject({
       _tag: "AuthorizationDenied",
       error: "invalid_scope",
@@ -400,7 +407,7 @@ describe("5. scopes from scopes_supported refused with invalid_scope", () => {
     await d.resolve("discoverAuthServer", authServerInfo());
     await d.resolve("register", clientInfo("dynamic"));
     await d.reject("authorize", failures.deniedInvalidScope);
-    expect(d.value()).toBe("failed");
+    expect(d.value()).toEqual({ failed: "coolingDown" });
     expect(d.script.callsOf("authorize")).toHaveLength(1);
   });
 
@@ -412,7 +419,7 @@ describe("5. scopes from scopes_supported refused with invalid_scope", () => {
     await d.resolve("register", clientInfo("dynamic"));
     expect(d.running("authorize").input.scopes).toContain("app");
     await d.reject("authorize", failures.deniedInvalidScope);
-    expect(d.value()).toBe("failed");
+    expect(d.value()).toEqual({ failed: "coolingDown" });
   });
 });
 
@@ -431,7 +438,7 @@ describe("6. invalid_client on a dynamically registered client", () => {
     await d.resolve("register", clientInfo("dynamic"));
     await d.resolve("authorize", grantFor([]));
     await d.reject("exchangeCode", failures.tokenInvalidClient);
-    expect(d.value()).toBe("failed");
+    expect(d.value()).toEqual({ failed: "coolingDown" });
     expect(d.context().error).toMatchObject({ _tag: "TokenRejected", code: "invalid_client" });
     expect(d.script.callsOf("register")).toHaveLength(2);
   });
@@ -444,7 +451,7 @@ describe("6. invalid_client on a dynamically registered client", () => {
     await d.resolve("register", clientInfo("pre-registered"));
     await d.resolve("authorize", grantFor([], "static-client"));
     await d.reject("exchangeCode", failures.tokenInvalidClient);
-    expect(d.value()).toBe("failed");
+    expect(d.value()).toEqual({ failed: "coolingDown" });
     expect(d.script.callsOf("register")).toHaveLength(1);
   });
 
@@ -529,7 +536,7 @@ describe("10. cancellation and the browser step's timeout", () => {
     d.clock.increment(999);
     expect(d.value()).toBe("authorizing");
     d.clock.increment(1);
-    expect(d.value()).toBe("failed");
+    expect(d.value()).toEqual({ failed: "coolingDown" });
     expect(d.context().error).toMatchObject({ _tag: "AuthorizationTimeout", timeoutMillis: 1_000 });
     expect(browser.signal.aborted).toBe(true);
   });

@@ -2,7 +2,6 @@
 import { describe, expect, it } from "vitest";
 import {
   authorizationAllowed,
-  authorizationsFor,
   declinedInGrant,
   declinedScopesIn,
   dynamicClientRejected,
@@ -11,11 +10,11 @@ import {
   isForOlderToken,
   isInsufficientScope,
   mayRefreshOn401,
-  scopeSetKey,
   scopesFromSupportedRefused,
   stepUpPlan,
   withoutScopePlan,
 } from "../../src/machine/decisions.js";
+import { authorizationsFor, noAuthorizations, scopeSetKey } from "../../src/machine/loop-guard.js";
 import { type AuthContext, defaultAuthConfig, type ScopePlan } from "../../src/machine/model.js";
 import {
   authServerInfo,
@@ -31,7 +30,9 @@ const context = (overrides: Partial<AuthContext> = {}): AuthContext => ({
   config: defaultAuthConfig,
   requestedSoFar: [],
   declined: [],
-  authorizations: {},
+  authorizations: noAuthorizations,
+  failedFlows: 0,
+  tokenAccepted: false,
   refreshFailures: 0,
   reregistered: false,
   ...overrides,
@@ -141,11 +142,11 @@ describe("the loop guard (behaviour 4, SPEC S6)", () => {
 
   it("allows maxAuthorizationsPerScopeSet (default 3) authorizations per scope set", () => {
     const p = plan(["write", "read"]);
-    const after = (n: number) => context({ authorizations: { "read write": n } });
+    const after = (n: number) => context({ authorizations: new Map([["read write", n]]) });
     expect(defaultAuthConfig.maxAuthorizationsPerScopeSet).toBe(3);
     expect(authorizationAllowed(after(2), p)).toBe(true);
     expect(authorizationAllowed(after(3), p)).toBe(false);
-    expect(authorizationsFor(after(3), p)).toBe(3);
+    expect(authorizationsFor(after(3).authorizations, p.requested)).toBe(3);
     // another scope set has its own count
     expect(authorizationAllowed(after(3), plan(["read"]))).toBe(true);
   });

@@ -206,9 +206,17 @@ describe("registration order (SPEC R1)", () => {
       const metadata = asMetadata(server.origin);
       let n = 0;
       server.route("/register", () =>
-        json({ client_id: `c${++n}`, client_secret: "s", client_secret_expires_at: 1 }, 201),
+        json(
+          {
+            client_id: `c${++n}`,
+            client_secret: "s",
+            client_secret_expires_at: Math.floor(Date.now() / 1000) + 1,
+          },
+          201,
+        ),
       );
       const first = yield* register({ issuer: server.origin, metadata, settings, scopes: [] });
+      yield* Effect.sleep("1100 millis");
       const second = yield* register({ issuer: server.origin, metadata, settings, scopes: [] });
       expect([first.client.clientId, second.client.clientId, second.via]).toEqual([
         "c1",
@@ -216,6 +224,22 @@ describe("registration order (SPEC R1)", () => {
         "dynamic",
       ]);
     }).pipe(Effect.provide(stepLayer())),
+  );
+  it.live(
+    "RFC 7591 §3.2.1: a registration whose secret is already expired is refused, not stored",
+    () =>
+      Effect.gen(function* () {
+        const metadata = asMetadata(server.origin);
+        server.route("/register", () =>
+          json({ client_id: "c", client_secret: "s", client_secret_expires_at: 1 }, 201),
+        );
+        const error = yield* failureOf(
+          register({ issuer: server.origin, metadata, settings, scopes: [] }),
+        );
+        expect(error).toMatchObject({ _tag: "ClientSecretExpired", expiredAt: 1 });
+        const stored = yield* (yield* CredentialStore).loadClient(server.origin);
+        expect(Option.isNone(stored)).toBe(true);
+      }).pipe(Effect.provide(stepLayer())),
   );
 });
 
