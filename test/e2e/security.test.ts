@@ -19,51 +19,14 @@ import { FetchHttpClient } from "@effect/platform";
 import { Effect, Layer, Option, Redacted, Schema } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import type { InspectionEvent } from "xstate";
-import { callTool, redirectUri } from "./support.js";
+import { callTool, memoryStore, redirectUri, seeded } from "./support.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-const memoryStore = (): CredentialStoreService =>
-  Effect.runSync(Effect.provide(CredentialStore, CredentialStore.layerMemory));
-
-/** A session over a store seeded with a valid token for `serverUrl` (no AS needed). */
 const seededSession = async (serverUrl: string, accessToken: string) => {
-  const store = memoryStore();
-  const now = Date.now();
-  const key = { resource: serverUrl, issuer: "https://as.example", clientId: "client-1" };
-  await Effect.runPromise(
-    store.saveTokens({
-      key,
-      accessToken: Redacted.make(accessToken),
-      tokenType: "Bearer",
-      scopes: [],
-      obtainedAt: now,
-      version: 1,
-      expiresAt: now + 3_600_000,
-    }),
-  );
-  const persisted = Schema.encodeSync(PersistedSession)({
-    format: 1,
-    serverUrl,
-    savedAt: now,
-    token: {
-      ...key,
-      version: 1,
-      scopes: [],
-      expiresAt: now + 3_600_000,
-      hasRefreshToken: false,
-      obtainedAt: now,
-      obtainedBy: "authorization",
-    },
-  });
-  await Effect.runPromise(store.saveSession(serverUrl, JSON.stringify(persisted)));
-  const session = await createSession({
-    serverUrl,
-    store,
-    client: { clientName: "t", redirectUris: [redirectUri] },
-  });
+  const session = await seeded(serverUrl, accessToken);
   cleanups.push(() => session.close());
   return session;
 };

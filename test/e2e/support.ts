@@ -1,7 +1,15 @@
 /** Shared by the session e2e tests: an MCP SDK client over a session's authorized fetch. */
-import type { Session } from "@authchart/core";
+import {
+  CredentialStore,
+  type CredentialStoreService,
+  createSession,
+  PersistedSession,
+  type Session,
+  type SessionOptions,
+} from "@authchart/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { Effect, Redacted, Schema } from "effect";
 
 export const redirectUri = "http://127.0.0.1:33418/callback";
 
@@ -38,4 +46,51 @@ export const callTool = async (
     status: response.status,
     body: (await response.json()) as { result?: { content?: unknown }; error?: unknown },
   };
+};
+
+export const memoryStore = (): CredentialStoreService =>
+  Effect.runSync(Effect.provide(CredentialStore, CredentialStore.layerMemory));
+
+/** A session over a store seeded with a valid token for `serverUrl` (no AS needed). */
+export const seeded = async (
+  serverUrl: string,
+  accessToken: string,
+  options: Partial<SessionOptions> = {},
+) => {
+  const store = memoryStore();
+  const now = Date.now();
+  const key = { resource: serverUrl, issuer: "https://as.example", clientId: "client-1" };
+  await Effect.runPromise(
+    store.saveTokens({
+      key,
+      accessToken: Redacted.make(accessToken),
+      tokenType: "Bearer",
+      scopes: [],
+      obtainedAt: now,
+      version: 1,
+      expiresAt: now + 3_600_000,
+    }),
+  );
+  const persisted = Schema.encodeSync(PersistedSession)({
+    format: 1,
+    serverUrl,
+    savedAt: now,
+    token: {
+      ...key,
+      version: 1,
+      scopes: [],
+      expiresAt: now + 3_600_000,
+      hasRefreshToken: false,
+      obtainedAt: now,
+      obtainedBy: "authorization",
+    },
+  });
+  await Effect.runPromise(store.saveSession(serverUrl, JSON.stringify(persisted)));
+  const session = await createSession({
+    serverUrl,
+    store,
+    client: { clientName: "t", redirectUris: [redirectUri] },
+    ...options,
+  });
+  return session;
 };
