@@ -354,19 +354,25 @@ export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed"
 }
 
 /**
- * A defect's description that cannot leak: its class, and its message with every credential-like
- * run cut out and the rest bounded. Messages of platform errors quote values — fetch's Headers
- * name the invalid header value, which may be `Bearer <token>` — so nothing of them is copied as
- * is.
+ * Free text for an error or a trace (a defect's message, a server's error_description): every
+ * credential-like run cut out — `Bearer x`, `Basic x`, `DPoP x`, and any run of 20 or more
+ * token characters (a JWT, an opaque token, `access_token=…`) — control characters dropped and
+ * the rest bounded. Messages of platform errors quote values (fetch's Headers name the invalid
+ * header value, which may be `Bearer <token>`), and a hostile server may echo a token in its
+ * error_description; neither is ever copied as is.
  */
-export const describeDefect = (error: unknown): string => {
-  if (!(error instanceof Error)) return "unknown failure";
-  const scrubbed = error.message
+export const scrubText = (text: string, max = 200): string => {
+  const scrubbed = text
     .replace(/\b(bearer|basic|dpop)\s+\S+/gi, "$1 <redacted>")
     .replace(/[A-Za-z0-9._~+/=-]{20,}/g, "<redacted>")
     .replace(/\s+/g, " ");
-  // Control characters other than whitespace go too: a message is one printable line.
   const printable = [...scrubbed].filter((c) => c >= " " && c !== "\u007f").join("");
-  const message = printable.length > 200 ? `${printable.slice(0, 200)}…` : printable;
+  return printable.length > max ? `${printable.slice(0, max)}…` : printable;
+};
+
+/** A defect's description that cannot leak: its class and its scrubbed message. */
+export const describeDefect = (error: unknown): string => {
+  if (!(error instanceof Error)) return "unknown failure";
+  const message = scrubText(error.message);
   return /^[A-Za-z]{1,40}$/.test(error.name) ? `${error.name}: ${message}` : message;
 };

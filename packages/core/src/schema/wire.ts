@@ -4,7 +4,7 @@
  * protocol requires is required here, so a document that lacks it is a typed InvalidDocument.
  */
 import { Effect, ParseResult, Schema } from "effect";
-import { InvalidDocument } from "../errors.js";
+import { InvalidDocument, scrubText } from "../errors.js";
 
 /**
  * Bounds on what a server may send: every string below ends up in a trace entry, an error
@@ -39,11 +39,11 @@ const ScopeList = Schema.Array(Bounded(wireLimits.scope)).pipe(Schema.maxItems(w
 const ScopeString = Bounded(wireLimits.scopeString);
 const NonEmptyString = NonEmpty(wireLimits.url);
 
-/** A server's free text, cut to `max` characters (marked with …) rather than refused. */
-const Truncated = (max: number) =>
+/** A server's free text, scrubbed of anything credential-like and cut to `max` characters. */
+const ServerText = (max: number) =>
   Schema.transform(Schema.String, Schema.String, {
     strict: true,
-    decode: (text) => (text.length > max ? `${text.slice(0, max)}…` : text),
+    decode: (text) => scrubText(text, max),
     encode: (text) => text,
   });
 
@@ -151,7 +151,7 @@ export const tokenLifetimeSeconds = (expiresIn: unknown): number | undefined => 
 /** OAuth 2.1 §3.2.4 / RFC 7591 §3.2.2 error response. */
 export const OAuthErrorResponse = Schema.Struct({
   error: NonEmpty(wireLimits.identifier),
-  error_description: Schema.optional(Truncated(wireLimits.description)),
+  error_description: Schema.optional(ServerText(wireLimits.description)),
   error_uri: Schema.optional(Url),
 });
 export type OAuthErrorResponse = typeof OAuthErrorResponse.Type;

@@ -5,6 +5,7 @@
 import { Context, Effect, Layer } from "effect";
 import { TransportError } from "../errors.js";
 import { type AuthchartError, asAuthchartError } from "../machine/errors.js";
+import { describeTransportFailure, displayUrl } from "../services/http.js";
 import { createSession, type Session, type SessionOptions } from "./session.js";
 
 export class AuthSession extends Context.Tag("@authchart/core/AuthSession")<
@@ -34,17 +35,16 @@ export const authorizedFetch = (input: string | URL | Request, init?: RequestIni
     }),
   );
 
-/** fetch rejects with a TypeError when the network fails: that is a TransportError here. */
+/**
+ * session.fetch already rejects with typed errors (a TransportError for the network); anything
+ * else that is not tagged — the caller's own invalid input — becomes a TransportError too, with a
+ * message built from safe parts only (a message may quote a header value).
+ */
 const fetchError = (input: string | URL | Request, error: unknown): AuthchartError => {
-  if (error instanceof TypeError) {
-    const url = input instanceof Request ? input.url : String(input);
-    const cause = (error as { cause?: { code?: unknown } }).cause;
-    return new TransportError({
-      url,
-      reason: typeof cause?.code === "string" ? cause.code : error.message,
-    });
-  }
-  return asAuthchartError("fetch", error);
+  if (typeof error === "object" && error !== null && "_tag" in error)
+    return asAuthchartError("fetch", error);
+  const url = input instanceof Request ? input.url : String(input);
+  return new TransportError({ url: displayUrl(url), reason: describeTransportFailure(error) });
 };
 
 export const authorizeSession = (scopes?: readonly string[]) =>

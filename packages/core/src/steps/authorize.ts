@@ -13,6 +13,7 @@ import {
   InvalidCallback,
   IssMismatch,
   StateMismatch,
+  scrubText,
 } from "../errors.js";
 import { formatScope } from "../protocol/scopes.js";
 import type { ClientRegistration } from "../schema/credentials.js";
@@ -192,7 +193,8 @@ const classify = (
   if (error instanceof oauth.AuthorizationResponseError) {
     return new AuthorizationDenied({
       error: clip(error.error, 128) ?? "",
-      errorDescription: clip(error.error_description, 512),
+      errorDescription:
+        error.error_description === undefined ? undefined : scrubText(error.error_description, 512),
       errorUri: clip(params.get("error_uri") ?? undefined, 2048),
     });
   }

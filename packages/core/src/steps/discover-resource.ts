@@ -16,7 +16,7 @@ import {
 } from "../protocol/metadata-urls.js";
 import { canonicalResourceUri, sameOrigin } from "../protocol/resource-uri.js";
 import { decodeDocument, ProtectedResourceMetadata } from "../schema/wire.js";
-import { readJsonObject } from "../services/http.js";
+import { checkTransportSecurity, OAuthHttp, readJsonObject } from "../services/http.js";
 import { type ProbeAttempt, probeInOrder } from "./probe.js";
 
 /**
@@ -95,6 +95,10 @@ export const discoverResource = (input: DiscoverResourceInput) =>
     if (chosen === undefined || !issuers.includes(chosen)) {
       return yield* new NoAuthorizationServer({ resource: metadata.resource, metadataUrl });
     }
+    // The issuer is a URL the client will contact: https (loopback by policy), and no private
+    // address a remote server may not point it at (SPEC X1, X7; RFC 9728 §7.7).
+    const insecure = checkTransportSecurity(chosen, (yield* OAuthHttp).policy);
+    if (insecure) return yield* insecure;
     return {
       resource: metadata.resource,
       metadata,
