@@ -35,10 +35,16 @@ export const redact = (
   if (depth >= maxDepth) return "[depth]";
   seen.add(value);
   if (Array.isArray(value)) return value.map((item) => redact(item, seen, depth + 1));
+  if (value instanceof Map) {
+    const entries: Record<string, unknown> = Object.create(null);
+    for (const [key, member] of value) entries[String(key)] = redact(member, seen, depth + 1);
+    return entries;
+  }
   if (typeof (value as { toJSON?: unknown }).toJSON === "function" && !(value instanceof Error)) {
     return redact((value as { toJSON: () => unknown }).toJSON(), seen, depth + 1);
   }
-  const out: Record<string, unknown> = {};
+  // Null prototype: a member named `__proto__` (JSON.parse makes such own members) stays data.
+  const out: Record<string, unknown> = Object.create(null);
   for (const [key, member] of Object.entries(value)) {
     out[key] =
       secretNames.has(key) && member !== undefined ? "<redacted>" : redact(member, seen, depth + 1);
