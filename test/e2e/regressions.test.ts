@@ -189,7 +189,7 @@ describe("behaviour 10: cancellation", () => {
     });
     const pending = callTool(s, k.mcpUrl, "echo", { text: "x" });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(s.state().value).toBe("authorizing");
+    expect(s.state().flowStep).toBe("authorizing");
     await s.close();
     await expect(pending).rejects.toMatchObject({ _tag: "FlowCancelled" });
     expect(aborted).toBe(true);
@@ -218,7 +218,7 @@ describe("behaviour 10: cancellation", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     controller.abort();
     await expect(pending).rejects.toThrow();
-    expect(s.state().value).toBe("authorizing");
+    expect(s.state().flowStep).toBe("authorizing");
     finish?.(await k.user.authorize(authorizationUrl));
     const r = await callTool(s, k.mcpUrl, "echo", { text: "after the login" });
     expect(r.status).toBe(200);
@@ -239,7 +239,7 @@ describe("behaviour 10: cancellation", () => {
     });
     const pending = callTool(s, k.mcpUrl, "echo", { text: "x" });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(s.state().value).toBe("authorizing");
+    expect(s.state().flowStep).toBe("authorizing");
     s.cancel();
     await expect(pending).rejects.toMatchObject({ _tag: "FlowCancelled" });
     expect(s.state().value).toBe("unauthorized");

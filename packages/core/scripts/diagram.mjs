@@ -233,11 +233,13 @@ const nodeName = (node, machine) =>
 const cell = (text) => text.replaceAll("|", "\\|");
 
 /**
- * docs/state-diagram.md: the diagram, then every transition in the order xstate tries them.
+ * One machine's section of docs/state-diagram.md: its diagram, then every transition in the
+ * order xstate tries them.
  * @param {AnyStateMachine} machine
- * @returns {string}
+ * @param {string} heading
+ * @returns {string[]}
  */
-export const renderDocument = (machine) => {
+const machineSection = (machine, heading) => {
   const rows = transitionRows(machine);
   const states = descendants(machine.root);
   const table = rows.map((row) =>
@@ -255,31 +257,51 @@ export const renderDocument = (machine) => {
       .join(" | "),
   );
   return [
-    "<!-- Generated from authMachine by packages/core/scripts/diagram.mjs: run `npm run diagram`. Do not edit. -->",
+    `## ${heading}`,
     "",
-    `# The ${machine.id} statechart`,
-    "",
-    `${states.length} states, ${rows.length} transitions (each guarded candidate counted), generated from`,
-    "`authMachine` (packages/core/src/machine/auth-machine.ts). Labels read",
-    "`event [guard] / actions`; `after <delay>` is a named delay, `always` an eventless transition,",
-    "`xstate.done.actor.<id>` / `xstate.error.actor.<id>` the completion and failure of an invoked",
-    "step. The decision-trace action (`trace`) is on nearly every transition and left out.",
+    `\`${machine.id}\`: ${states.length} states, ${rows.length} transitions (each guarded candidate counted).`,
     "",
     "```mermaid",
     toMermaid(machine).trimEnd(),
     "```",
     "",
-    "## Transitions, in the order they are tried",
-    "",
-    "For one event in one state the candidates are tried top to bottom; the first whose guard holds",
-    "is taken. A transition of a parent state (`discovering`) applies in each of its children.",
+    `### ${machine.id}: transitions, in the order they are tried`,
     "",
     "| state | event | guard | target | actions |",
     "| --- | --- | --- | --- | --- |",
     ...table.map((line) => `| ${line} |`),
     "",
-  ].join("\n");
+  ];
 };
+
+/**
+ * The statecharts to draw: the lifecycle, then each grant's child flow.
+ * @typedef {{ readonly lifecycle: AnyStateMachine; readonly flows: readonly AnyStateMachine[] }} Charts
+ */
+
+/**
+ * docs/state-diagram.md: the lifecycle and every child flow, each with its transitions.
+ * @param {Charts} charts
+ * @returns {string}
+ */
+export const renderDocument = (charts) =>
+  [
+    "<!-- Generated from the statecharts by packages/core/scripts/diagram.mjs: run `npm run diagram`. Do not edit. -->",
+    "",
+    "# The authchart statecharts",
+    "",
+    "The lifecycle (`authMachine`, packages/core/src/machine/auth-machine.ts) and the child flow",
+    "each grant runs inside its `obtaining` state (packages/core/src/machine/flows/). Labels read",
+    "`event [guard] / actions`; `after <delay>` is a named delay, `always` an eventless transition,",
+    "`xstate.done.actor.<id>` / `xstate.error.actor.<id>` the completion and failure of an invoked",
+    "actor (`flow` is the child flow). The decision-trace action (`trace`) is on nearly every",
+    "transition and left out. For one event in one state the candidates are tried top to bottom;",
+    "the first whose guard holds is taken. A transition of a parent state applies in each of its",
+    "children.",
+    "",
+    ...machineSection(charts.lifecycle, "The lifecycle"),
+    ...charts.flows.flatMap((flow) => machineSection(flow, `The ${flow.id} flow`)),
+  ].join("\n");
 
 /** Where the document lives: docs/ at the repository root. */
 export const documentPath = fileURLToPath(
@@ -292,20 +314,30 @@ const START = "<!-- diagram:start -->";
 const END = "<!-- diagram:end -->";
 
 /**
- * The README with its diagram section replaced by the machine's Mermaid diagram (pure).
+ * The README with its diagram section replaced by the statecharts' Mermaid diagrams (pure).
  * @param {string} readme
- * @param {AnyStateMachine} machine
+ * @param {Charts} charts
  * @returns {string}
  */
-export const withReadmeDiagram = (readme, machine) => {
+export const withReadmeDiagram = (readme, charts) => {
   const start = readme.indexOf(START);
   const end = readme.indexOf(END);
   if (start < 0 || end < start) throw new Error(`README.md lacks the ${START} … ${END} markers`);
   const section = [
     START,
+    "The lifecycle:",
+    "",
     "```mermaid",
-    toMermaid(machine).trimEnd(),
+    toMermaid(charts.lifecycle).trimEnd(),
     "```",
+    ...charts.flows.flatMap((flow) => [
+      "",
+      `The \`${flow.id}\` flow, run by \`obtaining\`:`,
+      "",
+      "```mermaid",
+      toMermaid(flow).trimEnd(),
+      "```",
+    ]),
     "",
     "Every transition, in the order xstate tries them: [docs/state-diagram.md](docs/state-diagram.md).",
     END,
@@ -315,10 +347,11 @@ export const withReadmeDiagram = (readme, machine) => {
 
 const main = async () => {
   // The built package (npm run build); the test renders the source machine instead.
-  const { authMachine } = await import("@authchart/core");
-  await writeFile(documentPath, renderDocument(authMachine));
+  const { authMachine, authorizationCodeFlow } = await import("@authchart/core");
+  const charts = { lifecycle: authMachine, flows: [authorizationCodeFlow] };
+  await writeFile(documentPath, renderDocument(charts));
   console.log(`wrote ${documentPath}`);
-  await writeFile(readmePath, withReadmeDiagram(await readFile(readmePath, "utf8"), authMachine));
+  await writeFile(readmePath, withReadmeDiagram(await readFile(readmePath, "utf8"), charts));
   console.log(`wrote the diagram section of ${readmePath}`);
 };
 

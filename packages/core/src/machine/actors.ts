@@ -1,13 +1,11 @@
 /**
- * The contracts between the statechart and the steps. The machine declares each actor with a
- * placeholder that refuses to run, so the exported machine can be visualized, inspected and
+ * The contracts between the statecharts and the steps. Each machine declares its actors with a
+ * placeholder that refuses to run, so the exported machines can be visualized, inspected and
  * driven in tests with `machine.provide({ actors })`; the session provides the real ones
  * (step-actors.ts), which run the step Effects.
  */
-import { fromPromise } from "xstate";
-import type { AuthorizationServerMetadata } from "../schema/wire.js";
 import type { AuthorizationGrant } from "../steps/authorize.js";
-import type { AuthServerInfo, ClientInfo, ResourceInfo, Scopes, TokenInfo } from "./model.js";
+import type { AuthServerInfo, ClientInfo, Scopes, TokenInfo } from "./model.js";
 
 export interface DiscoverResourceActorInput {
   readonly serverUrl: string;
@@ -15,54 +13,40 @@ export interface DiscoverResourceActorInput {
 }
 export interface DiscoverAuthServerActorInput {
   readonly issuer: string;
-  /** Set for the 2025-03-26 fallback (SPEC D15): the MCP server URL whose origin is the AS. */
+  /** Set for the MCP 2025-03-26 fallback: the MCP server URL whose origin is the AS. */
   readonly legacyServerUrl?: string | undefined;
 }
 export interface RegisterActorInput {
-  readonly issuer: string;
-  readonly metadata: AuthorizationServerMetadata;
+  readonly authServer: AuthServerInfo;
   readonly scopes: Scopes;
-  /** Forget the stored registration first (behaviour 6: invalid_client on a dynamic client). */
+  /** Forget the stored registration first (invalid_client on a dynamic client). */
   readonly forgetStored: boolean;
 }
 export interface AuthorizeActorInput {
-  readonly issuer: string;
-  readonly metadata: AuthorizationServerMetadata;
-  readonly clientId: string;
+  readonly authServer: AuthServerInfo;
+  readonly client: ClientInfo;
   readonly resource: string;
   readonly scopes: Scopes;
 }
 export interface ExchangeCodeActorInput {
-  readonly issuer: string;
-  readonly metadata: AuthorizationServerMetadata;
-  readonly clientId: string;
+  readonly authServer: AuthServerInfo;
+  readonly client: ClientInfo;
+  /** The code and verifier, straight from the authorize actor's done event. */
   readonly grant: AuthorizationGrant;
 }
 export interface RefreshActorInput {
-  readonly issuer: string;
-  readonly metadata: AuthorizationServerMetadata;
-  readonly clientId: string;
-  readonly resource: string;
+  /** The token to refresh; a session without one has nothing to refresh (a typed failure). */
+  readonly token: TokenInfo | undefined;
+  /** The authorization server as known; unknown or past its time to live: discovered again. */
+  readonly authServer: AuthServerInfo | undefined;
   readonly reason: "proactive" | "after-401" | "expired";
   /** Set when the resource uses the 2025-03-26 fallback: stale metadata is rediscovered that way. */
   readonly legacyServerUrl?: string | undefined;
 }
 
-const notProvided = (name: string) => async (): Promise<never> => {
+/** A placeholder actor's body: it refuses to run. */
+export const notProvided = (name: string) => async (): Promise<never> => {
   throw new Error(
     `the ${name} actor is not provided: use machine.provide({ actors }) or createSession`,
   );
-};
-
-export const actorPlaceholders = {
-  discoverResource: fromPromise<ResourceInfo, DiscoverResourceActorInput>(
-    notProvided("discoverResource"),
-  ),
-  discoverAuthServer: fromPromise<AuthServerInfo, DiscoverAuthServerActorInput>(
-    notProvided("discoverAuthServer"),
-  ),
-  register: fromPromise<ClientInfo, RegisterActorInput>(notProvided("register")),
-  authorize: fromPromise<AuthorizationGrant, AuthorizeActorInput>(notProvided("authorize")),
-  exchangeCode: fromPromise<TokenInfo, ExchangeCodeActorInput>(notProvided("exchangeCode")),
-  refreshToken: fromPromise<TokenInfo, RefreshActorInput>(notProvided("refreshToken")),
 };

@@ -1,128 +1,98 @@
 /**
- * The authorization lifecycle of one protected MCP resource as an xstate v5 statechart. Every
- * guard, action, actor and delay is named so the inspector and `machine.toJSON()` show it; the
- * shape is documented in model.ts and drawn in docs/state-diagram.md (generated from this file).
+ * The authorization lifecycle of one protected MCP resource as an xstate v5 statechart: the
+ * parent reads like MCP's lifecycle (restoring, unauthorized, obtaining, authorized, refreshing,
+ * refreshBackoff, failed) and owns what outlives one authorization — the token's metadata, the
+ * loop guard, answering waiting requests, adopting a newer stored token, cancellation, and the
+ * one rule "back to the held token, else fail". Obtaining a token is the grant's child flow
+ * (flows/). Every guard, action, actor and delay is named so the inspector and
+ * `machine.toJSON()` show it; docs/state-diagram.md is generated from these definitions.
+ *
+ * Tags say what a state means to the outside: `quiet` (nothing in flight: persisted, waiters
+ * settle), `busy` (a flow or refresh runs: requests wait), `serving` (requests carry the token),
+ * `refreshing` (a refresh runs; one ahead of expiry lets the current token serve meanwhile).
  */
-import { and, assign, emit, setup } from "xstate";
-import { canonicalResourceUri } from "../protocol/resource-uri.js";
+import { assertEvent, assign, emit, fromPromise, setup } from "xstate";
 import { missingScopes, unionScopes } from "../protocol/scopes.js";
-import { actorPlaceholders } from "./actors.js";
+import type { RefreshActorInput } from "./actors.js";
+import { notProvided } from "./actors.js";
 import {
-  authorizationAllowed,
+  challengeVerdict,
+  currentAuthServer,
   declinedInGrant,
   declinedScopesIn,
   describeScopes,
-  dynamicClientRejected,
+  expiryVerdict,
   grantCovers,
   initialPlan,
-  isForOlderToken,
-  isInsufficientScope,
+  isDeclined,
   loopRefusal,
-  mayRefreshOn401,
   proactiveRefreshAt,
-  scopesFromSupportedRefused,
+  refreshFailureVerdict,
+  scopeFactsOf,
   stepUpPlan,
-  withoutScopePlan,
 } from "./decisions.js";
 import {
   AccessForbidden,
   type AuthchartError,
-  AuthorizationTimeout,
   asAuthchartError,
   FlowCancelled,
   isRetryable,
-  isTransient,
   ScopeDeclined,
+  StepDefect,
 } from "./errors.js";
-import { authorizationsFor, countAuthorization, noAuthorizations } from "./loop-guard.js";
+import { authorizationCodeFlow } from "./flows/authorization-code.js";
+import type { FlowInput, FlowOutput } from "./flows/flow.js";
+import { countAuthorization, noAuthorizations } from "./loop-guard.js";
 import {
   type AuthContext,
   type AuthEmitted,
   type AuthEvent,
   type AuthInput,
   defaultAuthConfig,
+  type TokenInfo,
   type TraceEntry,
 } from "./model.js";
+import { because } from "./vocabulary.js";
 
-type ChallengeEvent = Extract<AuthEvent, { type: "challenge.received" }>;
-type RequestEvent = Extract<AuthEvent, { type: "challenge.received" | "token.expired" }>;
 type TraceParams = Omit<TraceEntry, "type">;
-
-const errorOf = (step: string, event: { readonly error?: unknown }): AuthchartError =>
-  asAuthchartError(step, event.error);
+type RequestEvent = Extract<AuthEvent, { type: "challenge.received" | "token.expired" }>;
 
 /** The largest delay a timer can hold (setTimeout's 32-bit limit); the guard re-checks on fire. */
 const maxDelay = 2_147_483_647;
 
-/**
- * Behaviour 10: every request waiting on an interactive flow was aborted. With a token still held
- * (a step-up nobody waits for) the session goes back to it; without one, to unauthorized.
- */
-const cancelFlow = [
-  {
-    guard: "hasStoredToken",
-    target: "#authchart.authorized",
-    actions: {
-      type: "trace",
-      params: {
-        decision: "cancelled",
-        reason: "no request waits for this flow; the current token stays in use",
-      },
-    },
-  },
-  {
-    target: "#authchart.unauthorized",
-    actions: [
-      {
-        type: "assignError",
-        params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
-      },
-      {
-        type: "trace",
-        params: { decision: "cancelled", reason: "no request waits for this flow" },
-      },
-    ],
-  },
-] as const;
-
-/** A request that arrives while a flow runs waits for it: nothing it sends is dropped silently. */
-const whileBusy = {
-  "challenge.received": { actions: "answerWait" },
-  "token.expired": { actions: "answerWait" },
-} as const;
-
-/**
- * A step's typed failure ends the flow. With a token still held (a step-up the user denied, a
- * refresh that failed before expiry) the session goes back to `authorized`: the requests that
- * waited on this flow get the error, every other request keeps using the token. Without one, the
- * flow ends in `failed`.
- */
-const failWith = (step: string) => {
-  const assignStepError = {
-    type: "assignError",
-    params: ({ event }: { readonly event: { readonly error?: unknown } }) => ({
-      error: errorOf(step, event),
-    }),
-  } as const;
-  return [
-    {
-      guard: "hasStoredToken",
-      target: "#authchart.authorized",
-      actions: [
-        assignStepError,
-        "recordRefusedScopes",
-        {
-          type: "trace",
-          params: ({ context }: { readonly context: AuthContext }) => ({
-            decision: "flow failed",
-            reason: `${context.error?.message ?? step}; the current token stays in use`,
-          }),
-        },
-      ],
-    },
-    { target: "#authchart.failed", actions: assignStepError },
-  ] as const;
+const requestIdOf = (event: AuthEvent): string => {
+  assertEvent(event, ["challenge.received", "token.expired"]);
+  return (event as RequestEvent).requestId;
 };
+
+/** The verdict of the challenge this transition answers (decisions.ts: one classifier). */
+const verdictOfChallenge = ({ context, event }: { context: AuthContext; event: AuthEvent }) => {
+  assertEvent(event, "challenge.received");
+  return challengeVerdict(context, event.challenge, event.tokenVersion);
+};
+const verdictOfExpiry = ({ context, event }: { context: AuthContext; event: AuthEvent }) => {
+  assertEvent(event, "token.expired");
+  return expiryVerdict(context, event.tokenVersion);
+};
+/** The typed failure a refresh's error event carries (anything else becomes a StepDefect). */
+const refreshError = (event: object) =>
+  asAuthchartError("refreshToken", "error" in event ? event.error : undefined);
+const verdictOfRefreshFailure = ({ context, event }: { context: AuthContext; event: object }) =>
+  refreshFailureVerdict(context, refreshError(event));
+
+/** The output of the flow's done event. */
+const flowOutputOf = (event: object): FlowOutput | undefined =>
+  "output" in event ? (event.output as FlowOutput) : undefined;
+
+/** What the flow invoked by `obtaining` starts from. */
+const flowInput = (context: AuthContext): FlowInput => ({
+  serverUrl: context.serverUrl,
+  config: context.config,
+  facts: scopeFactsOf(context),
+  client: context.client,
+  authorizations: context.authorizations,
+  reregister: context.reregistered,
+});
 
 export const authMachine = setup({
   types: {
@@ -131,71 +101,48 @@ export const authMachine = setup({
     input: {} as AuthInput,
     emitted: {} as AuthEmitted,
   },
-  actors: actorPlaceholders,
+  actors: {
+    authorizationCode: authorizationCodeFlow,
+    refreshToken: fromPromise<TokenInfo, RefreshActorInput>(notProvided("refreshToken")),
+  },
   guards: {
     hasStoredToken: ({ context }) => context.token !== undefined,
-    challengeForOlderToken: ({ context, event }) =>
-      (event.type === "challenge.received" || event.type === "token.expired") &&
-      isForOlderToken(context, event.tokenVersion),
-    isInsufficientScope: ({ event }) =>
-      event.type === "challenge.received" && isInsufficientScope(event.challenge),
-    stepUpScopeDeclined: ({ context, event }) =>
-      event.type === "challenge.received" && declinedScopesIn(context, event.challenge).length > 0,
-    stepUpAllowed: ({ context, event }) =>
-      event.type === "challenge.received" &&
-      authorizationAllowed(context, stepUpPlan(context, event.challenge)),
-    mayRefreshOn401: ({ context }) => mayRefreshOn401(context),
-    refreshTokenHeld: ({ context }) => context.token?.hasRefreshToken === true,
-    adoptedTokenIsNewer: ({ context, event }) =>
-      event.type === "token.adopted" &&
-      context.token !== undefined &&
-      event.token.version > context.token.version &&
-      event.token.resource === context.token.resource &&
-      event.token.issuer === context.token.issuer &&
-      event.token.clientId === context.token.clientId,
-    acceptedTokenIsNew: ({ context, event }) =>
-      event.type === "token.accepted" &&
-      context.token?.version === event.tokenVersion &&
-      !context.tokenAccepted,
-    /** Judged with the new challenge's scopes, not the previous flow's. */
-    reauthorizationAllowed: ({ context, event }) =>
-      authorizationAllowed(
-        context,
-        initialPlan(
-          event.type === "challenge.received"
-            ? { ...context, challenge: event.challenge }
-            : context,
-        ),
-      ),
-    /** SPEC D8: the known metadata still describes this resource as the challenge sees it. */
-    metadataCurrent: ({ context, event }) =>
-      context.authServer !== undefined &&
-      (event.type !== "challenge.received" ||
-        event.challenge.resourceMetadata === undefined ||
-        event.challenge.resourceMetadata === context.resource?.metadataUrl),
-    isUnauthorized: ({ event }) =>
-      event.type === "challenge.received" && event.challenge.status === 401,
-    planAllowed: ({ context }) => authorizationAllowed(context, context.scopes),
-    resourceMetadataMissing: ({ event }) =>
-      asAuthchartError("discoverResource", (event as { error?: unknown }).error)._tag ===
-      "ResourceMetadataNotFound",
-    scopesFromSupportedRefused: ({ context, event }) =>
-      scopesFromSupportedRefused(
-        context,
-        asAuthchartError("authorize", (event as { error?: unknown }).error),
-      ) && authorizationAllowed(context, withoutScopePlan(context)),
-    dynamicClientRejected: ({ context, event }) =>
-      dynamicClientRejected(
-        context,
-        asAuthchartError("token", (event as { error?: unknown }).error),
-      ),
-    refreshGrantInvalid: ({ event }) => {
-      const error = asAuthchartError("refreshToken", (event as { error?: unknown }).error);
-      return error._tag === "TokenRejected" && error.code === "invalid_grant";
+    // challenge.received in `authorized`: one guard per verdict, mutually exclusive.
+    challengeForOlderToken: (args) => verdictOfChallenge(args) === "older token",
+    stepUpScopeDeclined: (args) => verdictOfChallenge(args) === "scope declined",
+    stepUpAllowed: (args) => verdictOfChallenge(args) === "step-up",
+    stepUpLooped: (args) => verdictOfChallenge(args) === "step-up looped",
+    refreshOn401: (args) => verdictOfChallenge(args) === "refresh",
+    reauthorizeOn401: (args) => verdictOfChallenge(args) === "re-authorize",
+    reauthorizationOn401Looped: (args) => verdictOfChallenge(args) === "re-authorization looped",
+    forbiddenWithoutScope: (args) => verdictOfChallenge(args) === "forbidden",
+    // token.expired in `authorized`.
+    expiredForOlderToken: (args) => verdictOfExpiry(args) === "older token",
+    expiredWithRefreshToken: (args) => verdictOfExpiry(args) === "refresh",
+    expiredReauthorize: (args) => verdictOfExpiry(args) === "re-authorize",
+    expiredReauthorizationLooped: (args) => verdictOfExpiry(args) === "re-authorization looped",
+    // a refresh's failure.
+    refreshGrantDead: (args) => verdictOfRefreshFailure(args) === "grant dead",
+    refreshClientForgotten: (args) => verdictOfRefreshFailure(args) === "client forgotten",
+    refreshRetryAllowed: (args) => verdictOfRefreshFailure(args) === "transient",
+    refreshFailedForGood: (args) => verdictOfRefreshFailure(args) === "final",
+    // the flow's outcome.
+    flowSucceeded: ({ event }) => flowOutputOf(event)?.ok === true,
+    flowFailed: ({ event }) => flowOutputOf(event)?.ok === false,
+    adoptedTokenIsNewer: ({ context, event }) => {
+      assertEvent(event, "token.adopted");
+      return (
+        context.token !== undefined &&
+        event.token.version > context.token.version &&
+        event.token.resource === context.token.resource &&
+        event.token.issuer === context.token.issuer &&
+        event.token.clientId === context.token.clientId
+      );
     },
-    refreshRetryAllowed: ({ context, event }) =>
-      isTransient(asAuthchartError("refreshToken", (event as { error?: unknown }).error)) &&
-      context.refreshFailures < context.config.maxRefreshRetries,
+    acceptedTokenIsNew: ({ context, event }) => {
+      assertEvent(event, "token.accepted");
+      return context.token?.version === event.tokenVersion && !context.tokenAccepted;
+    },
     // After retries were exhausted, no proactive refresh: the next request that needs one asks.
     refreshIsDue: ({ context }) => {
       const at = proactiveRefreshAt(context);
@@ -203,12 +150,13 @@ export const authMachine = setup({
     },
     /** A failure a later request may try again: the network, or a browser step not finished. */
     failureIsRetryable: ({ context }) => context.error !== undefined && isRetryable(context.error),
-    requestedScopesHeld: ({ context, event }) =>
-      event.type === "session.authorize" &&
-      grantCovers(context, unionScopes(context.config.configuredScopes, event.scopes ?? [])),
+    requestedScopesHeld: ({ context, event }) => {
+      assertEvent(event, "session.authorize");
+      return grantCovers(context, unionScopes(context.config.configuredScopes, event.scopes ?? []));
+    },
   },
   delays: {
-    /** Proactive refresh: the token's expiry minus the skew (behaviour 3). */
+    /** Proactive refresh: the token's expiry minus the skew. */
     refreshDue: ({ context }) => {
       const at = proactiveRefreshAt(context);
       return at === undefined ? maxDelay : Math.min(maxDelay, Math.max(0, at - Date.now()));
@@ -216,7 +164,6 @@ export const authMachine = setup({
     /** Exponential backoff for transient refresh failures. */
     refreshBackoff: ({ context }) =>
       context.config.refreshBackoffMillis * 2 ** Math.max(0, context.refreshFailures - 1),
-    authorizationTimeout: ({ context }) => context.config.authorizationTimeoutMillis,
     /** How long a failed flow answers from its error before a request may start another. */
     retryCooldown: ({ context }) =>
       Math.min(
@@ -226,120 +173,124 @@ export const authMachine = setup({
   },
   actions: {
     trace: emit((_, params: TraceParams) => ({ type: "trace" as const, ...params })),
+    /** A child flow's decision, in the session's trace. */
+    relayTrace: emit(({ event }) => {
+      assertEvent(event, "flow.trace");
+      return event.entry;
+    }),
     answerRetry: emit(({ event }) => ({
       type: "challenge.answered" as const,
-      requestId: (event as RequestEvent).requestId,
+      requestId: requestIdOf(event),
       outcome: "retry" as const,
     })),
     answerWait: emit(({ event }) => ({
       type: "challenge.answered" as const,
-      requestId: (event as RequestEvent).requestId,
+      requestId: requestIdOf(event),
       outcome: "wait" as const,
     })),
     answerRefused: emit(({ event }, params: { readonly error: AuthchartError }) => ({
       type: "challenge.answered" as const,
-      requestId: (event as RequestEvent).requestId,
+      requestId: requestIdOf(event),
       outcome: "refused" as const,
       error: params.error,
     })),
     /** The request gets the failure the session is in. */
     refuseWithError: emit(({ context, event }) => ({
       type: "challenge.answered" as const,
-      requestId: (event as RequestEvent).requestId,
+      requestId: requestIdOf(event),
       outcome: "refused" as const,
       error: context.error ?? new FlowCancelled({ reason: "failed" }),
     })),
+    /** In `authorized`: everyone who waited may go on, or gets the error of the flow that ended. */
+    settleAuthorized: emit(({ context }) =>
+      context.error === undefined
+        ? { type: "settled" as const, outcome: "authorized" as const }
+        : { type: "settled" as const, outcome: "failed" as const, error: context.error },
+    ),
+    /** In `unauthorized` or `failed`: everyone who waited gets the failure (or the stop). */
+    settleFailed: emit(({ context }) => ({
+      type: "settled" as const,
+      outcome: "failed" as const,
+      error: context.error ?? new FlowCancelled({ reason: "the flow stopped" }),
+    })),
     rememberChallenge: assign({
-      challenge: ({ event }) => (event.type === "challenge.received" ? event.challenge : undefined),
+      challenge: ({ event }) => {
+        assertEvent(event, "challenge.received");
+        return event.challenge;
+      },
     }),
     rememberRequestedScopes: assign({
-      config: ({ context, event }) =>
-        event.type === "session.authorize" && event.scopes
+      config: ({ context, event }) => {
+        assertEvent(event, "session.authorize");
+        return event.scopes
           ? {
               ...context.config,
               configuredScopes: unionScopes(context.config.configuredScopes, event.scopes),
             }
-          : context.config,
+          : context.config;
+      },
       challenge: () => undefined,
     }),
-    assignResource: assign({
-      resource: (_, params: { readonly resource: AuthContext["resource"] }) => params.resource,
+    /** The flow started an authorization: the loop guard counts it for the session. */
+    countAuthorization: assign(({ context, event }) => {
+      assertEvent(event, "flow.authorizing");
+      const refused = unionScopes(context.refused, event.refused);
+      return {
+        authorizations: countAuthorization(context.authorizations, event.plan.requested),
+        requestedSoFar: missingScopes(
+          unionScopes(context.requestedSoFar, event.plan.requested),
+          refused,
+        ),
+        refused,
+        scopes: event.plan,
+      };
     }),
-    assignLegacyResource: assign({
-      resource: ({ context }) => {
-        const canonical = canonicalResourceUri(context.serverUrl);
-        return {
-          resource: canonical.ok ? canonical.uri : context.serverUrl,
-          metadataUrl: "(none: 2025-03-26 fallback)",
-          authorizationServer: new URL(context.serverUrl).origin,
-          legacy: true,
-        };
-      },
-    }),
-    assignAuthServer: assign({
-      authServer: (_, params: { readonly authServer: AuthContext["authServer"] }) =>
-        params.authServer,
-    }),
-    /** When the authorization server changed, the old client and token are not reused (SPEC R11 Δ, SEP-2352). */
-    bindToIssuer: assign(({ context }) =>
-      context.authServer !== undefined &&
-      context.client !== undefined &&
-      context.client.issuer !== context.authServer.issuer
-        ? { client: undefined, token: undefined }
-        : {},
-    ),
-    /** After discovery: a step-up keeps its union (S5); any other flow plans per S1-S3. */
-    planScopes: assign({
-      scopes: ({ context }) =>
-        context.challenge !== undefined && isInsufficientScope(context.challenge)
-          ? stepUpPlan(context, context.challenge)
-          : initialPlan(context),
-    }),
-    planStepUp: assign({
-      scopes: ({ context, event }) => stepUpPlan(context, (event as ChallengeEvent).challenge),
-      challenge: ({ event }) => (event as ChallengeEvent).challenge,
-    }),
-    planWithoutScope: assign({ scopes: ({ context }) => withoutScopePlan(context) }),
-    countAuthorization: assign({
-      authorizations: ({ context }) =>
-        countAuthorization(context.authorizations, context.scopes?.requested ?? []),
-      requestedSoFar: ({ context }) =>
-        unionScopes(context.requestedSoFar, context.scopes?.requested ?? []),
-    }),
-    assignClient: assign({
-      client: (_, params: { readonly client: AuthContext["client"] }) => params.client,
-    }),
-    markReregistering: assign({ reregistered: true, client: undefined }),
-    assignGrant: assign({
-      pendingGrant: (_, params: { readonly grant: AuthContext["pendingGrant"] }) => params.grant,
+    /**
+     * What the flow found out stays, whatever its outcome. A token bound to another authorization
+     * server than the one the resource now names is not used again (RFC 8707; MCP: tokens are
+     * bound to their issuer).
+     */
+    learn: assign(({ context }, params: { readonly output: FlowOutput }) => {
+      const { learned } = params.output;
+      const issuer = learned.authServer?.issuer;
+      return {
+        resource: learned.resource ?? context.resource,
+        authServer: learned.authServer ?? context.authServer,
+        client: learned.client,
+        token: issuer !== undefined && context.token?.issuer !== issuer ? undefined : context.token,
+      };
     }),
     assignToken: assign({
       // A re-registration is allowed once per flow: a flow that got its token has ended.
       reregistered: false,
-      token: (_, params: { readonly token: AuthContext["token"] }) => params.token,
-      pendingGrant: undefined,
+      token: (_, params: { readonly token: TokenInfo }) => params.token,
+      // A scope the server granted was not the one it refused.
+      refused: ({ context }, params: { readonly token: TokenInfo }) =>
+        missingScopes(context.refused, params.token.scopes),
       refreshFailures: 0,
       failedFlows: 0,
       tokenAccepted: false,
       error: undefined,
     }),
+    /** What the grant lacks of what was asked: the user declined it, it is not asked for again. */
     recordDeclined: assign({
       declined: ({ context }) =>
         unionScopes(context.declined, declinedInGrant(context.scopes, context.token?.scopes ?? [])),
     }),
-    dropToken: assign({ token: undefined }),
-    clearError: assign({ error: undefined }),
-    /** The authorization server refused a flow for these scopes (a denied step-up): not asked again. */
+    /** The user denied the authorization (access_denied, and nothing else): not asked again. */
     recordRefusedScopes: assign({
       declined: ({ context }) =>
-        context.error?._tag === "AuthorizationDenied"
+        context.error !== undefined && isDeclined(context.error)
           ? unionScopes(
               context.declined,
               missingScopes(context.scopes?.required ?? [], context.token?.scopes ?? []),
             )
           : context.declined,
     }),
-    /** The resource accepted the current token: a refresh-after-401 token has proven itself (T9). */
+    dropToken: assign({ token: undefined }),
+    clearError: assign({ error: undefined }),
+    assignError: assign({ error: (_, params: { readonly error: AuthchartError }) => params.error }),
+    /** The resource accepted the current token: a refresh-after-401 token has proven itself. */
     markTokenAccepted: assign({
       token: ({ context }) =>
         context.token?.obtainedBy === "refresh-after-401"
@@ -347,6 +298,7 @@ export const authMachine = setup({
           : context.token,
       tokenAccepted: true,
     }),
+    markReregistering: assign({ reregistered: true, client: undefined }),
     countFailedFlow: assign({
       failedFlows: ({ context }) => Math.min(context.failedFlows + 1, 16),
     }),
@@ -358,13 +310,10 @@ export const authMachine = setup({
       refreshFailures: ({ context }) => context.config.maxRefreshRetries,
     }),
     countRefreshFailure: assign({ refreshFailures: ({ context }) => context.refreshFailures + 1 }),
-    assignError: assign({
-      error: (_, params: { readonly error: AuthchartError }) => params.error,
-      pendingGrant: undefined,
-    }),
     resetLoopGuard: assign({
       authorizations: noAuthorizations,
       declined: [],
+      refused: [],
       error: undefined,
       reregistered: false,
       failedFlows: 0,
@@ -376,9 +325,9 @@ export const authMachine = setup({
       token: undefined,
       challenge: undefined,
       scopes: undefined,
-      pendingGrant: undefined,
       requestedSoFar: [],
       declined: [],
+      refused: [],
       authorizations: noAuthorizations,
       error: undefined,
       reregistered: false,
@@ -399,27 +348,26 @@ export const authMachine = setup({
     token: input.restored?.token,
     requestedSoFar: input.restored?.token?.scopes ?? [],
     declined: [],
+    refused: [],
     authorizations: noAuthorizations,
     refreshFailures: 0,
     reregistered: false,
     failedFlows: 0,
     tokenAccepted: false,
   }),
-  // A request waiting on a flow in progress is told to wait; nothing it sends is dropped silently.
   on: {
     "session.logout": {
       target: ".unauthorized",
+      description: "The application forgets the session; a running flow or refresh stops.",
       actions: [
         "forgetSession",
-        {
-          type: "trace",
-          params: { decision: "logged out", reason: "the application asked to forget the session" },
-        },
+        { type: "trace", params: { decision: "logged out", reason: because.loggedOut } },
       ],
     },
   },
   states: {
     restoring: {
+      tags: ["busy"],
       always: [
         {
           guard: "hasStoredToken",
@@ -438,9 +386,11 @@ export const authMachine = setup({
     },
 
     unauthorized: {
+      tags: ["quiet"],
+      entry: "settleFailed",
       on: {
         "challenge.received": {
-          target: "discovering",
+          target: "obtaining",
           actions: [
             "rememberChallenge",
             "answerWait",
@@ -457,298 +407,129 @@ export const authMachine = setup({
             },
           ],
         },
-        "token.expired": { target: "discovering", actions: "answerWait" },
+        "token.expired": { target: "obtaining", actions: "answerWait" },
         "session.authorize": {
-          target: "discovering",
+          target: "obtaining",
           actions: [
             "rememberRequestedScopes",
-            {
-              type: "trace",
-              params: {
-                decision: "discover",
-                reason: "the application asked to authorize ahead of time",
-              },
-            },
+            { type: "trace", params: { decision: "discover", reason: because.authorizeAhead } },
           ],
         },
       },
     },
 
-    discovering: {
+    obtaining: {
+      tags: ["busy"],
+      description:
+        "The configured grant's child flow runs; every request that needs a token waits for it.",
       // Each flow starts without the previous flow's error: an error at its end is its own.
       entry: "clearError",
-      initial: "resourceMetadata",
       on: {
-        ...whileBusy,
-        "flow.cancel": cancelFlow,
-      },
-      states: {
-        resourceMetadata: {
-          invoke: {
-            id: "discoverResource",
-            src: "discoverResource",
-            input: ({ context }) => ({
-              serverUrl: context.serverUrl,
-              resourceMetadataUrl: context.challenge?.resourceMetadata,
-            }),
-            onDone: {
-              target: "authServerMetadata",
-              actions: [
-                { type: "assignResource", params: ({ event }) => ({ resource: event.output }) },
-                {
-                  type: "trace",
-                  params: ({ event }) => ({
-                    decision: "resource metadata",
-                    reason: `found at ${event.output.metadataUrl}`,
-                    details: {
-                      authorization_server: event.output.authorizationServer,
-                      resource: event.output.resource,
-                    },
-                  }),
-                },
-              ],
-            },
-            onError: [
-              {
-                guard: "resourceMetadataMissing",
-                target: "authServerMetadata",
-                actions: [
-                  "assignLegacyResource",
-                  {
-                    type: "trace",
-                    params: {
-                      decision: "2025-03-26 fallback",
-                      reason:
-                        "no protected-resource metadata anywhere: the server's origin is the authorization server (SPEC D15)",
-                    },
-                  },
-                ],
-              },
-              ...failWith("discoverResource"),
-            ],
-          },
-        },
-        authServerMetadata: {
-          invoke: {
-            id: "discoverAuthServer",
-            src: "discoverAuthServer",
-            input: ({ context }) => ({
-              issuer: context.resource?.authorizationServer ?? new URL(context.serverUrl).origin,
-              legacyServerUrl: context.resource?.legacy ? context.serverUrl : undefined,
-            }),
-            onDone: {
-              target: "#authchart.registering",
-              actions: [
-                { type: "assignAuthServer", params: ({ event }) => ({ authServer: event.output }) },
-                "bindToIssuer",
-                "planScopes",
-                {
-                  type: "trace",
-                  params: ({ context, event }) => ({
-                    decision: "scopes",
-                    reason: `asking for ${describeScopes(context.scopes?.requested)} (from ${context.scopes?.origin})`,
-                    details: { metadata: event.output.metadataUrl, issuer: event.output.issuer },
-                  }),
-                },
-              ],
-            },
-            onError: failWith("discoverAuthServer"),
-          },
-        },
-      },
-    },
-
-    registering: {
-      on: {
-        ...whileBusy,
-        "flow.cancel": cancelFlow,
-      },
-      invoke: {
-        id: "register",
-        src: "register",
-        input: ({ context }) => ({
-          issuer: context.authServer?.issuer ?? "",
-          metadata: context.authServer?.metadata ?? ({} as never),
-          scopes: context.scopes?.requested ?? [],
-          forgetStored: context.reregistered,
-        }),
-        onDone: [
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
+        "flow.authorizing": { actions: "countAuthorization" },
+        "flow.trace": { actions: "relayTrace" },
+        "flow.cancel": [
           {
-            guard: "planAllowed",
-            target: "authorizing",
-            actions: [
-              { type: "assignClient", params: ({ event }) => ({ client: event.output }) },
-              {
-                type: "trace",
-                params: ({ event }) => ({
-                  decision: "client",
-                  reason: `${event.output.kind} client ${event.output.clientId}`,
-                }),
-              },
-            ],
-          },
-          {
-            target: "failed",
-            actions: [
-              { type: "assignClient", params: ({ event }) => ({ client: event.output }) },
-              {
-                type: "assignError",
-                params: ({ context }) => ({ error: loopRefusal(context, context.scopes) }),
-              },
-            ],
-          },
-        ],
-        onError: failWith("register"),
-      },
-    },
-
-    authorizing: {
-      entry: [
-        "clearError",
-        "countAuthorization",
-        {
-          type: "trace",
-          params: ({ context }) => ({
-            decision: "authorize",
-            reason: `browser step for ${describeScopes(context.scopes?.requested)} (${context.scopes?.origin}), attempt ${authorizationsFor(context.authorizations, context.scopes?.requested ?? [])} of ${context.config.maxAuthorizationsPerScopeSet}`,
-          }),
-        },
-      ],
-      on: {
-        ...whileBusy,
-        "flow.cancel": cancelFlow,
-      },
-      after: {
-        authorizationTimeout: [
-          {
-            // A step-up nobody completed: the token held stays in use.
             guard: "hasStoredToken",
             target: "authorized",
+            description: "Every waiting request was aborted; the token held stays in use.",
             actions: {
-              type: "assignError",
-              params: ({ context }) => ({
-                error: new AuthorizationTimeout({
-                  timeoutMillis: context.config.authorizationTimeoutMillis,
-                }),
-              }),
+              type: "trace",
+              params: { decision: "cancelled", reason: because.cancelledKeep },
             },
           },
           {
-            target: "failed",
-            actions: {
-              type: "assignError",
-              params: ({ context }) => ({
-                error: new AuthorizationTimeout({
-                  timeoutMillis: context.config.authorizationTimeoutMillis,
-                }),
-              }),
-            },
+            target: "unauthorized",
+            description: "Every waiting request was aborted and no token is held.",
+            actions: [
+              {
+                type: "assignError",
+                params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
+              },
+              { type: "trace", params: { decision: "cancelled", reason: because.cancelled } },
+            ],
           },
         ],
       },
       invoke: {
-        id: "authorize",
-        src: "authorize",
-        input: ({ context }) => ({
-          issuer: context.authServer?.issuer ?? "",
-          metadata: context.authServer?.metadata ?? ({} as never),
-          clientId: context.client?.clientId ?? "",
-          resource: context.resource?.resource ?? context.serverUrl,
-          scopes: context.scopes?.requested ?? [],
-        }),
-        onDone: {
-          target: "exchangingCode",
-          actions: { type: "assignGrant", params: ({ event }) => ({ grant: event.output }) },
-        },
-        onError: [
+        id: "flow",
+        src: "authorizationCode",
+        input: ({ context }) => flowInput(context),
+        onDone: [
           {
-            guard: "scopesFromSupportedRefused",
-            target: "authorizing",
-            reenter: true,
+            guard: "flowSucceeded",
+            target: "authorized",
             actions: [
-              "planWithoutScope",
+              {
+                type: "learn",
+                params: ({ event }) => ({ output: event.output as FlowOutput }),
+              },
+              {
+                type: "assignToken",
+                params: ({ event }) => ({ token: succeeded(event.output).token }),
+              },
+              "recordDeclined",
               {
                 type: "trace",
-                params: {
-                  decision: "retry without scope",
-                  reason:
-                    "the scopes taken from scopes_supported were refused with invalid_scope; asking once more without a scope parameter",
+                params: ({ context }) => {
+                  const declined = declinedInGrant(context.scopes, context.token?.scopes ?? []);
+                  return {
+                    decision: "token",
+                    reason: `granted ${describeScopes(context.token?.scopes)}${declined.length ? `; declined ${declined.join(" ")}, which will not be asked for again` : ""}`,
+                    details: {
+                      version: context.token?.version ?? 0,
+                      refresh_token: context.token?.hasRefreshToken ?? false,
+                    },
+                  };
                 },
               },
             ],
           },
-          ...failWith("authorize"),
+          {
+            guard: "flowFailed",
+            target: "fallingBack",
+            actions: [
+              {
+                type: "learn",
+                params: ({ event }) => ({ output: event.output as FlowOutput }),
+              },
+              {
+                type: "assignError",
+                params: ({ event }) => ({ error: failedWith(event.output) }),
+              },
+              "recordRefusedScopes",
+              {
+                type: "trace",
+                params: ({ context }) => ({
+                  decision: "flow failed",
+                  reason: context.error?.message ?? "the flow failed",
+                }),
+              },
+            ],
+          },
         ],
+        onError: {
+          target: "fallingBack",
+          description: "The flow itself failed (a defect, not a step): a typed StepDefect.",
+          actions: {
+            type: "assignError",
+            params: ({ event }) => ({ error: asAuthchartError("authorizationCode", event.error) }),
+          },
+        },
       },
     },
 
-    exchangingCode: {
-      on: {
-        ...whileBusy,
-      },
-      invoke: {
-        id: "exchangeCode",
-        src: "exchangeCode",
-        input: ({ context }) => ({
-          issuer: context.authServer?.issuer ?? "",
-          metadata: context.authServer?.metadata ?? ({} as never),
-          clientId: context.client?.clientId ?? "",
-          grant: context.pendingGrant as never,
-        }),
-        onDone: {
-          target: "authorized",
-          actions: [
-            { type: "assignToken", params: ({ event }) => ({ token: event.output }) },
-            "recordDeclined",
-            {
-              type: "trace",
-              params: ({ context, event }) => ({
-                decision: "token",
-                reason: `granted ${describeScopes(event.output.scopes)}${declinedInGrant(context.scopes, event.output.scopes).length ? `; declined ${declinedInGrant(context.scopes, event.output.scopes).join(" ")}, which will not be asked for again` : ""}`,
-                details: {
-                  version: event.output.version,
-                  refresh_token: event.output.hasRefreshToken,
-                },
-              }),
-            },
-          ],
-        },
-        onError: [
-          {
-            guard: "dynamicClientRejected",
-            target: "registering",
-            actions: [
-              "markReregistering",
-              {
-                type: "trace",
-                params: {
-                  decision: "register again",
-                  reason:
-                    "the token endpoint no longer knows the dynamically registered client (invalid_client)",
-                },
-              },
-            ],
-          },
-          {
-            guard: "scopesFromSupportedRefused",
-            target: "authorizing",
-            actions: [
-              "planWithoutScope",
-              {
-                type: "trace",
-                params: {
-                  decision: "retry without scope",
-                  reason: "the token endpoint refused the scopes taken from scopes_supported",
-                },
-              },
-            ],
-          },
-          ...failWith("exchangeCode"),
-        ],
-      },
+    fallingBack: {
+      tags: ["busy"],
+      description:
+        "Back to the held token, else fail — the one rule for every flow or refresh that ended in an error: the requests that waited get the error, every other request keeps using the token.",
+      always: [{ guard: "hasStoredToken", target: "authorized" }, { target: "failed" }],
     },
 
     authorized: {
+      tags: ["quiet", "serving"],
+      entry: "settleAuthorized",
       after: {
         refreshDue: [
           {
@@ -756,16 +537,14 @@ export const authMachine = setup({
             target: "refreshing",
             actions: [
               { type: "assignRefreshReason", params: { reason: "proactive" } },
-              {
-                type: "trace",
-                params: {
-                  decision: "refresh",
-                  reason: "the access token expires soon: proactive refresh",
-                },
-              },
+              { type: "trace", params: { decision: "refresh", reason: because.refreshProactive } },
             ],
           },
-          { target: "authorized", reenter: true },
+          {
+            target: "authorized",
+            reenter: true,
+            description: "The timer fired early (its delay is capped): armed again.",
+          },
         ],
       },
       on: {
@@ -774,18 +553,11 @@ export const authMachine = setup({
             guard: "challengeForOlderToken",
             actions: [
               "answerRetry",
-              {
-                type: "trace",
-                params: {
-                  decision: "retry",
-                  reason:
-                    "the challenge answered an older token; retrying with the current one (rejected-token attribution)",
-                },
-              },
+              { type: "trace", params: { decision: "retry", reason: because.olderToken } },
             ],
           },
           {
-            guard: and(["isInsufficientScope", "stepUpScopeDeclined"]),
+            guard: "stepUpScopeDeclined",
             actions: [
               {
                 type: "answerRefused",
@@ -803,76 +575,47 @@ export const authMachine = setup({
             ],
           },
           {
-            guard: and(["isInsufficientScope", "stepUpAllowed", "metadataCurrent"]),
-            target: "authorizing",
-            actions: [
-              "planStepUp",
-              "answerWait",
-              {
-                type: "trace",
-                params: ({ context }) => ({
-                  decision: "step-up",
-                  reason: `403 insufficient_scope: authorizing for ${describeScopes(context.scopes?.requested)}; never a refresh, which cannot widen scope${context.token?.hasRefreshToken ? " (a refresh token is held and deliberately not used)" : ""}`,
-                }),
-              },
-            ],
-          },
-          {
-            // The authorization server's metadata is not known (restored past its time to live)
-            // or the challenge names other resource metadata (SPEC D8): discover first.
-            guard: and(["isInsufficientScope", "stepUpAllowed"]),
-            target: "discovering",
+            guard: "stepUpAllowed",
+            target: "obtaining",
+            description:
+              "403 insufficient_scope: a new authorization for granted ∪ requested ∪ challenged scopes — never a refresh, which cannot widen scope (RFC 6749 §6).",
             actions: [
               "rememberChallenge",
               "answerWait",
               {
                 type: "trace",
-                params: {
+                params: ({ context, event }) => ({
                   decision: "step-up",
-                  reason:
-                    "403 insufficient_scope; the metadata is stale or the challenge names other resource metadata, so discovering first (never a refresh)",
-                },
+                  reason: `403 insufficient_scope: authorizing for ${describeScopes(stepUpPlan(scopeFactsOf(context), event.challenge).requested)}; never a refresh, which cannot widen scope${context.token?.hasRefreshToken ? " (a refresh token is held and deliberately not used)" : ""}`,
+                }),
               },
             ],
           },
           {
-            guard: "isInsufficientScope",
+            guard: "stepUpLooped",
             actions: [
               {
                 type: "answerRefused",
                 params: ({ context, event }) => ({
-                  error: loopRefusal(context, stepUpPlan(context, event.challenge)),
+                  error: loopRefusal(context, stepUpPlan(scopeFactsOf(context), event.challenge)),
                 }),
               },
-              {
-                type: "trace",
-                params: {
-                  decision: "loop guard",
-                  reason:
-                    "403 insufficient_scope again after the allowed number of authorizations for this scope set",
-                },
-              },
+              { type: "trace", params: { decision: "loop guard", reason: because.stepUpLooped } },
             ],
           },
           {
-            guard: and(["isUnauthorized", "mayRefreshOn401"]),
+            guard: "refreshOn401",
             target: "refreshing",
             actions: [
               "rememberChallenge",
               "answerWait",
               { type: "assignRefreshReason", params: { reason: "after-401" } },
-              {
-                type: "trace",
-                params: {
-                  decision: "refresh",
-                  reason: "401 on the current token and a refresh token is held",
-                },
-              },
+              { type: "trace", params: { decision: "refresh", reason: because.refreshOn401 } },
             ],
           },
           {
-            guard: and(["isUnauthorized", "reauthorizationAllowed"]),
-            target: "discovering",
+            guard: "reauthorizeOn401",
+            target: "obtaining",
             actions: [
               "rememberChallenge",
               // The reason reads the token, so it comes before dropToken.
@@ -881,7 +624,7 @@ export const authMachine = setup({
                 params: ({ context }) => ({
                   decision: "re-authorize",
                   reason: context.token?.hasRefreshToken
-                    ? "401 again on the token a refresh after a 401 produced, before it was ever accepted (SPEC T9)"
+                    ? "401 again on the token a refresh after a 401 produced, before it was ever accepted"
                     : "401 on the current token and no refresh token is held",
                 }),
               },
@@ -890,28 +633,25 @@ export const authMachine = setup({
             ],
           },
           {
-            guard: "isUnauthorized",
+            guard: "reauthorizationOn401Looped",
             actions: [
               {
                 type: "answerRefused",
                 params: ({ context, event }) => ({
                   error: loopRefusal(
                     context,
-                    initialPlan({ ...context, challenge: event.challenge }),
+                    initialPlan({ ...scopeFactsOf(context), challenge: event.challenge }),
                   ),
                 }),
               },
               {
                 type: "trace",
-                params: {
-                  decision: "loop guard",
-                  reason: "401 again after the allowed number of authorizations",
-                },
+                params: { decision: "loop guard", reason: because.reauthorizationLooped },
               },
             ],
           },
           {
-            // A 403 that asks for no scope: nothing authorization can change.
+            guard: "forbiddenWithoutScope",
             actions: {
               type: "answerRefused",
               params: ({ event }) => ({
@@ -924,41 +664,35 @@ export const authMachine = setup({
           },
         ],
         "token.expired": [
-          { guard: "challengeForOlderToken", actions: "answerRetry" },
+          { guard: "expiredForOlderToken", actions: "answerRetry" },
           {
-            guard: "refreshTokenHeld",
+            guard: "expiredWithRefreshToken",
             target: "refreshing",
             actions: [
               "answerWait",
               { type: "assignRefreshReason", params: { reason: "expired" } },
-              {
-                type: "trace",
-                params: {
-                  decision: "refresh",
-                  reason: "the access token expired before a request could use it",
-                },
-              },
+              { type: "trace", params: { decision: "refresh", reason: because.refreshExpired } },
             ],
           },
           {
-            guard: "reauthorizationAllowed",
-            target: "discovering",
+            guard: "expiredReauthorize",
+            target: "obtaining",
             actions: [
               "dropToken",
               "answerWait",
               {
                 type: "trace",
-                params: {
-                  decision: "re-authorize",
-                  reason: "the access token expired and no refresh token is held",
-                },
+                params: { decision: "re-authorize", reason: because.reauthorizeExpired },
               },
             ],
           },
           {
+            guard: "expiredReauthorizationLooped",
             actions: {
               type: "answerRefused",
-              params: ({ context }) => ({ error: loopRefusal(context, initialPlan(context)) }),
+              params: ({ context }) => ({
+                error: loopRefusal(context, initialPlan(scopeFactsOf(context))),
+              }),
             },
           },
         ],
@@ -975,14 +709,7 @@ export const authMachine = setup({
           reenter: true,
           actions: [
             { type: "assignToken", params: ({ event }) => ({ token: event.token }) },
-            {
-              type: "trace",
-              params: {
-                decision: "adopted",
-                reason:
-                  "the store holds a newer token (refreshed elsewhere); using it instead of refreshing again",
-              },
-            },
+            { type: "trace", params: { decision: "adopted", reason: because.adopted } },
           ],
         },
         "session.authorize": [
@@ -990,27 +717,19 @@ export const authMachine = setup({
             guard: "requestedScopesHeld",
             actions: [
               "clearError",
+              "settleAuthorized",
               {
                 type: "trace",
-                params: {
-                  decision: "already authorized",
-                  reason: "the current token holds every scope asked for",
-                },
+                params: { decision: "already authorized", reason: because.alreadyAuthorized },
               },
             ],
           },
           {
-            target: "discovering",
+            target: "obtaining",
             actions: [
               "resetLoopGuard",
               "rememberRequestedScopes",
-              {
-                type: "trace",
-                params: {
-                  decision: "discover",
-                  reason: "the application asked for scopes the current token lacks",
-                },
-              },
+              { type: "trace", params: { decision: "discover", reason: because.authorizeMore } },
             ],
           },
         ],
@@ -1018,18 +737,18 @@ export const authMachine = setup({
     },
 
     refreshing: {
+      tags: ["busy", "refreshing"],
       entry: "clearError",
       on: {
-        ...whileBusy,
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
       },
       invoke: {
         id: "refreshToken",
         src: "refreshToken",
         input: ({ context }) => ({
-          issuer: context.authServer?.issuer ?? context.token?.issuer ?? "",
-          metadata: context.authServer?.metadata ?? ({} as never),
-          clientId: context.token?.clientId ?? context.client?.clientId ?? "",
-          resource: context.token?.resource ?? context.resource?.resource ?? context.serverUrl,
+          token: context.token,
+          authServer: currentAuthServer(context, Date.now()),
           reason: context.refreshReason ?? "proactive",
           legacyServerUrl: context.resource?.legacy ? context.serverUrl : undefined,
         }),
@@ -1048,33 +767,25 @@ export const authMachine = setup({
         },
         onError: [
           {
-            guard: "refreshGrantInvalid",
-            target: "discovering",
+            guard: "refreshGrantDead",
+            target: "obtaining",
             actions: [
               "dropToken",
               {
                 type: "trace",
-                params: {
-                  decision: "re-authorize",
-                  reason: "the refresh token was rejected (invalid_grant): tokens dropped",
-                },
+                params: { decision: "re-authorize", reason: because.refreshGrantDead },
               },
             ],
           },
           {
-            // Through discovery: a restored session may lack metadata and a scope plan.
-            guard: "dynamicClientRejected",
-            target: "discovering",
+            guard: "refreshClientForgotten",
+            target: "obtaining",
             actions: [
               "markReregistering",
               "dropToken",
               {
                 type: "trace",
-                params: {
-                  decision: "register again",
-                  reason:
-                    "the token endpoint no longer knows the dynamically registered client (invalid_client)",
-                },
+                params: { decision: "register again", reason: because.clientForgotten },
               },
             ],
           },
@@ -1093,13 +804,12 @@ export const authMachine = setup({
             ],
           },
           {
-            // A refresh always holds a token: the session goes back to it, and the requests that
-            // waited on this refresh get the error (no proactive retry after this, see refreshIsDue).
-            target: "authorized",
+            guard: "refreshFailedForGood",
+            target: "fallingBack",
             actions: [
               {
                 type: "assignError",
-                params: ({ event }) => ({ error: errorOf("refreshToken", event) }),
+                params: ({ event }) => ({ error: refreshError(event) }),
               },
               // No proactive retry of a refresh that failed for good; the next request that needs
               // one asks (and a new token starts afresh).
@@ -1118,13 +828,16 @@ export const authMachine = setup({
     },
 
     refreshBackoff: {
+      tags: ["busy", "refreshing"],
       on: {
-        ...whileBusy,
+        "challenge.received": { actions: "answerWait" },
+        "token.expired": { actions: "answerWait" },
       },
       after: { refreshBackoff: { target: "refreshing" } },
     },
 
     failed: {
+      tags: ["quiet"],
       entry: [
         "countFailedFlow",
         {
@@ -1134,6 +847,7 @@ export const authMachine = setup({
             reason: context.error?.message ?? "unknown",
           }),
         },
+        "settleFailed",
       ],
       // A failure a later request may retry (the network, a 5xx) is not retried by every request
       // that arrives: for a cool-down, doubling with each failed flow, requests get the failure
@@ -1153,46 +867,41 @@ export const authMachine = setup({
         "challenge.received": [
           {
             guard: "failureIsRetryable",
-            target: "discovering",
+            target: "obtaining",
             actions: ["rememberChallenge", "answerWait"],
           },
-          {
-            actions: {
-              type: "answerRefused",
-              params: ({ context }) => ({
-                error: context.error ?? new FlowCancelled({ reason: "failed" }),
-              }),
-            },
-          },
+          { actions: "refuseWithError" },
         ],
         "token.expired": [
-          { guard: "failureIsRetryable", target: "discovering", actions: "answerWait" },
-          {
-            actions: {
-              type: "answerRefused",
-              params: ({ context }) => ({
-                error: context.error ?? new FlowCancelled({ reason: "failed" }),
-              }),
-            },
-          },
+          { guard: "failureIsRetryable", target: "obtaining", actions: "answerWait" },
+          { actions: "refuseWithError" },
         ],
         "session.authorize": {
-          target: "discovering",
+          target: "obtaining",
           actions: [
             "resetLoopGuard",
             "rememberRequestedScopes",
-            {
-              type: "trace",
-              params: {
-                decision: "discover",
-                reason: "the application asked to authorize again after a failure",
-              },
-            },
+            { type: "trace", params: { decision: "discover", reason: because.authorizeAgain } },
           ],
         },
       },
     },
   },
 });
+
+/** The success of a flow the `flowSucceeded` guard admitted. */
+function succeeded(output: unknown): Extract<FlowOutput, { ok: true }> {
+  const flow = output as FlowOutput;
+  if (!flow.ok) throw new StepDefect({ step: "authorizationCode", reason: "not a success" });
+  return flow;
+}
+
+/** The error of a flow the `flowFailed` guard admitted. */
+function failedWith(output: unknown): AuthchartError {
+  const flow = output as FlowOutput;
+  return flow.ok
+    ? new StepDefect({ step: "authorizationCode", reason: "not a failure" })
+    : flow.error;
+}
 
 export type AuthMachine = typeof authMachine;

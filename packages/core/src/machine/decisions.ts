@@ -1,7 +1,8 @@
 /**
- * The statechart's decisions as pure functions of context and event: scope plans (SPEC S1-S5,
- * T10), the loop guard (S6), rejected-token attribution, what counts as a refusable step-up.
- * The machine names each one as a guard or action; tests call them directly too.
+ * The statechart's decisions as pure functions of context and event: scope plans (MCP "Scope
+ * Selection Strategy" and "Step-Up Authorization Flow"), the loop guard's verdicts, rejected-token
+ * attribution, and one classifier per event whose meaning has several cases. The machines name
+ * each one as a guard or action; tests call them directly too.
  */
 import {
   formatScope,
@@ -11,79 +12,145 @@ import {
   stepUpScopes,
   unionScopes,
 } from "../protocol/scopes.js";
-import { type AuthchartError, AuthorizationLoop } from "./errors.js";
+import { type AuthchartError, AuthorizationLoop, isTransient } from "./errors.js";
 import { authorizationRefusal, authorizationsFor } from "./loop-guard.js";
-import type { AuthContext, ChallengeInfo, ScopePlan, Scopes } from "./model.js";
+import type {
+  AuthConfig,
+  AuthContext,
+  AuthServerInfo,
+  ChallengeInfo,
+  ClientInfo,
+  ResourceInfo,
+  ScopePlan,
+  Scopes,
+} from "./model.js";
 
-/** SPEC S1-S3, T10, S5: the first (or a re-) authorization after discovery. */
-export const initialPlan = (context: AuthContext): ScopePlan => {
+/** What a scope plan is made from: the lifecycle's facts, or a flow's copy of them. */
+export interface ScopeFacts {
+  readonly config: Pick<AuthConfig, "configuredScopes" | "offlineAccess">;
+  readonly challenge?: ChallengeInfo | undefined;
+  readonly resource?: ResourceInfo | undefined;
+  readonly authServer?: AuthServerInfo | undefined;
+  readonly requestedSoFar: Scopes;
+  readonly declined: Scopes;
+  /** Scopes from `scopes_supported` the authorization server refused in this session. */
+  readonly refused: Scopes;
+  /** The scopes of the token held, if any. */
+  readonly granted: Scopes;
+  /** The optional scopes (offline_access) of the last plan. */
+  readonly optional: Scopes;
+}
+
+/** The lifecycle's scope facts. */
+export const scopeFactsOf = (context: AuthContext): ScopeFacts => ({
+  config: context.config,
+  challenge: context.challenge,
+  resource: context.resource,
+  authServer: context.authServer,
+  requestedSoFar: context.requestedSoFar,
+  declined: context.declined,
+  refused: context.refused,
+  granted: context.token?.scopes ?? [],
+  optional: context.scopes?.optional ?? [],
+});
+
+/**
+ * The first (or a re-) authorization after discovery: configured, else challenged, else the
+ * resource's then the server's `scopes_supported` (MCP "Scope Selection Strategy"), with
+ * offline_access when the server lists it; plus what this session asked for before (SEP-2350: a
+ * re-authorization after a 401 must not lose a step-up), less what was declined or refused.
+ */
+export const initialPlan = (facts: ScopeFacts): ScopePlan => {
   const challenged =
-    context.challenge?.scope && context.challenge.scope.length > 0
-      ? context.challenge.scope
-      : undefined;
+    facts.challenge?.scope && facts.challenge.scope.length > 0 ? facts.challenge.scope : undefined;
   const selection = selectScopes({
-    configured: context.config.configuredScopes,
+    configured: facts.config.configuredScopes,
     challenged,
-    resourceScopesSupported: context.resource?.scopesSupported,
-    authServerScopesSupported: context.authServer?.metadata.scopes_supported,
-    offlineAccess: context.config.offlineAccess,
+    resourceScopesSupported: facts.resource?.scopesSupported,
+    authServerScopesSupported: facts.authServer?.metadata.scopes_supported,
+    offlineAccess: facts.config.offlineAccess,
   });
-  // SEP-2350: keep what this session asked for before (a re-authorization after a 401 must not
-  // lose a step-up), less what was declined.
-  const previous = context.requestedSoFar.filter((s) => !context.declined.includes(s));
+  const previous = facts.requestedSoFar.filter((s) => !facts.declined.includes(s));
+  const fromSupported = selection.source === "scopes_supported";
   return {
-    requested: unionScopes(selection.scopes, previous),
+    requested: unionScopes(
+      fromSupported ? missingScopes(selection.scopes, facts.refused) : selection.scopes,
+      missingScopes(previous, facts.refused),
+    ),
     origin: selection.source,
     optional: selection.offlineAccessAdded ? ["offline_access"] : [],
-    required: unionScopes(context.config.configuredScopes, challenged ?? []),
+    required: unionScopes(facts.config.configuredScopes, challenged ?? []),
   };
 };
 
 /**
- * SPEC S4, S5 (SEP-2350): step-up asks for everything asked for or granted before, plus what the
- * challenge names; a challenge without scope falls back per S1 to scopes_supported (S3, E16).
+ * Step-up (MCP "Step-Up Authorization Flow", SEP-2350): everything asked for or granted before,
+ * plus what the challenge names; a challenge without scope falls back to the resource's
+ * `scopes_supported`. Scopes the server refused before are not asked for again unless the
+ * challenge itself names them.
  */
-export const stepUpPlan = (context: AuthContext, challenge: ChallengeInfo): ScopePlan => {
+export const stepUpPlan = (facts: ScopeFacts, challenge: ChallengeInfo): ScopePlan => {
   const challenged =
     challenge.scope && challenge.scope.length > 0
       ? challenge.scope
-      : (context.resource?.scopesSupported ?? []);
-  const before = unionScopes(context.requestedSoFar, context.token?.scopes ?? []);
+      : missingScopes(facts.resource?.scopesSupported ?? [], facts.refused);
+  const before = unionScopes(missingScopes(facts.requestedSoFar, facts.refused), facts.granted);
   return {
     requested: stepUpScopes(before, challenged),
     origin: "step-up",
-    optional: context.scopes?.optional ?? [],
-    required: unionScopes(context.config.configuredScopes, challenged),
+    optional: facts.optional,
+    required: unionScopes(facts.config.configuredScopes, challenged),
   };
 };
 
-/** Behaviour 5: scopes taken from scopes_supported and refused are dropped once, not forever. */
-export const withoutScopePlan = (context: AuthContext): ScopePlan => ({
+/** The plan of a flow: a step-up keeps its union, any other flow plans afresh. */
+export const planFor = (facts: ScopeFacts): ScopePlan =>
+  facts.challenge !== undefined && isInsufficientScope(facts.challenge)
+    ? stepUpPlan(facts, facts.challenge)
+    : initialPlan(facts);
+
+/** Scopes taken from scopes_supported and refused are dropped once, not forever. */
+export const withoutScopePlan = (plan: ScopePlan | undefined): ScopePlan => ({
   requested: [],
   origin: "without-scope",
   optional: [],
-  required: context.scopes?.required ?? [],
+  required: plan?.required ?? [],
 });
 
-/** SPEC S6: the loop guard's refusal of this plan, or undefined when it may be authorized. */
+type LoopFacts = Pick<AuthContext, "config" | "authorizations">;
+
+/** The loop guard's refusal of this plan, or undefined when it may be authorized. */
 export const authorizationRefused = (
-  context: AuthContext,
+  facts: LoopFacts,
   plan: ScopePlan | undefined,
 ): AuthorizationLoop | undefined =>
-  authorizationRefusal(context.config, context.authorizations, plan?.requested ?? []);
+  authorizationRefusal(facts.config, facts.authorizations, plan?.requested ?? []);
 
-/** SPEC S6: may this plan be authorized once more? */
-export const authorizationAllowed = (context: AuthContext, plan: ScopePlan | undefined): boolean =>
-  authorizationRefused(context, plan) === undefined;
+/** May this plan be authorized once more? */
+export const authorizationAllowed = (facts: LoopFacts, plan: ScopePlan | undefined): boolean =>
+  authorizationRefused(facts, plan) === undefined;
 
 /** The refusal a transition reports once `authorizationAllowed` said no. */
-export const loopRefusal = (context: AuthContext, plan: ScopePlan | undefined): AuthorizationLoop =>
-  authorizationRefused(context, plan) ??
+export const loopRefusal = (facts: LoopFacts, plan: ScopePlan | undefined): AuthorizationLoop =>
+  authorizationRefused(facts, plan) ??
   new AuthorizationLoop({
     scopes: [...(plan?.requested ?? [])],
-    attempts: authorizationsFor(context.authorizations, plan?.requested ?? []),
+    attempts: authorizationsFor(facts.authorizations, plan?.requested ?? []),
     counted: "authorizations for this scope set",
   });
+
+/** The authorization-server metadata as known, if it is still within its time to live. */
+export const currentAuthServer = (
+  facts: {
+    readonly authServer?: AuthServerInfo | undefined;
+    readonly config: Pick<AuthConfig, "metadataTtlMillis">;
+  },
+  now: number,
+): AuthServerInfo | undefined =>
+  facts.authServer !== undefined &&
+  now - facts.authServer.discoveredAt < facts.config.metadataTtlMillis
+    ? facts.authServer
+    : undefined;
 
 /** Rejected-token attribution: a challenge to a request that carried an older token (or none). */
 export const isForOlderToken = (context: AuthContext, tokenVersion: number | undefined): boolean =>
@@ -104,7 +171,7 @@ export const declinedScopesIn = (context: AuthContext, challenge: ChallengeInfo)
 export const grantCovers = (context: AuthContext, scopes: Scopes): boolean =>
   includesAll(context.token?.scopes ?? [], scopes);
 
-/** SPEC T9: refresh once on a 401; a token that a 401-refresh produced and still gets 401 re-authorizes. */
+/** Refresh once on a 401; a token that a refresh after a 401 produced and still gets 401 re-authorizes. */
 export const mayRefreshOn401 = (context: AuthContext): boolean =>
   context.token?.hasRefreshToken === true && context.token.obtainedBy !== "refresh-after-401";
 
@@ -112,7 +179,7 @@ export const mayRefreshOn401 = (context: AuthContext): boolean =>
 export const minRefreshIntervalMillis = 1_000;
 
 /**
- * When to refresh ahead of expiry (behaviour 3), or undefined for never: no refresh token, no
+ * When to refresh ahead of expiry, or undefined for never: no refresh token, no
  * known expiry, a token no request has used yet (an idle session refreshes nothing), or refreshes
  * that already failed for good. The skew is capped at half the
  * token's lifetime so that a short-lived token is not "due" the moment it arrives — the refresh
@@ -135,21 +202,133 @@ export const declinedInGrant = (plan: ScopePlan | undefined, granted: Scopes): S
     granted,
   );
 
-/** Behaviour 5: invalid_scope for scopes that came from scopes_supported. */
-export const scopesFromSupportedRefused = (context: AuthContext, error: AuthchartError): boolean =>
-  context.scopes?.origin === "scopes_supported" &&
+/**
+ * A failed authorization the user declined: only `access_denied` (RFC 6749 §4.1.2.1) is the
+ * user's answer; `invalid_scope`, `server_error`, `temporarily_unavailable` and the rest are the
+ * server's, and a later request may ask for the same scopes again.
+ */
+export const isDeclined = (error: AuthchartError): boolean =>
+  error._tag === "AuthorizationDenied" && error.error === "access_denied";
+
+/** invalid_scope for scopes that came from scopes_supported: asked once more without a scope. */
+export const scopesFromSupportedRefused = (
+  plan: ScopePlan | undefined,
+  error: AuthchartError,
+): boolean =>
+  plan?.origin === "scopes_supported" &&
   ((error._tag === "AuthorizationDenied" && error.error === "invalid_scope") ||
     (error._tag === "TokenRejected" && error.code === "invalid_scope"));
 
 /**
- * Behaviour 6: a dynamically registered client the server no longer knows (invalid_client), or
- * whose secret expired (RFC 7591 §3.2.1), registers again — once per flow.
+ * A dynamically registered client the server no longer knows (invalid_client), or whose secret
+ * expired (RFC 7591 §3.2.1), registers again — once per flow.
  */
-export const dynamicClientRejected = (context: AuthContext, error: AuthchartError): boolean =>
-  context.client?.kind === "dynamic" &&
-  !context.reregistered &&
+export const dynamicClientRejected = (
+  facts: { readonly client?: ClientInfo | undefined; readonly reregistered: boolean },
+  error: AuthchartError,
+): boolean =>
+  facts.client?.kind === "dynamic" &&
+  !facts.reregistered &&
   ((error._tag === "TokenRejected" && error.code === "invalid_client") ||
     error._tag === "ClientSecretExpired");
+
+/** What a failed code exchange means to the authorization-code flow. */
+export type CodeExchangeFailureVerdict = "client forgotten" | "scopes refused" | "final";
+
+export const codeExchangeFailureVerdict = (
+  facts: LoopFacts & {
+    readonly client?: ClientInfo | undefined;
+    readonly reregistered: boolean;
+    readonly plan?: ScopePlan | undefined;
+  },
+  error: AuthchartError,
+): CodeExchangeFailureVerdict => {
+  if (dynamicClientRejected(facts, error)) return "client forgotten";
+  if (
+    scopesFromSupportedRefused(facts.plan, error) &&
+    authorizationAllowed(facts, withoutScopePlan(facts.plan))
+  )
+    return "scopes refused";
+  return "final";
+};
+
+// ------------------------------------------------------------------ classifiers
+// One function decides what an event means; the machine has one guard per verdict, so the
+// candidates of an event are mutually exclusive by construction (decisions.test.ts checks it
+// over generated contexts).
+
+/** What a 401 or 403 on a request means for the lifecycle, in `authorized`. */
+export type ChallengeVerdict =
+  /** It answered an older token (or none): retry with the current one. */
+  | "older token"
+  /** A step-up for a scope declined earlier in this session: refused, no prompt. */
+  | "scope declined"
+  /** 403 insufficient_scope: authorize for the union — never a refresh. */
+  | "step-up"
+  /** A step-up the loop guard refuses. */
+  | "step-up looped"
+  /** 401 on the current token with a refresh token that may be used. */
+  | "refresh"
+  /** 401 on the current token, and no refresh may help: authorize again. */
+  | "re-authorize"
+  /** A re-authorization the loop guard refuses. */
+  | "re-authorization looped"
+  /** A 403 that asks for no scope: nothing authorization can change. */
+  | "forbidden";
+
+export const challengeVerdict = (
+  context: AuthContext,
+  challenge: ChallengeInfo,
+  tokenVersion: number | undefined,
+): ChallengeVerdict => {
+  if (isForOlderToken(context, tokenVersion)) return "older token";
+  if (isInsufficientScope(challenge)) {
+    if (declinedScopesIn(context, challenge).length > 0) return "scope declined";
+    return authorizationAllowed(context, stepUpPlan(scopeFactsOf(context), challenge))
+      ? "step-up"
+      : "step-up looped";
+  }
+  if (challenge.status === 401) {
+    if (mayRefreshOn401(context)) return "refresh";
+    return authorizationAllowed(context, initialPlan({ ...scopeFactsOf(context), challenge }))
+      ? "re-authorize"
+      : "re-authorization looped";
+  }
+  return "forbidden";
+};
+
+/** What a request that found its token expired means, in `authorized`. */
+export type ExpiryVerdict = "older token" | "refresh" | "re-authorize" | "re-authorization looped";
+
+export const expiryVerdict = (context: AuthContext, tokenVersion: number): ExpiryVerdict => {
+  if (isForOlderToken(context, tokenVersion)) return "older token";
+  if (context.token?.hasRefreshToken === true) return "refresh";
+  return authorizationAllowed(context, initialPlan(scopeFactsOf(context)))
+    ? "re-authorize"
+    : "re-authorization looped";
+};
+
+/** What a failed refresh means. */
+export type RefreshFailureVerdict =
+  /** invalid_grant: the refresh token is dead; tokens dropped, authorize again. */
+  | "grant dead"
+  /** invalid_client on a dynamic client: register again, then authorize. */
+  | "client forgotten"
+  /** A transient failure with retries left: back off and refresh again. */
+  | "transient"
+  /** Anything else: the held token stays in use until it expires. */
+  | "final";
+
+export const refreshFailureVerdict = (
+  context: AuthContext,
+  error: AuthchartError,
+): RefreshFailureVerdict => {
+  if (error._tag === "TokenRejected" && error.code === "invalid_grant") return "grant dead";
+  if (dynamicClientRejected(context, error)) return "client forgotten";
+  if (isTransient(error) && context.refreshFailures < context.config.maxRefreshRetries)
+    return "transient";
+  return "final";
+};
 
 /** Scopes for a trace entry: bounded, whatever a server made them (at most ~1000 characters). */
 export const describeScopes = (scopes: Scopes | undefined): string => {

@@ -1,35 +1,36 @@
 /**
  * The statechart's data: context, events, emitted events, input. Only metadata lives here —
- * scopes, expiries, versions, URLs, ids. Tokens, secrets and verifiers stay in the
- * CredentialStore (DESIGN invariants); the one exception, the authorization code and verifier
- * between `authorizing` and `exchangingCode`, is carried as `Redacted` and never persisted.
+ * scopes, expiries, versions, URLs, ids. Tokens, secrets, codes and verifiers stay in the
+ * CredentialStore or travel on one event between two steps of a child flow (the authorization
+ * code and its verifier, `Redacted`, from `authorizing` to `exchangingCode`); no machine context
+ * holds one (DESIGN invariants).
  *
- * The shape (states named after the spec's words):
+ * The parent reads like MCP's lifecycle (auth-machine.ts); each grant is a child flow under
+ * flows/. The shapes below are Schemas: the steps, the machines and the persistence share one
+ * definition of a resource, an authorization server, a client and a token.
  *
  *   restoring ─▶ authorized (a stored, usable token) | unauthorized
- *   unauthorized ──challenge.received / session.authorize──▶ discovering
- *   discovering.resourceMetadata ─▶ discovering.authServerMetadata ─▶ registering
- *     (no resource metadata at all ─▶ the 2025-03-26 fallback, SPEC D15)
- *   registering ─▶ authorizing ─▶ exchangingCode ─▶ authorized
+ *   unauthorized ──challenge.received / session.authorize──▶ obtaining (the grant's child flow)
+ *   obtaining ──flow succeeded──▶ authorized
+ *   obtaining ──flow failed──▶ fallingBack ─▶ authorized (a token is held) | failed
  *   authorized ──after refreshDue──▶ refreshing            (proactive, before expiry)
- *   authorized ──401 on the current token──▶ refreshing | discovering
+ *   authorized ──401 on the current token──▶ refreshing | obtaining
  *   authorized ──401 on an older token──▶ (answer: retry with the current token)
- *   authorized ──403 insufficient_scope──▶ authorizing with granted ∪ requested ∪ challenged
- *              (never refreshing: a refresh cannot widen scope, SPEC T7, S4, S5)
- *   refreshing ──invalid_grant──▶ discovering; ──transient──▶ refreshBackoff ─▶ refreshing
- *   exchangingCode | refreshing ──invalid_client (dynamic client)──▶ registering, once
- *   authorizing ──invalid_scope on scopes from scopes_supported──▶ authorizing without scope, once
- *   any flow ──loop guard tripped / unrecoverable──▶ failed
+ *   authorized ──403 insufficient_scope──▶ obtaining with granted ∪ requested ∪ challenged
+ *              (never refreshing: a refresh cannot widen scope)
+ *   refreshing ──invalid_grant / invalid_client──▶ obtaining; ──transient──▶ refreshBackoff
+ *   failed ──a retryable failure, after its cool-down──▶ obtaining
  */
-
+import { Schema } from "effect";
 import type { ScopeSource } from "../protocol/scopes.js";
-import type { RegistrationKind } from "../schema/credentials.js";
-import type { AuthorizationServerMetadata } from "../schema/wire.js";
-import type { AuthorizationGrant } from "../steps/authorize.js";
+import { RegistrationKind } from "../schema/credentials.js";
+import { AuthorizationServerMetadata } from "../schema/wire.js";
 import type { AuthchartError } from "./errors.js";
 import type { AuthorizationCounts } from "./loop-guard.js";
+import type { Decision } from "./vocabulary.js";
 
 export type Scopes = readonly string[];
+const Strings = Schema.Array(Schema.String);
 
 /** What a request saw: the challenge it got and the token version it was sent with. */
 export interface ChallengeInfo {
@@ -39,40 +40,56 @@ export interface ChallengeInfo {
   readonly resourceMetadata?: string | undefined;
 }
 
-export interface ResourceInfo {
-  readonly resource: string;
-  readonly metadataUrl: string;
-  readonly authorizationServer: string;
-  readonly scopesSupported?: Scopes | undefined;
-  /** True for the 2025-03-26 fallback: no protected-resource metadata (SPEC D15). */
-  readonly legacy: boolean;
-}
+/** The protected resource as its metadata describes it (RFC 9728 §2). */
+export const ResourceInfo = Schema.Struct({
+  resource: Schema.String,
+  metadataUrl: Schema.String,
+  authorizationServer: Schema.String,
+  scopesSupported: Schema.optional(Strings),
+  /** True for the 2025-03-26 fallback: no protected-resource metadata, the server's origin is the AS. */
+  legacy: Schema.Boolean,
+});
+export type ResourceInfo = typeof ResourceInfo.Type;
 
-export interface AuthServerInfo {
-  readonly issuer: string;
-  readonly metadata: AuthorizationServerMetadata;
-  readonly metadataUrl: string;
-}
+/** The authorization server and its metadata (RFC 8414 §2). */
+export const AuthServerInfo = Schema.Struct({
+  issuer: Schema.String,
+  metadata: AuthorizationServerMetadata,
+  metadataUrl: Schema.String,
+  /**
+   * Epoch milliseconds of the discovery: metadata older than its time to live is fetched again
+   * (a snapshot saved before this field existed decodes as discovered long ago).
+   */
+  discoveredAt: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+});
+export type AuthServerInfo = typeof AuthServerInfo.Type;
 
-export interface ClientInfo {
-  readonly issuer: string;
-  readonly clientId: string;
-  readonly kind: RegistrationKind;
-}
+/** The client this session uses at one issuer; its secret or key stays in the store. */
+export const ClientInfo = Schema.Struct({
+  issuer: Schema.String,
+  clientId: Schema.String,
+  kind: RegistrationKind,
+});
+export type ClientInfo = typeof ClientInfo.Type;
 
-export interface TokenInfo {
-  readonly issuer: string;
-  readonly clientId: string;
-  readonly resource: string;
-  readonly version: number;
-  readonly scopes: Scopes;
-  readonly expiresAt?: number | undefined;
-  readonly hasRefreshToken: boolean;
+/** A token's metadata; the token itself stays in the store. */
+export const TokenInfo = Schema.Struct({
+  issuer: Schema.String,
+  clientId: Schema.String,
+  resource: Schema.String,
+  version: Schema.Number,
+  scopes: Strings,
+  expiresAt: Schema.optional(Schema.Number),
+  hasRefreshToken: Schema.Boolean,
   /** Epoch milliseconds when the token was obtained: with expiresAt, its lifetime. */
-  readonly obtainedAt: number;
-  /** How this token was obtained; a token refreshed after a 401 that still gets 401 re-authorizes (T9). */
-  readonly obtainedBy: "authorization" | "refresh" | "refresh-after-401";
-}
+  obtainedAt: Schema.Number,
+  /**
+   * How this token was obtained; a token a refresh after a 401 produced that still gets 401
+   * re-authorizes (a refresh cannot fix a token the resource refuses for another reason).
+   */
+  obtainedBy: Schema.Literal("authorization", "refresh", "refresh-after-401"),
+});
+export type TokenInfo = typeof TokenInfo.Type;
 
 /** Where the scopes of the next authorization come from (SPEC S1-S5); the trace shows it. */
 export type ScopeOrigin = ScopeSource | "step-up" | "without-scope";
@@ -106,8 +123,10 @@ export interface AuthConfig {
   readonly maxRetryCooldownMillis: number;
   /** Scopes the application always asks for. */
   readonly configuredScopes: Scopes;
-  /** Add offline_access when the authorization server lists it (SPEC T10). */
+  /** Add offline_access when the authorization server lists it (SEP-2207). */
   readonly offlineAccess: boolean;
+  /** Authorization-server metadata older than this is discovered again before it is used. */
+  readonly metadataTtlMillis: number;
 }
 
 export const defaultAuthConfig: AuthConfig = {
@@ -121,6 +140,7 @@ export const defaultAuthConfig: AuthConfig = {
   maxRetryCooldownMillis: 60_000,
   configuredScopes: [],
   offlineAccess: true,
+  metadataTtlMillis: 3_600_000,
 };
 
 /** What a new session may start from: decoded from the store by the session (persistence.ts). */
@@ -130,6 +150,9 @@ export interface RestoredSession {
   readonly client?: ClientInfo | undefined;
   readonly token?: TokenInfo | undefined;
 }
+
+/** What a flow found out about the server, kept by the session whatever the flow's outcome. */
+export type Learned = Omit<RestoredSession, "token">;
 
 export interface AuthInput {
   readonly serverUrl: string;
@@ -144,18 +167,25 @@ export interface AuthContext {
   readonly authServer?: AuthServerInfo | undefined;
   readonly client?: ClientInfo | undefined;
   readonly token?: TokenInfo | undefined;
-  /** The challenge the current flow answers. */
+  /** The challenge the current (or last) flow answers. */
   readonly challenge?: ChallengeInfo | undefined;
+  /** The last scope plan a flow authorized: its optional scopes, its required ones. */
   readonly scopes?: ScopePlan | undefined;
   /** Every scope asked for so far in this session (SEP-2350 union, SPEC S5). */
   readonly requestedSoFar: Scopes;
   /** Scopes the authorization server or the user declined: never prompted for again. */
   readonly declined: Scopes;
+  /**
+   * Scopes taken from `scopes_supported` that the authorization server refused (invalid_scope):
+   * never asked for again in this session, in a step-up or a re-authorization.
+   */
+  readonly refused: Scopes;
   /** The loop guard's counters: authorizations started per requested scope set (loop-guard.ts). */
   readonly authorizations: AuthorizationCounts;
   readonly refreshFailures: number;
-  /** Why the current refresh runs (the token it yields remembers a refresh after a 401, T9). */
+  /** Why the current refresh runs (the token it yields remembers a refresh after a 401). */
   readonly refreshReason?: "proactive" | "after-401" | "expired" | undefined;
+  /** The next flow registers the client again first (the token endpoint forgot it). */
   readonly reregistered: boolean;
   /** Flows that failed in a row (capped): the cool-down after a failure doubles with each. */
   readonly failedFlows: number;
@@ -164,7 +194,7 @@ export interface AuthContext {
    * ahead of expiry: an idle session makes no requests at all.
    */
   readonly tokenAccepted: boolean;
-  readonly pendingGrant?: AuthorizationGrant | undefined;
+  /** The failure the session is in (the last flow's or refresh's), until a flow starts. */
   readonly error?: AuthchartError | undefined;
 }
 
@@ -181,7 +211,7 @@ export type AuthEvent =
   /**
    * A request carrying this token got an answer other than 401 (sent once per token): the token
    * is in use, so it is refreshed ahead of expiry; and a token that a refresh after a 401
-   * produced has proven itself, so a later 401 may refresh again (SPEC T9).
+   * produced has proven itself, so a later 401 may refresh again.
    */
   | { readonly type: "token.accepted"; readonly tokenVersion: number }
   /**
@@ -194,7 +224,22 @@ export type AuthEvent =
   /** Forget tokens (and the session's metadata); the store is cleared by the session. */
   | { readonly type: "session.logout" }
   /** Every request waiting on the current flow gave up: stop it. */
-  | { readonly type: "flow.cancel" };
+  | { readonly type: "flow.cancel" }
+  | FlowReport;
+
+/**
+ * What a child flow tells its parent while it runs (sent to the parent, never to the outside):
+ * an authorization starts for a plan — the loop guard counts it for the session, whatever
+ * becomes of the flow — and the decisions it takes, for the parent's trace.
+ */
+export type FlowReport =
+  | {
+      readonly type: "flow.authorizing";
+      readonly plan: ScopePlan;
+      /** Scopes the authorization server refused in this flow, dropped from this plan. */
+      readonly refused: Scopes;
+    }
+  | { readonly type: "flow.trace"; readonly entry: TraceEntry };
 
 /** Why a challenge or expiry is answered as it is; the request loop acts on it. */
 export type ChallengeAnswer =
@@ -207,14 +252,22 @@ export type ChallengeAnswer =
       readonly error: AuthchartError;
     };
 
-/** The decision trace (behaviour 12): one entry per decision, with the reason in words. */
+/**
+ * The lifecycle came to rest (a quiet state): a flow or refresh ended, or the application's
+ * request needed none. Everyone who waited gets the same outcome.
+ */
+export type Settled =
+  | { readonly type: "settled"; readonly outcome: "authorized" }
+  | { readonly type: "settled"; readonly outcome: "failed"; readonly error: AuthchartError };
+
+/** The decision trace: one entry per decision, with the reason in words. */
 export interface TraceEntry {
   readonly type: "trace";
-  readonly decision: string;
+  readonly decision: Decision;
   readonly reason: string;
   readonly details?:
     | Readonly<Record<string, string | number | boolean | readonly string[]>>
     | undefined;
 }
 
-export type AuthEmitted = ChallengeAnswer | TraceEntry;
+export type AuthEmitted = ChallengeAnswer | Settled | TraceEntry;

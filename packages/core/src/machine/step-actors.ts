@@ -25,7 +25,9 @@ import type {
   RefreshActorInput,
   RegisterActorInput,
 } from "./actors.js";
+import { authMachine } from "./auth-machine.js";
 import { StepDefect } from "./errors.js";
+import { authorizationCodeFlow } from "./flows/authorization-code.js";
 import type { AuthServerInfo, ClientInfo, ResourceInfo, TokenInfo } from "./model.js";
 
 export type StepServices = OAuthHttp | CredentialStore | UserAgent | Randomness;
@@ -120,20 +122,22 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
               issuer: found.issuer,
               metadata: found.metadata,
               metadataUrl: found.metadataUrl,
+              discoveredAt: Date.now(),
             }),
           ),
         ),
     ),
     register: effectActor("register", runtime, (input: RegisterActorInput) =>
       Effect.gen(function* () {
-        if (input.forgetStored) yield* (yield* CredentialStore).deleteClient(input.issuer);
+        const { issuer, metadata } = input.authServer;
+        if (input.forgetStored) yield* (yield* CredentialStore).deleteClient(issuer);
         const { client, via } = yield* register({
-          issuer: input.issuer,
-          metadata: input.metadata,
-          settings: settingsFor(input.issuer),
+          issuer,
+          metadata,
+          settings: settingsFor(issuer),
           scopes: input.scopes,
         });
-        if (via === "pre-registered") bindIfWildcard(input.issuer, client.clientId);
+        if (via === "pre-registered") bindIfWildcard(issuer, client.clientId);
         return {
           issuer: client.issuer,
           clientId: client.clientId,
@@ -143,14 +147,11 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     authorize: effectActor("authorize", runtime, (input: AuthorizeActorInput) =>
       Effect.gen(function* () {
-        const client = yield* resolveClient(
-          input.issuer,
-          input.clientId,
-          settingsFor(input.issuer),
-        );
+        const { issuer, metadata } = input.authServer;
+        const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
         return yield* authorize({
-          issuer: input.issuer,
-          metadata: input.metadata,
+          issuer,
+          metadata,
           client,
           redirectUri: options.settings.redirectUris[0],
           resource: input.resource,
@@ -160,17 +161,14 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     exchangeCode: effectActor("exchangeCode", runtime, (input: ExchangeCodeActorInput) =>
       Effect.gen(function* () {
-        const client = yield* resolveClient(
-          input.issuer,
-          input.clientId,
-          settingsFor(input.issuer),
-        );
+        const { issuer, metadata } = input.authServer;
+        const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
         const tokens = yield* exchangeCode({
-          issuer: input.issuer,
-          metadata: input.metadata,
+          issuer,
+          metadata,
           client,
           grant: input.grant,
-          signingKey: signingKeyFor(settingsFor(input.issuer), input.issuer),
+          signingKey: signingKeyFor(settingsFor(issuer), issuer),
         });
         return toTokenInfo(tokens, "authorization");
       }),
@@ -178,9 +176,8 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     refreshToken: effectActor("refreshToken", runtime, (input: RefreshActorInput) =>
       Effect.gen(function* () {
         const store = yield* CredentialStore;
-        const key = { resource: input.resource, issuer: input.issuer, clientId: input.clientId };
-        const held = yield* store.loadTokens(key);
-        if (Option.isNone(held)) {
+        const held = input.token && (yield* store.loadTokens(tokenKeyOf(input.token)));
+        if (input.token === undefined || held === undefined || Option.isNone(held)) {
           return yield* new TokenRejected({
             code: "invalid_grant",
             status: 0,
@@ -188,29 +185,26 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             grantType: "refresh_token",
           });
         }
-        // Metadata dropped by its time to live is discovered again for the refresh.
+        const { issuer, clientId } = input.token;
+        // Metadata unknown or past its time to live is discovered again for the refresh.
         const metadata =
-          input.metadata.token_endpoint !== undefined
-            ? input.metadata
+          input.authServer !== undefined
+            ? input.authServer.metadata
             : input.legacyServerUrl !== undefined
               ? (yield* discoverLegacyAuthServer(input.legacyServerUrl)).metadata
-              : (yield* discoverAuthServer(input.issuer)).metadata;
-        const client = yield* resolveClient(
-          input.issuer,
-          input.clientId,
-          settingsFor(input.issuer),
-        );
+              : (yield* discoverAuthServer(issuer)).metadata;
+        const client = yield* resolveClient(issuer, clientId, settingsFor(issuer));
         const tokens = yield* refresh({
-          issuer: input.issuer,
+          issuer,
           metadata,
           client,
           tokens: held.value,
-          signingKey: signingKeyFor(settingsFor(input.issuer), input.issuer),
+          signingKey: signingKeyFor(settingsFor(issuer), issuer),
         }).pipe(
-          // SPEC T7 [lib]: a dead refresh grant drops the tokens before re-authorizing.
+          // A dead refresh grant drops the tokens before re-authorizing (RFC 6749 §5.2).
           Effect.tapError((error) =>
             error._tag === "TokenRejected" && error.code === "invalid_grant"
-              ? store.deleteTokens(key)
+              ? store.deleteTokens(tokenKeyOf(held.value.key))
               : Effect.void,
           ),
         );
@@ -218,6 +212,38 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       }),
     ),
   };
+};
+
+const tokenKeyOf = (token: {
+  readonly resource: string;
+  readonly issuer: string;
+  readonly clientId: string;
+}) => ({
+  resource: token.resource,
+  issuer: token.issuer,
+  clientId: token.clientId,
+});
+
+/**
+ * The lifecycle with the step actors that run the step Effects: the parent's own (refresh) and
+ * each child flow's.
+ */
+export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) => {
+  const steps = makeStepActors(runtime, options);
+  return authMachine.provide({
+    actors: {
+      authorizationCode: authorizationCodeFlow.provide({
+        actors: {
+          discoverResource: steps.discoverResource,
+          discoverAuthServer: steps.discoverAuthServer,
+          register: steps.register,
+          authorize: steps.authorize,
+          exchangeCode: steps.exchangeCode,
+        },
+      }),
+      refreshToken: steps.refreshToken,
+    },
+  });
 };
 
 /** The pre-registered client's key for this issuer (SPEC R2), else the application's own. */

@@ -7,7 +7,7 @@ import { Cause, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Schema } 
 import { type Actor, createActor, type InspectionEvent, type SnapshotFrom } from "xstate";
 import type { ClientSettings } from "../client-settings.js";
 import { describeDefect, InvalidChallenge, InvalidResourceUri, TransportError } from "../errors.js";
-import { authMachine } from "../machine/auth-machine.js";
+import type { authMachine } from "../machine/auth-machine.js";
 import {
   type AuthchartError,
   AuthorizationLoop,
@@ -23,8 +23,8 @@ import type {
   TokenInfo,
   TraceEntry,
 } from "../machine/model.js";
-import { PersistedSession, quietStates, toPersisted, toRestored } from "../machine/persistence.js";
-import { makeStepActors, type StepServices, toTokenInfo } from "../machine/step-actors.js";
+import { PersistedSession, toPersisted, toRestored } from "../machine/persistence.js";
+import { provideSteps, type StepServices, toTokenInfo } from "../machine/step-actors.js";
 import {
   canonicalResourceUri,
   isLocalNetworkHost,
@@ -78,12 +78,15 @@ export interface SessionOptions {
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
   /** Decision-trace listener attached before the machine starts (so it sees "restored" too). */
   readonly onTrace?: ((entry: TraceEntry) => void) | undefined;
-  /** How long discovered metadata is trusted across processes. Default: one hour. */
+  /** How long discovered metadata is trusted, in this process and across processes. Default: one hour. */
   readonly metadataTtlMillis?: number | undefined;
 }
 
 export interface SessionState {
+  /** The lifecycle's state: unauthorized, obtaining, authorized, refreshing, refreshBackoff, failed. */
   readonly value: string;
+  /** While `obtaining`: the running flow's step (resourceMetadata, authorizing, …). */
+  readonly flowStep?: string | undefined;
   readonly token?: TokenInfo | undefined;
   readonly error?: AuthchartError | undefined;
   readonly context: AuthContext;
@@ -118,9 +121,25 @@ const tokenKeyOf = (token: TokenInfo): TokenKey => ({
   clientId: token.clientId,
 });
 
-const inFlight = (value: string) => !(quietStates as readonly string[]).includes(value);
 const stateName = (value: unknown) =>
   typeof value === "string" ? value : (Object.keys(value as object)[0] ?? "unknown");
+
+type AuthSnapshot = SnapshotFrom<typeof authMachine>;
+
+/**
+ * The current token serves requests: in `authorized`, and during a refresh ahead of expiry (the
+ * token is still valid; nothing waits for the refresh).
+ */
+const servesRequests = (snapshot: AuthSnapshot): boolean => {
+  if (snapshot.hasTag("serving")) return true;
+  const token = snapshot.context.token;
+  return (
+    snapshot.hasTag("refreshing") &&
+    snapshot.context.refreshReason === "proactive" &&
+    token !== undefined &&
+    (token.expiresAt === undefined || token.expiresAt > Date.now())
+  );
+};
 
 /** xstate timers that never keep a process alive: an idle or forgotten session lets Node exit. */
 const unrefClock = {
@@ -251,10 +270,10 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   /** The token version the resource last accepted (token.accepted is sent once per version). */
   let acceptedVersion: number | undefined;
 
-  const onSnapshot = (snapshot: SnapshotFrom<typeof authMachine>) => {
+  const onSnapshot = (snapshot: AuthSnapshot) => {
     const token = snapshot.context.token;
     if (token) heldTokens.set(tokenStoreKey(tokenKeyOf(token)), tokenKeyOf(token));
-    if (!inFlight(stateName(snapshot.value))) {
+    if (snapshot.hasTag("quiet")) {
       lastQuiet = snapshot.context;
       const { savedAt: _, ...comparable } = toPersisted(snapshot.context, Date.now());
       const key = JSON.stringify(comparable);
@@ -275,12 +294,10 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   let actor!: Actor<typeof authMachine>;
   const startActor = (from: RestoredSession | undefined): Actor<typeof authMachine> => {
     const next = createActor(
-      authMachine.provide({
-        actors: makeStepActors(runtime, {
-          settings: options.client,
-          resourcePolicy: options.resourcePolicy,
-          boundIssuer: from?.client?.kind === "pre-registered" ? from.client.issuer : undefined,
-        }),
+      provideSteps(runtime, {
+        settings: options.client,
+        resourcePolicy: options.resourcePolicy,
+        boundIssuer: from?.client?.kind === "pre-registered" ? from.client.issuer : undefined,
       }),
       {
         input: { serverUrl: options.serverUrl, config, restored: from },
@@ -313,8 +330,10 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
 
   function state(): SessionState {
     const snapshot = actor.getSnapshot();
+    const flow = snapshot.children.flow?.getSnapshot();
     return {
       value: stateName(snapshot.value),
+      flowStep: flow && "value" in flow ? stateName(flow.value) : undefined,
       token: snapshot.context.token,
       error: snapshot.context.error,
       context: snapshot.context,
@@ -326,43 +345,36 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   const unanswered = new Set<() => void>();
 
   /**
-   * Resolves when the machine settles in `authorized`; rejects with the typed error otherwise.
-   * An abort detaches this waiter only: the flow it waited on runs on (the user may still be at
-   * the consent page) until it completes, times out, or the application cancels it.
+   * Resolves when the lifecycle next settles with the token (the `settled` event); rejects with
+   * the typed error of the flow that ended otherwise. Attach it before sending the event that may
+   * settle at once. An abort detaches this waiter only: the flow it waited on runs on (the user
+   * may still be at the consent page) until it completes, times out, or the application cancels
+   * it.
    */
   const waitSettled = (signal: AbortSignal | undefined) =>
     new Promise<void>((resolve, reject) => {
       const target = actor;
       const settle = (outcome: () => void) => {
+        settled.unsubscribe();
         subscription.unsubscribe();
+        unanswered.delete(cancel);
         signal?.removeEventListener("abort", onAbort);
         outcome();
       };
-      const check = () => {
-        const snapshot = target.getSnapshot();
-        const value = stateName(snapshot.value);
-        if (snapshot.status === "stopped" || closed)
-          settle(() => reject(new FlowCancelled({ reason: "the session was closed" })));
-        // A flow that failed while a token is held ends in `authorized` with its error: the
-        // requests that waited on it get the error; the token serves everyone else.
-        else if (value === "authorized")
-          settle(() =>
-            snapshot.context.error === undefined ? resolve() : reject(snapshot.context.error),
-          );
-        else if (value === "failed" || value === "unauthorized")
-          settle(() =>
-            reject(snapshot.context.error ?? new FlowCancelled({ reason: "the flow stopped" })),
-          );
-      };
-      const onAbort = () => settle(() => reject(signal?.reason));
+      const cancel = () =>
+        settle(() => reject(new FlowCancelled({ reason: "the session was closed" })));
+      const settled = target.on("settled", (event) =>
+        settle(() => (event.outcome === "authorized" ? resolve() : reject(event.error))),
+      );
       const subscription = target.subscribe({
-        next: check,
-        complete: check,
+        complete: cancel,
         error: (error) => settle(() => reject(statechartDefect(error))),
       });
+      const onAbort = () => settle(() => reject(signal?.reason));
+      unanswered.add(cancel);
       signal?.addEventListener("abort", onAbort, { once: true });
       if (signal?.aborted) onAbort();
-      else check();
+      else if (closed || target.getSnapshot().status === "stopped") cancel();
     });
 
   /** Tells the machine what a request saw; resolves when the request should be sent again. */
@@ -536,15 +548,9 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     for (let round = 0; round < maxRounds; round++) {
       if (closed) throw new FlowCancelled({ reason: "the session is closed" });
       const snapshot = actor.getSnapshot();
-      const value = stateName(snapshot.value);
       const token = snapshot.context.token;
       // A refresh ahead of expiry does not hold requests back: the current token still serves.
-      const refreshingAhead =
-        (value === "refreshing" || value === "refreshBackoff") &&
-        snapshot.context.refreshReason === "proactive" &&
-        token !== undefined &&
-        (token.expiresAt === undefined || token.expiresAt > Date.now());
-      if (inFlight(value) && !refreshingAhead) {
+      if (snapshot.hasTag("busy") && !servesRequests(snapshot)) {
         await waitSettled(signal);
         continue;
       }
@@ -601,10 +607,10 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
    * ScopeDeclined when the authorization server granted less than was asked.
    */
   const authorize = async (scopes?: readonly string[]) => {
-    if (inFlight(stateName(actor.getSnapshot().value)))
-      await waitSettled(undefined).catch(() => undefined);
+    if (actor.getSnapshot().hasTag("busy")) await waitSettled(undefined).catch(() => undefined);
+    const settled = waitSettled(undefined);
     actor.send({ type: "session.authorize", scopes });
-    await waitSettled(undefined);
+    await settled;
     const granted = actor.getSnapshot().context.token?.scopes ?? [];
     const missing = missingScopes(scopes ?? [], granted);
     if (missing.length > 0) throw new ScopeDeclined({ missing });

@@ -4,6 +4,7 @@
  * the snapshots, the step actors' inputs, and the emitted `challenge.answered` and `trace` events.
  */
 import { describe, expect, it } from "vitest";
+import { AuthorizationDenied } from "../../src/errors.js";
 import { proactiveRefreshAt } from "../../src/machine/decisions.js";
 import type {
   AuthConfig,
@@ -21,6 +22,7 @@ import {
   FAR_FUTURE,
   failures,
   grantFor,
+  ISSUER,
   input,
   insufficientScope403,
   LONG_AGO,
@@ -51,10 +53,12 @@ const completeFlow = async (d: Driven, options: FlowOptions = {}) => {
   if (d.script.running("register")) {
     await d.resolve(
       "register",
-      options.client ?? clientInfo("dynamic", d.running("register").input.issuer),
+      options.client ?? clientInfo("dynamic", d.running("register").input.authServer.issuer),
     );
   }
-  const { scopes, clientId, issuer } = d.running("authorize").input;
+  const { scopes, client, authServer } = d.running("authorize").input;
+  const { clientId } = client;
+  const { issuer } = authServer;
   await d.resolve("authorize", grantFor(scopes, clientId));
   const granted = options.grant ? options.grant(scopes) : scopes;
   await d.resolve(
@@ -99,20 +103,20 @@ describe("1. first request without a token", () => {
     expect(d.value()).toBe("unauthorized");
     d.send(unauthorized401(undefined, "req"));
     expect(answer(d, "req")).toEqual(["wait"]);
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
     await d.resolve("discoverResource", resourceInfo(["read", "write"]));
-    expect(d.value()).toEqual({ discovering: "authServerMetadata" });
+    expect(d.at()).toBe("obtaining.authServerMetadata");
     await d.resolve("discoverAuthServer", authServerInfo());
-    expect(d.value()).toBe("registering");
+    expect(d.at()).toBe("obtaining.registering");
     expect(d.running("register").input.scopes).toEqual(["read", "write", "offline_access"]);
     await d.resolve("register", clientInfo("dynamic"));
-    expect(d.value()).toBe("authorizing");
+    expect(d.at()).toBe("obtaining.authorizing");
     expect(d.running("authorize").input).toMatchObject({
-      clientId: "dyn-client",
+      client: { clientId: "dyn-client" },
       scopes: ["read", "write", "offline_access"],
     });
     await d.resolve("authorize", grantFor(["read", "write", "offline_access"]));
-    expect(d.value()).toBe("exchangingCode");
+    expect(d.at()).toBe("obtaining.exchangingCode");
     await d.resolve("exchangeCode", tokenInfo({ scopes: ["read", "write", "offline_access"] }));
     expect(d.value()).toBe("authorized");
     expect(d.context().token).toMatchObject({ version: 1, obtainedBy: "authorization" });
@@ -152,7 +156,7 @@ describe("2. 403 insufficient_scope: step-up, never a refresh", () => {
     const d = restoredSession({ version: 4, scopes: ["read"], hasRefreshToken: true });
     expect(d.value()).toBe("authorized");
     d.send(insufficientScope403(["write"], 4, "req"));
-    expect(d.value()).toBe("authorizing");
+    expect(d.at()).toBe("obtaining.authorizing");
     expect(answer(d, "req")).toEqual(["wait"]);
     expect(d.running("authorize").input.scopes).toEqual(["read", "write"]);
     expect(d.script.callsOf("refreshToken")).toHaveLength(0);
@@ -254,7 +258,7 @@ describe("3. refresh", () => {
     const d = restoredSession({ version: 1 });
     d.send(unauthorized401(1));
     await d.reject("refreshToken", failures.refreshInvalidGrant);
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
     expect(d.context().token).toBeUndefined();
   });
 
@@ -297,7 +301,7 @@ describe("4. loop guard, kept for the session", () => {
     for (let attempt = 1; attempt <= 3; attempt++) {
       const version = d.context().token?.version;
       d.send(insufficientScope403(["admin"], version, `step-up-${attempt}`));
-      expect(d.value()).toBe("authorizing");
+      expect(d.at()).toBe("obtaining.authorizing");
       await completeFlow(d);
     }
     expect(authorizeCalls()).toBe(4);
@@ -309,7 +313,7 @@ describe("4. loop guard, kept for the session", () => {
     expect(refused?.outcome === "refused" && refused.error).toMatchObject({ attempts: 3 });
     // another scope set is still allowed
     d.send(insufficientScope403(["write"], d.context().token?.version, "other"));
-    expect(d.value()).toBe("authorizing");
+    expect(d.at()).toBe("obtaining.authorizing");
   });
 
   it("a declined scope fails at once with ScopeDeclined naming it, without prompting again", async () => {
@@ -348,7 +352,20 @@ describe("4. loop guard, kept for the session", () => {
     d.send({ type: "session.authorize", scopes: ["admin"] });
     expect(d.context().authorizations.size).toBe(0);
     expect(d.context().declined).toEqual([]);
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
+  });
+
+  it("a step-up the server could not serve (temporarily_unavailable, server_error, invalid_scope) is no decline: asked again later", async () => {
+    for (const error of ["temporarily_unavailable", "server_error", "invalid_scope"]) {
+      const d = await authorizedSession();
+      d.send(insufficientScope403(["admin"], 1));
+      await d.reject("authorize", new AuthorizationDenied({ error }));
+      expect(d.value()).toBe("authorized");
+      expect(d.context().declined).toEqual([]);
+      d.send(insufficientScope403(["admin"], 1, "later"));
+      expect(answer(d, "later"), error).toEqual(["wait"]);
+      expect(d.at()).toBe("obtaining.authorizing");
+    }
   });
 
   it("session.authorize after a failure without a token resets the loop guard", async () => {
@@ -361,7 +378,7 @@ describe("4. loop guard, kept for the session", () => {
     expect(d.value()).toEqual({ failed: "coolingDown" });
     d.send({ type: "session.authorize" });
     expect(d.context().authorizations.size).toBe(0);
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
   });
 });
 
@@ -379,7 +396,7 @@ describe("5. scopes from scopes_supported refused with invalid_scope", () => {
   it("at the authorization endpoint: authorizes once more without a scope parameter", async () => {
     const d = await fromSupported();
     await d.reject("authorize", failures.deniedInvalidScope);
-    expect(d.value()).toBe("authorizing");
+    expect(d.at()).toBe("obtaining.authorizing");
     expect(d.running("authorize").input.scopes).toEqual([]);
     expect(d.context().scopes?.origin).toBe("without-scope");
     // only once
@@ -392,11 +409,35 @@ describe("5. scopes from scopes_supported refused with invalid_scope", () => {
     expect(d.script.callsOf("authorize")).toHaveLength(2);
   });
 
+  it("the refused scopes are dropped for the session: not asked for again in a step-up or a re-authorization", async () => {
+    const d = await fromSupported();
+    await d.reject("authorize", failures.deniedInvalidScope);
+    await d.resolve("authorize", grantFor([]));
+    await d.resolve("exchangeCode", tokenInfo({ scopes: ["read"], hasRefreshToken: false }));
+    expect(d.value()).toBe("authorized");
+    expect(d.context().refused).toEqual(["write"]);
+    // a step-up for admin asks for what is held and what is challenged, not the refused write
+    d.send(insufficientScope403(["admin"], 1));
+    expect(d.running("authorize").input.scopes).toEqual(["read", "admin"]);
+    await d.resolve("authorize", grantFor(["read", "admin"]));
+    await d.resolve(
+      "exchangeCode",
+      tokenInfo({ version: 2, scopes: ["read", "admin"], hasRefreshToken: false }),
+    );
+    // a re-authorization after a 401 does not bring write back either
+    d.send(unauthorized401(2));
+    await d.resolve("discoverResource", resourceInfo(["read", "write"]));
+    await d.resolve("discoverAuthServer", authServerInfo());
+    await d.resolve("register", clientInfo("dynamic"));
+    expect(d.running("authorize").input.scopes).not.toContain("write");
+    expect(d.running("authorize").input.scopes).toEqual(expect.arrayContaining(["read", "admin"]));
+  });
+
   it("at the token endpoint: authorizes once more without a scope parameter", async () => {
     const d = await fromSupported();
     await d.resolve("authorize", grantFor(["read", "write"]));
     await d.reject("exchangeCode", failures.tokenInvalidScope);
-    expect(d.value()).toBe("authorizing");
+    expect(d.at()).toBe("obtaining.authorizing");
     expect(d.running("authorize").input.scopes).toEqual([]);
   });
 
@@ -432,7 +473,7 @@ describe("6. invalid_client on a dynamically registered client", () => {
     await d.resolve("register", clientInfo("dynamic"));
     await d.resolve("authorize", grantFor([]));
     await d.reject("exchangeCode", failures.tokenInvalidClient);
-    expect(d.value()).toBe("registering");
+    expect(d.at()).toBe("obtaining.registering");
     expect(d.running("register").input.forgetStored).toBe(true);
     expect(d.context().client).toBeUndefined();
     await d.resolve("register", clientInfo("dynamic"));
@@ -460,7 +501,7 @@ describe("6. invalid_client on a dynamically registered client", () => {
     d.send(unauthorized401(1));
     await d.reject("refreshToken", failures.refreshInvalidClient);
     // Through discovery: a restored session may lack metadata and has no scope plan yet.
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
     expect(d.context().token).toBeUndefined();
     await d.resolve("discoverResource", resourceInfo(["read", "write"]));
     await d.resolve("discoverAuthServer", authServerInfo());
@@ -510,11 +551,13 @@ describe("T9. a token that a refresh after a 401 produced", () => {
   it("gets 401 → re-authorize, not a second refresh", async () => {
     const d = await refreshedAfter401();
     d.send(unauthorized401(2, "again"));
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
     expect(d.context().token).toBeUndefined();
     expect(answer(d, "again")).toEqual(["wait"]);
     expect(d.script.callsOf("refreshToken")).toHaveLength(1);
-    expect(d.traces().find((t) => t.decision === "re-authorize")?.reason).toContain("SPEC T9");
+    expect(d.traces().find((t) => t.decision === "re-authorize")?.reason).toContain(
+      "before it was ever accepted",
+    );
   });
 
   it("once accepted by the server, a later 401 may refresh again", async () => {
@@ -534,7 +577,7 @@ describe("10. cancellation and the browser step's timeout", () => {
     await d.resolve("register", clientInfo("dynamic"));
     const browser = d.running("authorize");
     d.clock.increment(999);
-    expect(d.value()).toBe("authorizing");
+    expect(d.at()).toBe("obtaining.authorizing");
     d.clock.increment(1);
     expect(d.value()).toEqual({ failed: "coolingDown" });
     expect(d.context().error).toMatchObject({ _tag: "AuthorizationTimeout", timeoutMillis: 1_000 });
@@ -571,8 +614,8 @@ describe("11. credentials bound to the issuer", () => {
     });
     expect(d.running("discoverAuthServer").input.issuer).toBe("https://other-as.example.com");
     await d.resolve("discoverAuthServer", authServerInfo("https://other-as.example.com"));
-    expect(d.context().client).toBeUndefined();
-    expect(d.running("register").input.issuer).toBe("https://other-as.example.com");
+    expect(d.flowContext()?.client).toBeUndefined();
+    expect(d.running("register").input.authServer.issuer).toBe("https://other-as.example.com");
   });
 });
 
@@ -595,7 +638,7 @@ describe("challenges the session passes on", () => {
     );
     d.send(challenge({ status: 401, scope: ["write"] }, 1, "needs-write"));
     expect(answer(d, "needs-write")).toEqual(["wait"]);
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
   });
 });
 
@@ -614,12 +657,12 @@ describe("2. step-up when the metadata is not current", () => {
     expect(d.value()).toBe("authorized");
     d.send(insufficientScope403(["write"], 1, "needs-write"));
     expect(answer(d, "needs-write")).toEqual(["wait"]);
-    expect(d.value()).toEqual({ discovering: "resourceMetadata" });
+    expect(d.at()).toBe("obtaining.resourceMetadata");
     await d.resolve("discoverResource", resourceInfo(["read", "write"]));
     await d.resolve("discoverAuthServer", authServerInfo());
     await d.resolve("register", clientInfo("dynamic"));
     expect(d.running("authorize").input.scopes).toEqual(expect.arrayContaining(["read", "write"]));
-    expect(d.running("authorize").input.issuer).not.toBe("");
+    expect(d.running("authorize").input.authServer.issuer).toBe(ISSUER);
     expect(d.script.callsOf("refreshToken")).toHaveLength(0);
   });
 });
@@ -630,7 +673,7 @@ describe("4. the loop guard also bounds the session", () => {
     for (let i = 0; i < 10; i++) {
       const version = d.context().token?.version;
       d.send(insufficientScope403([`scope-${i}`], version, `grow-${i}`));
-      if (d.value() !== "authorizing") break;
+      if (d.at() !== "obtaining.authorizing") break;
       await completeFlow(d);
     }
     expect(d.script.callsOf("authorize")).toHaveLength(4);
@@ -643,7 +686,7 @@ describe("4. the loop guard also bounds the session", () => {
   it("an authorization timeout while a token is held keeps the token (a step-up nobody finished)", async () => {
     const d = await authorizedSession();
     d.send(insufficientScope403(["write"], 1, "step"));
-    expect(d.value()).toBe("authorizing");
+    expect(d.at()).toBe("obtaining.authorizing");
     d.elapse();
     expect(d.value()).toBe("authorized");
     expect(d.context().error?._tag).toBe("AuthorizationTimeout");

@@ -10,6 +10,7 @@ import {
   isForOlderToken,
   isInsufficientScope,
   mayRefreshOn401,
+  scopeFactsOf,
   scopesFromSupportedRefused,
   stepUpPlan,
   withoutScopePlan,
@@ -30,6 +31,7 @@ const context = (overrides: Partial<AuthContext> = {}): AuthContext => ({
   config: defaultAuthConfig,
   requestedSoFar: [],
   declined: [],
+  refused: [],
   authorizations: noAuthorizations,
   failedFlows: 0,
   tokenAccepted: false,
@@ -37,6 +39,9 @@ const context = (overrides: Partial<AuthContext> = {}): AuthContext => ({
   reregistered: false,
   ...overrides,
 });
+
+/** The scope facts of a lifecycle context. */
+const facts = (overrides: Partial<AuthContext> = {}) => scopeFactsOf(context(overrides));
 
 const plan = (requested: string[], overrides: Partial<ScopePlan> = {}): ScopePlan => ({
   requested,
@@ -49,7 +54,7 @@ const plan = (requested: string[], overrides: Partial<ScopePlan> = {}): ScopePla
 describe("initialPlan: the scopes of a first authorization (SPEC S1-S3, S5, T10)", () => {
   it("takes the challenge's scope first, and it is required", () => {
     const p = initialPlan(
-      context({
+      facts({
         challenge: { status: 401, scope: ["files:read"] },
         resource: resourceInfo(["read", "write"]),
       }),
@@ -59,13 +64,13 @@ describe("initialPlan: the scopes of a first authorization (SPEC S1-S3, S5, T10)
   });
 
   it("falls back to the resource's scopes_supported, which are not required (S1.2, S3)", () => {
-    const p = initialPlan(context({ resource: resourceInfo(["read", "write"]) }));
+    const p = initialPlan(facts({ resource: resourceInfo(["read", "write"]) }));
     expect(p).toMatchObject({ requested: ["read", "write"], origin: "scopes_supported" });
     expect(p.required).toEqual([]);
   });
 
   it("asks for no scope when nothing names one (S1.3)", () => {
-    expect(initialPlan(context({ resource: resourceInfo() }))).toMatchObject({
+    expect(initialPlan(facts({ resource: resourceInfo() }))).toMatchObject({
       requested: [],
       origin: "none",
     });
@@ -73,7 +78,7 @@ describe("initialPlan: the scopes of a first authorization (SPEC S1-S3, S5, T10)
 
   it("always keeps the configured scopes, with the challenge's added (S2)", () => {
     const p = initialPlan(
-      context({
+      facts({
         config: { ...defaultAuthConfig, configuredScopes: ["app"] },
         challenge: { status: 401, scope: ["x"] },
       }),
@@ -84,7 +89,7 @@ describe("initialPlan: the scopes of a first authorization (SPEC S1-S3, S5, T10)
 
   it("adds offline_access when the authorization server lists it, as an optional scope (T10)", () => {
     const p = initialPlan(
-      context({ challenge: { status: 401, scope: ["read"] }, authServer: authServerInfo() }),
+      facts({ challenge: { status: 401, scope: ["read"] }, authServer: authServerInfo() }),
     );
     expect(p.requested).toEqual(["read", "offline_access"]);
     expect(p.optional).toEqual(["offline_access"]);
@@ -92,7 +97,7 @@ describe("initialPlan: the scopes of a first authorization (SPEC S1-S3, S5, T10)
 
   it("keeps what this session asked for before, less what was declined (SEP-2350)", () => {
     const p = initialPlan(
-      context({
+      facts({
         challenge: { status: 401, scope: ["read"] },
         requestedSoFar: ["read", "admin", "write"],
         declined: ["write"],
@@ -105,7 +110,7 @@ describe("initialPlan: the scopes of a first authorization (SPEC S1-S3, S5, T10)
 describe("stepUpPlan: 403 insufficient_scope (SPEC S4, S5)", () => {
   it("asks for the union of everything requested or granted and the challenged scopes", () => {
     const p = stepUpPlan(
-      context({ requestedSoFar: ["read"], token: tokenInfo({ scopes: ["read", "list"] }) }),
+      facts({ requestedSoFar: ["read"], token: tokenInfo({ scopes: ["read", "list"] }) }),
       { status: 403, error: "insufficient_scope", scope: ["write"] },
     );
     expect(p).toMatchObject({ requested: ["read", "list", "write"], origin: "step-up" });
@@ -114,7 +119,7 @@ describe("stepUpPlan: 403 insufficient_scope (SPEC S4, S5)", () => {
 
   it("falls back to scopes_supported when the challenge names no scope (S3, E16)", () => {
     const p = stepUpPlan(
-      context({
+      facts({
         token: tokenInfo({ scopes: ["read"] }),
         resource: resourceInfo(["read", "admin"]),
       }),
@@ -126,7 +131,7 @@ describe("stepUpPlan: 403 insufficient_scope (SPEC S4, S5)", () => {
 
 describe("withoutScopePlan (behaviour 5)", () => {
   it("sends no scope parameter but keeps what the request requires", () => {
-    expect(withoutScopePlan(context({ scopes: plan(["read"], { required: ["read"] }) }))).toEqual({
+    expect(withoutScopePlan(plan(["read"], { required: ["read"] }))).toEqual({
       requested: [],
       origin: "without-scope",
       optional: [],
@@ -197,7 +202,7 @@ describe("mayRefreshOn401 (behaviour 3, SPEC T9)", () => {
 
 describe("scopesFromSupportedRefused (behaviour 5)", () => {
   it("is true for invalid_scope on scopes taken from scopes_supported, at either endpoint", () => {
-    const c = context({ scopes: plan(["read", "write"], { origin: "scopes_supported" }) });
+    const c = plan(["read", "write"], { origin: "scopes_supported" });
     expect(scopesFromSupportedRefused(c, failures.deniedInvalidScope)).toBe(true);
     expect(scopesFromSupportedRefused(c, failures.tokenInvalidScope)).toBe(true);
     expect(scopesFromSupportedRefused(c, failures.deniedAccess)).toBe(false);
@@ -205,7 +210,7 @@ describe("scopesFromSupportedRefused (behaviour 5)", () => {
 
   it("never drops scopes that the application or the challenge asked for", () => {
     for (const origin of ["challenge", "configured", "configured+challenge", "step-up"] as const) {
-      const c = context({ scopes: plan(["read"], { origin }) });
+      const c = plan(["read"], { origin });
       expect(scopesFromSupportedRefused(c, failures.deniedInvalidScope)).toBe(false);
     }
   });

@@ -13,13 +13,17 @@ import {
   withReadmeDiagram,
 } from "../../scripts/diagram.mjs";
 import { authMachine } from "../../src/machine/auth-machine.js";
+import { authorizationCodeFlow } from "../../src/machine/flows/authorization-code.js";
+
+const charts = { lifecycle: authMachine, flows: [authorizationCodeFlow] };
+
 import { stateNodesOf, transitionsOf } from "./scripted.js";
 
 describe("docs/state-diagram.md", () => {
   it("is the diagram of the current machine (run `npm run diagram` after changing it)", async () => {
     const committed = await readFile(documentPath, "utf8").catch(() => "(missing)");
     expect(
-      committed === renderDocument(authMachine),
+      committed === renderDocument(charts),
       "docs/state-diagram.md is out of date: run `npm run diagram`",
     ).toBe(true);
   });
@@ -27,30 +31,29 @@ describe("docs/state-diagram.md", () => {
   it("is the diagram the README shows (run `npm run diagram` after changing the machine)", async () => {
     const readme = await readFile(readmePath, "utf8");
     expect(
-      readme === withReadmeDiagram(readme, authMachine),
+      readme === withReadmeDiagram(readme, charts),
       "README.md's diagram is out of date: run `npm run diagram`",
     ).toBe(true);
     expect(readme).toContain("```mermaid\nstateDiagram-v2");
   });
 
-  it("draws every state node and lists every transition", () => {
-    const mermaid = toMermaid(authMachine);
-    expect(mermaid.startsWith("stateDiagram-v2\n")).toBe(true);
-    for (const node of stateNodesOf(authMachine)) expect(mermaid).toContain(node.key);
-    expect(transitionRows(authMachine)).toHaveLength(transitionsOf(authMachine).length);
-    // every invoked step and named delay appears
-    for (const name of [
-      "discoverResource",
-      "register",
-      "authorize",
-      "exchangeCode",
-      "refreshToken",
-    ]) {
-      expect(mermaid).toContain(`invoke ${name}`);
+  it("draws every state node and lists every transition, of the lifecycle and of each flow", () => {
+    for (const machine of [authMachine, authorizationCodeFlow]) {
+      const mermaid = toMermaid(machine);
+      expect(mermaid.startsWith("stateDiagram-v2\n")).toBe(true);
+      for (const node of stateNodesOf(machine)) expect(mermaid).toContain(node.key);
+      expect(transitionRows(machine)).toHaveLength(transitionsOf(machine).length);
     }
-    for (const delay of ["refreshDue", "refreshBackoff", "authorizationTimeout"]) {
-      expect(mermaid).toContain(`after ${delay}`);
-    }
-    expect(mermaid).toContain("[and(isInsufficientScope, stepUpAllowed)]");
+    const lifecycle = toMermaid(authMachine);
+    const flow = toMermaid(authorizationCodeFlow);
+    // every invoked actor and named delay appears
+    for (const name of ["authorizationCode", "refreshToken"])
+      expect(lifecycle).toContain(`invoke ${name}`);
+    for (const name of ["discoverResource", "register", "authorize", "exchangeCode"])
+      expect(flow).toContain(`invoke ${name}`);
+    for (const delay of ["refreshDue", "refreshBackoff", "retryCooldown"])
+      expect(lifecycle).toContain(`after ${delay}`);
+    expect(flow).toContain("after authorizationTimeout");
+    expect(lifecycle).toContain("[stepUpAllowed]");
   });
 });

@@ -1,18 +1,20 @@
 /**
- * The event model for path generation over `authMachine`: for any snapshot, the events the world
- * can send it — domain events, the completion and failure of the invoked step actors (with
- * realistic outputs that depend on the snapshot, and every typed error the guards tell apart),
+ * The event model for path generation over `authMachine`, the lifecycle: for any snapshot, the
+ * events the world can send it — domain events, the flow's reports and outcomes (success, each
+ * kind of failure the lifecycle tells apart, a defect), the refresh's completion and failures,
  * and the `after` timers. xstate/graph offers only the events a snapshot's state nodes accept.
  */
 import type { AnyEventObject, AnyStateNode, AnyTransitionDefinition } from "xstate";
-import type { AuthEvent, Scopes, TokenInfo } from "../../src/machine/model.js";
+import { planFor, scopeFactsOf } from "../../src/machine/decisions.js";
+import { AuthorizationLoop, StepDefect } from "../../src/machine/errors.js";
+import type { FlowOutput } from "../../src/machine/flows/flow.js";
+import type { Scopes, TokenInfo } from "../../src/machine/model.js";
 import {
   type AuthSnapshot,
   authServerInfo,
   clientInfo,
   FAR_FUTURE,
   failures,
-  grantFor,
   ISSUER,
   LONG_AGO,
   RESOURCE,
@@ -20,7 +22,7 @@ import {
   type StepId,
 } from "./scripted.js";
 
-export type ModelEvent = AuthEvent | AnyEventObject;
+export type ModelEvent = AnyEventObject;
 
 const done = (id: StepId, output: unknown): AnyEventObject => ({
   type: `xstate.done.actor.${id}`,
@@ -76,6 +78,7 @@ export const abstractState = (snapshot: AuthSnapshot) => {
     scopes: c.scopes,
     requestedSoFar: c.requestedSoFar,
     declined: c.declined,
+    refused: c.refused,
     authorizations: Object.fromEntries(c.authorizations),
     failedFlows: c.failedFlows,
     tokenAccepted: c.tokenAccepted,
@@ -201,40 +204,57 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
     { type: "flow.cancel" },
   );
 
-  // --- the step actors ---
+  // --- the flow (one scripted step here; its own coverage is flow-coverage.test.ts) ---
+  if (snapshot.matches("obtaining")) {
+    const facts = scopeFactsOf(context);
+    add(
+      { type: "flow.authorizing", plan: planFor(facts), refused: [] },
+      {
+        type: "flow.trace",
+        entry: { type: "trace", decision: "client", reason: "dynamic client dyn-client" },
+      },
+    );
+  }
+  const learned = {
+    resource: resourceInfo(["read", "write"]),
+    authServer: authServerInfo(issuer, ["read", "write"]),
+    client: clientInfo("dynamic", issuer),
+  };
+  const flowDone = (output: FlowOutput) => done("flow", output);
+  const plan = context.scopes;
   add(
-    done("discoverResource", resourceInfo(["read", "write"])),
-    done("discoverResource", resourceInfo()),
-    failed("discoverResource", failures.resourceMetadataNotFound),
-    failed("discoverResource", failures.resourceMismatch),
-    failed("discoverResource", failures.transport),
-
-    // (no offline_access in this model: it would only multiply the scope sets)
-    done(
-      "discoverAuthServer",
-      authServerInfo(context.resource?.authorizationServer ?? new URL(context.serverUrl).origin, [
-        "read",
-        "write",
-      ]),
-    ),
-    failed("discoverAuthServer", failures.authServerMetadataNotFound),
-
-    done("register", clientInfo("dynamic", issuer)),
-    done("register", clientInfo("pre-registered", issuer)),
-    failed("register", failures.registrationRejected),
-
-    done("authorize", grantFor(requested, clientId)),
-    failed("authorize", failures.deniedInvalidScope),
-    failed("authorize", failures.deniedAccess),
-
     // the full grant, with and without a refresh token, and one already due for a refresh
-    done("exchangeCode", newToken({})),
-    done("exchangeCode", newToken({ hasRefreshToken: false })),
-    done("exchangeCode", newToken({ expiresAt: LONG_AGO })),
-    failed("exchangeCode", failures.tokenInvalidClient),
-    failed("exchangeCode", failures.tokenInvalidScope),
-    failed("exchangeCode", failures.tokenInvalidGrant),
-
+    flowDone({ ok: true, token: newToken({}), plan, learned }),
+    flowDone({ ok: true, token: newToken({ hasRefreshToken: false }), plan, learned }),
+    flowDone({ ok: true, token: newToken({ expiresAt: LONG_AGO }), plan, learned }),
+    // the user denied; the network failed (retryable); the loop guard refused
+    flowDone({ ok: false, error: failures.deniedAccess, plan, learned }),
+    flowDone({ ok: false, error: failures.transport, plan, learned }),
+    flowDone({
+      ok: false,
+      error: new AuthorizationLoop({
+        scopes: [],
+        attempts: 1,
+        counted: "authorizations for this scope set",
+      }),
+      plan,
+      learned,
+    }),
+    // the flow itself failed (a defect)
+    failed("flow", new StepDefect({ step: "authorizationCode", reason: "defect" })),
+  );
+  // the user declined a scope: granted less than asked for
+  if (requested.includes("write")) {
+    add(
+      flowDone({
+        ok: true,
+        token: newToken({ scopes: granted.filter((s) => s !== "write") }),
+        plan,
+        learned,
+      }),
+    );
+  }
+  add(
     done(
       "refreshToken",
       newToken({
@@ -247,10 +267,6 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
     failed("refreshToken", failures.transport),
     failed("refreshToken", failures.refreshUnauthorizedClient),
   );
-  // the user declined a scope: granted less than asked for (behaviour 4)
-  if (requested.includes("write")) {
-    add(done("exchangeCode", newToken({ scopes: granted.filter((s) => s !== "write") })));
-  }
 
   // --- timers ---
   add(...afterEvents(snapshot));

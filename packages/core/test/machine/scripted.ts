@@ -6,6 +6,7 @@
  */
 import { Redacted } from "effect";
 import {
+  type AnyStateMachine,
   type AnyStateNode,
   type AnyTransitionDefinition,
   createActor,
@@ -33,6 +34,8 @@ import type {
   RegisterActorInput,
 } from "../../src/machine/actors.js";
 import { type AuthMachine, authMachine } from "../../src/machine/auth-machine.js";
+import { authorizationCodeFlow } from "../../src/machine/flows/authorization-code.js";
+import type { FlowInput, FlowOutput } from "../../src/machine/flows/flow.js";
 import type {
   AuthConfig,
   AuthEmitted,
@@ -90,6 +93,7 @@ export const authServerInfo = (
   issuer,
   metadata: asMetadata(issuer, scopesSupported),
   metadataUrl: `${issuer}/.well-known/oauth-authorization-server`,
+  discoveredAt: Date.now(),
 });
 
 export const clientInfo = (kind: RegistrationKind, issuer: string = ISSUER): ClientInfo => ({
@@ -186,6 +190,7 @@ export const failures = {
 // ---------------------------------------------------------------------------------------------
 
 export type StepId =
+  | "flow"
   | "discoverResource"
   | "discoverAuthServer"
   | "register"
@@ -194,6 +199,7 @@ export type StepId =
   | "refreshToken";
 
 interface StepInputs {
+  readonly flow: FlowInput;
   readonly discoverResource: DiscoverResourceActorInput;
   readonly discoverAuthServer: DiscoverAuthServerActorInput;
   readonly register: RegisterActorInput;
@@ -261,6 +267,8 @@ const scripted = <K extends StepId, O>(id: K) =>
 
 /** Step actors that wait for the test: one set for every machine driven here. */
 export const scriptedActors = {
+  /** The child flow itself, as one scripted step: for the lifecycle's own path coverage. */
+  flow: scripted<"flow", FlowOutput>("flow"),
   discoverResource: scripted<"discoverResource", ResourceInfo>("discoverResource"),
   discoverAuthServer: scripted<"discoverAuthServer", AuthServerInfo>("discoverAuthServer"),
   register: scripted<"register", ClientInfo>("register"),
@@ -274,10 +282,101 @@ const provided = new WeakMap<AuthMachine, AuthMachine>();
 const withScriptedActors = (machine: AuthMachine): AuthMachine => {
   let result = provided.get(machine);
   if (!result) {
-    result = machine.provide({ actors: scriptedActors });
+    result = machine.provide({
+      actors: {
+        authorizationCode: authorizationCodeFlow.provide({
+          actors: {
+            discoverResource: scriptedActors.discoverResource,
+            discoverAuthServer: scriptedActors.discoverAuthServer,
+            register: scriptedActors.register,
+            authorize: scriptedActors.authorize,
+            exchangeCode: scriptedActors.exchangeCode,
+          },
+        }),
+        refreshToken: scriptedActors.refreshToken,
+      },
+    });
     provided.set(machine, result);
   }
   return result;
+};
+
+/** The lifecycle alone: its flow is one scripted step that the test settles with a FlowOutput. */
+const parentOnly = new WeakMap<AuthMachine, AuthMachine>();
+const withScriptedFlow = (machine: AuthMachine): AuthMachine => {
+  let result = parentOnly.get(machine);
+  if (!result) {
+    result = machine.provide({
+      actors: {
+        // Any logic with the flow's input and output may stand in for it (flows/flow.ts).
+        authorizationCode: scriptedActors.flow as unknown as typeof authorizationCodeFlow,
+        refreshToken: scriptedActors.refreshToken,
+      },
+    });
+    parentOnly.set(machine, result);
+  }
+  return result;
+};
+
+/**
+ * The authorization-code flow alone, with scripted steps; what it reports to a parent (trace,
+ * authorizations) goes nowhere — the composed machine's tests check those reports.
+ */
+export const standaloneFlow = authorizationCodeFlow.provide({
+  actors: {
+    discoverResource: scriptedActors.discoverResource,
+    discoverAuthServer: scriptedActors.discoverAuthServer,
+    register: scriptedActors.register,
+    authorize: scriptedActors.authorize,
+    exchangeCode: scriptedActors.exchangeCode,
+  },
+  actions: { trace: () => undefined, reportAuthorizing: () => undefined },
+});
+
+export type FlowSnapshot = SnapshotFrom<typeof authorizationCodeFlow>;
+
+/** A running authorization-code flow (standalone) with scripted steps and a simulated clock. */
+export const driveFlow = (flowInput: FlowInput) => {
+  const script = new Script();
+  const clock = new SimulatedClock();
+  const taken: AnyTransitionDefinition[] = [];
+  const actor = createActor(standaloneFlow, {
+    input: flowInput,
+    clock,
+    inspect: (event: InspectionEvent) => {
+      if (event.type === "@xstate.microstep" && event.actorRef.sessionId === event.rootId) {
+        taken.push(...event._transitions);
+      }
+    },
+  });
+  scripts.set(actor.system, script);
+  actor.start();
+  return {
+    actor,
+    script,
+    taken,
+    snapshot: () => actor.getSnapshot(),
+    resolve: async (id: StepId, output: unknown) => {
+      script.settle(id, { output });
+      await flush();
+    },
+    reject: async (id: StepId, error: unknown) => {
+      script.settle(id, { error });
+      await flush();
+    },
+    elapse: () => clock.increment(BEYOND_ANY_DELAY),
+  };
+};
+
+/** Where a snapshot is: the lifecycle's state, and inside `obtaining` the flow's step. */
+export const whereIs = (snapshot: AuthSnapshot): string => {
+  const value = snapshot.value;
+  const top = typeof value === "string" ? value : Object.keys(value).join(",");
+  const flow = snapshot.children.flow?.getSnapshot();
+  if (top === "obtaining" && flow && "value" in flow) {
+    return `obtaining.${typeof flow.value === "string" ? flow.value : JSON.stringify(flow.value)}`;
+  }
+  return typeof value === "string" ? value : JSON.stringify(value);
 };
 
 /** Lets promise callbacks and the events they relay run to completion. */
@@ -293,7 +392,7 @@ export type AuthSnapshot = SnapshotFrom<AuthMachine>;
 // ---------------------------------------------------------------------------------------------
 
 /** Every state node below the root, in document order. */
-export const stateNodesOf = (machine: AuthMachine): AnyStateNode[] => {
+export const stateNodesOf = (machine: AnyStateMachine): AnyStateNode[] => {
   const out: AnyStateNode[] = [];
   const walk = (node: AnyStateNode) => {
     for (const child of Object.values(node.states) as AnyStateNode[]) {
@@ -320,7 +419,7 @@ export const transitionKey = (t: AnyTransitionDefinition): string => {
 };
 
 /** Every transition of the machine: each guarded candidate of each event, `always` and `after`. */
-export const transitionsOf = (machine: AuthMachine): AnyTransitionDefinition[] =>
+export const transitionsOf = (machine: AnyStateMachine): AnyTransitionDefinition[] =>
   [machine.root, ...stateNodesOf(machine)].flatMap((node) => [
     ...[...node.transitions.values()].flat(),
     ...(node.always ?? []),
@@ -332,12 +431,18 @@ export const input = (
 ): AuthInput => ({ serverUrl: SERVER_URL, config, restored });
 
 /** A running machine with scripted actors, a simulated clock and recorders. */
-export const drive = (machineInput: AuthInput, machine: AuthMachine = authMachine) => {
+export const drive = (
+  machineInput: AuthInput,
+  machine: AuthMachine = authMachine,
+  /** `composed`: the real flow with scripted steps; `lifecycle`: the flow is one scripted step. */
+  mode: "composed" | "lifecycle" = "composed",
+) => {
   const script = new Script();
   const clock = new SimulatedClock();
   const emitted: AuthEmitted[] = [];
   const taken: AnyTransitionDefinition[] = [];
-  const actor = createActor(withScriptedActors(machine), {
+  const provided = mode === "composed" ? withScriptedActors(machine) : withScriptedFlow(machine);
+  const actor = createActor(provided, {
     input: machineInput,
     clock,
     inspect: (event: InspectionEvent) => {
@@ -374,6 +479,13 @@ export const drive = (machineInput: AuthInput, machine: AuthMachine = authMachin
     snapshot: () => actor.getSnapshot(),
     context: () => actor.getSnapshot().context,
     value: () => actor.getSnapshot().value,
+    /** The running flow's context (what it learned so far), if a flow runs. */
+    flowContext: () => {
+      const flow = actor.getSnapshot().children.flow?.getSnapshot();
+      return flow && "context" in flow ? (flow.context as { client?: unknown }) : undefined;
+    },
+    /** The lifecycle's state, or `obtaining.<the flow's step>`. */
+    at: () => whereIs(actor.getSnapshot()),
     send: (event: AuthEvent) => actor.send(event),
     resolve: async (id: StepId, output: unknown) => {
       script.settle(id, { output });

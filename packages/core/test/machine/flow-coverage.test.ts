@@ -1,0 +1,109 @@
+/**
+ * Path coverage of the authorization-code flow, standalone with scripted steps: every state and
+ * every transition, from each way the lifecycle starts it (a first authorization, a 401 with a
+ * known client, a step-up on current metadata, a re-registration, a loop-guarded step-up).
+ */
+import type { AnyEventObject, AnyMachineSnapshot } from "xstate";
+import type { FlowInput } from "../../src/machine/flows/flow.js";
+import { countAuthorization, noAuthorizations } from "../../src/machine/loop-guard.js";
+import { defaultAuthConfig } from "../../src/machine/model.js";
+import { describeCoverage } from "./coverage.js";
+import { flowEvents, serializeFlow } from "./flow-model.js";
+import {
+  authServerInfo,
+  clientInfo,
+  driveFlow,
+  type FlowSnapshot,
+  resourceInfo,
+  SERVER_URL,
+  type StepId,
+  standaloneFlow,
+} from "./scripted.js";
+
+const config = { ...defaultAuthConfig, maxAuthorizationsPerScopeSet: 1 };
+const noFacts = {
+  config,
+  requestedSoFar: [],
+  declined: [],
+  refused: [],
+  granted: [],
+  optional: [],
+};
+const flowInput = (overrides: Partial<FlowInput> = {}): FlowInput => ({
+  serverUrl: SERVER_URL,
+  config,
+  facts: noFacts,
+  authorizations: noAuthorizations,
+  reregister: false,
+  ...overrides,
+});
+const stepUp = { status: 403, error: "insufficient_scope", scope: ["write"] } as const;
+const known = {
+  resource: resourceInfo(["read", "write"]),
+  authServer: authServerInfo(undefined, ["read", "write"]),
+};
+
+describeCoverage<FlowInput>({
+  name: "authorizationCodeFlow",
+  machine: standaloneFlow,
+  scenarios: [
+    { name: "a first authorization", input: flowInput(), depth: 7 },
+    {
+      name: "a 401 with a known dynamic client",
+      input: flowInput({
+        facts: { ...noFacts, challenge: { status: 401, scope: ["read"] }, ...known },
+        client: clientInfo("dynamic"),
+      }),
+      depth: 7,
+    },
+    {
+      name: "a step-up on current metadata",
+      input: flowInput({
+        facts: { ...noFacts, challenge: stepUp, granted: ["read"], ...known },
+        client: clientInfo("dynamic"),
+      }),
+      depth: 4,
+    },
+    {
+      name: "a step-up the loop guard refuses",
+      input: flowInput({
+        facts: { ...noFacts, challenge: stepUp, granted: ["read"], ...known },
+        client: clientInfo("dynamic"),
+        authorizations: countAuthorization(noAuthorizations, ["read", "write"]),
+      }),
+      depth: 1,
+    },
+    {
+      name: "a re-authorization the loop guard refuses once the plan is made",
+      input: flowInput({
+        facts: { ...noFacts, challenge: { status: 401, scope: ["read"] } },
+        authorizations: countAuthorization(noAuthorizations, ["read"]),
+      }),
+      depth: 3,
+    },
+    {
+      name: "a re-registration after a refresh met invalid_client",
+      input: flowInput({ reregister: true, facts: { ...noFacts, ...known } }),
+      depth: 6,
+    },
+  ],
+  events: (snapshot: AnyMachineSnapshot) => flowEvents(snapshot as FlowSnapshot),
+  serialize: (snapshot: AnyMachineSnapshot) => serializeFlow(snapshot as FlowSnapshot),
+  replay: (input) => {
+    const driven = driveFlow(input);
+    return {
+      taken: driven.taken,
+      snapshot: driven.snapshot,
+      apply: async (event: AnyEventObject) => {
+        if (event.type.startsWith("xstate.done.actor.")) {
+          await driven.resolve(event.type.slice(18) as StepId, event.output);
+        } else if (event.type.startsWith("xstate.error.actor.")) {
+          await driven.reject(event.type.slice(19) as StepId, event.error);
+        } else {
+          driven.elapse();
+        }
+      },
+      stop: () => driven.actor.stop(),
+    };
+  },
+});

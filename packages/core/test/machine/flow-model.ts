@@ -1,0 +1,105 @@
+/**
+ * The event model for path generation over the authorization-code flow: for any snapshot, the
+ * completions and failures its step actors can give (realistic outputs that depend on the
+ * snapshot, and every typed error its guards tell apart) and the browser step's timeout.
+ */
+import type { AnyEventObject, AnyStateNode, AnyTransitionDefinition } from "xstate";
+import type { FlowSnapshot, StepId } from "./scripted.js";
+import {
+  authServerInfo,
+  clientInfo,
+  FAR_FUTURE,
+  failures,
+  grantFor,
+  ISSUER,
+  RESOURCE,
+  resourceInfo,
+} from "./scripted.js";
+
+const done = (id: StepId, output: unknown): AnyEventObject => ({
+  type: `xstate.done.actor.${id}`,
+  actorId: id,
+  output,
+});
+const failed = (id: StepId, error: unknown): AnyEventObject => ({
+  type: `xstate.error.actor.${id}`,
+  actorId: id,
+  error,
+});
+
+/** What a flow snapshot is, for path generation: what its guards and outputs depend on. */
+export const abstractFlow = (snapshot: FlowSnapshot) => {
+  const c = snapshot.context;
+  return {
+    value: snapshot.value,
+    status: snapshot.status,
+    resource: c.resource && {
+      as: c.resource.authorizationServer,
+      scopesSupported: c.resource.scopesSupported,
+      legacy: c.resource.legacy,
+    },
+    issuer: c.authServer?.issuer,
+    client: c.client && { issuer: c.client.issuer, kind: c.client.kind },
+    plan: c.plan,
+    refused: c.refused,
+    authorizations: Object.fromEntries(c.authorizations),
+    forgetClient: c.forgetClient,
+    reregistered: c.reregistered,
+    token: c.token?.version,
+    error: snapshot.status === "done" ? c.error?._tag : undefined,
+  };
+};
+
+export const serializeFlow = (snapshot: FlowSnapshot): string =>
+  JSON.stringify(abstractFlow(snapshot));
+
+export const flowEvents = (snapshot: FlowSnapshot): AnyEventObject[] => {
+  const c = snapshot.context;
+  const issuer = c.authServer?.issuer ?? c.resource?.authorizationServer ?? ISSUER;
+  const requested = c.plan?.requested ?? [];
+  const granted = requested.length > 0 ? requested : ["read"];
+  // Only the step actor that runs can complete or fail (an error event nobody handles would
+  // fail the actor, which is not what the world can do to this flow).
+  const running = new Set(Object.keys(snapshot.children));
+  const isRunning = (event: AnyEventObject) =>
+    !event.type.startsWith("xstate.") ||
+    event.type.startsWith("xstate.after.") ||
+    running.has(String(event.actorId));
+  return [
+    done("discoverResource", resourceInfo(["read", "write"])),
+    done("discoverResource", {
+      ...resourceInfo(),
+      authorizationServer: "https://other-as.example.com",
+    }),
+    failed("discoverResource", failures.resourceMetadataNotFound),
+    failed("discoverResource", failures.resourceMismatch),
+    done(
+      "discoverAuthServer",
+      authServerInfo(c.resource?.authorizationServer ?? ISSUER, ["read", "write"]),
+    ),
+    failed("discoverAuthServer", failures.authServerMetadataNotFound),
+    done("register", clientInfo("dynamic", issuer)),
+    done("register", clientInfo("pre-registered", issuer)),
+    failed("register", failures.registrationRejected),
+    done("authorize", grantFor(requested, c.client?.clientId)),
+    failed("authorize", failures.deniedInvalidScope),
+    failed("authorize", failures.deniedAccess),
+    done("exchangeCode", {
+      issuer,
+      clientId: c.client?.clientId ?? "dyn-client",
+      resource: c.resource?.resource ?? RESOURCE,
+      version: 1,
+      scopes: granted,
+      expiresAt: FAR_FUTURE,
+      hasRefreshToken: true,
+      obtainedAt: 0,
+      obtainedBy: "authorization",
+    }),
+    failed("exchangeCode", failures.tokenInvalidClient),
+    failed("exchangeCode", failures.tokenInvalidScope),
+    failed("exchangeCode", failures.tokenInvalidGrant),
+    ...snapshot._nodes.flatMap((node: AnyStateNode) =>
+      node.after.map((t: AnyTransitionDefinition) => ({ type: t.eventType })),
+    ),
+  ].filter(isRunning);
+};
