@@ -20,10 +20,15 @@ export interface TransitionRow {
 export declare const guardName: (guard: unknown) => string;
 export declare const transitionRows: (machine: AnyStateMachine) => TransitionRow[];
 export declare const toMermaid: (machine: AnyStateMachine) => string;
-export declare const renderDocument: (machine: AnyStateMachine) => string;
+/** The statecharts drawn: the lifecycle, then each grant's child flow. */
+export interface Charts {
+  readonly lifecycle: AnyStateMachine;
+  readonly flows: readonly AnyStateMachine[];
+}
+export declare const renderDocument: (charts: Charts) => string;
 /** docs/state-diagram.md at the repository root. */
 export declare const documentPath: string;
 /** README.md at the repository root. */
 export declare const readmePath: string;
-/** The README with the section between its diagram markers replaced by the current diagram. */
-export declare const withReadmeDiagram: (readme: string, machine: AnyStateMachine) => string;
+/** The README with the section between its diagram markers replaced by the current diagrams. */
+export declare const withReadmeDiagram: (readme: string, charts: Charts) => string;
