@@ -376,3 +376,87 @@ export const describeDefect = (error: unknown): string => {
   const message = scrubText(error.message);
   return /^[A-Za-z]{1,40}$/.test(error.name) ? `${error.name}: ${message}` : message;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Grants other than the authorization code: JWT bearer (RFC 7523 §2.1, SEP-1933), token exchange
+// (RFC 8693, SEP-990) and device authorization (RFC 8628)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The authorization server refused an assertion grant (RFC 7523 §3.1; SEP-1933 workload identity,
+ * SEP-990 ID-JAG). Final: the same assertion is not sent again and no other grant is tried —
+ * retrying cannot change the verdict on a signed assertion, and falling back to another grant
+ * would widen what the deployment allowed.
+ */
+export class AssertionRejected extends Schema.TaggedError<AssertionRejected>()(
+  "AssertionRejected",
+  {
+    code: Schema.String,
+    status: Schema.Number,
+    errorDescription: optionalString,
+    grantType: Schema.String,
+    final: Schema.Literal(true),
+  },
+) {
+  override get message() {
+    return `the authorization server refused the ${this.grantType} assertion: ${this.code}${this.errorDescription ? ` (${this.errorDescription})` : ""}; not retried`;
+  }
+}
+
+/** The application could not supply the assertion for a JWT bearer grant (RFC 7523 §2.1). */
+export class AssertionUnavailable extends Schema.TaggedError<AssertionUnavailable>()(
+  "AssertionUnavailable",
+  { reason: Schema.String },
+) {
+  override get message() {
+    return `no assertion for the JWT bearer grant: ${this.reason}`;
+  }
+}
+
+/** The authorization server has no device authorization endpoint (RFC 8628 §4). */
+export class DeviceAuthorizationUnsupported extends Schema.TaggedError<DeviceAuthorizationUnsupported>()(
+  "DeviceAuthorizationUnsupported",
+  { issuer: Schema.String },
+) {
+  override get message() {
+    return `${this.issuer} advertises no device_authorization_endpoint`;
+  }
+}
+
+/** The device authorization endpoint answered with an OAuth error (RFC 8628 §3.2, RFC 6749 §5.2). */
+export class DeviceAuthorizationRejected extends Schema.TaggedError<DeviceAuthorizationRejected>()(
+  "DeviceAuthorizationRejected",
+  { code: Schema.String, status: Schema.Number, errorDescription: optionalString },
+) {
+  override get message() {
+    return `the device authorization request was refused: ${this.code}${this.errorDescription ? ` (${this.errorDescription})` : ""}`;
+  }
+}
+
+/**
+ * The device code expired before the user finished (RFC 8628 §3.5 `expired_token`, or the
+ * `expires_in` of §3.2 ran out while polling): a new device authorization is needed.
+ */
+export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>()(
+  "DeviceCodeExpired",
+  { reportedBy: Schema.Literal("server", "client"), expiresAt: Schema.Number },
+) {
+  override get message() {
+    const at = Number.isFinite(this.expiresAt)
+      ? new Date(this.expiresAt).toISOString()
+      : String(this.expiresAt);
+    return this.reportedBy === "server"
+      ? "the authorization server reports the device code expired (expired_token); start a new device authorization"
+      : `the device code expired at ${at} before the user finished; start a new device authorization`;
+  }
+}
+
+/** The user denied the device authorization request (RFC 8628 §3.5 `access_denied`). */
+export class DeviceAuthorizationDenied extends Schema.TaggedError<DeviceAuthorizationDenied>()(
+  "DeviceAuthorizationDenied",
+  { errorDescription: optionalString },
+) {
+  override get message() {
+    return `the user denied the device authorization request${this.errorDescription ? ` (${this.errorDescription})` : ""}`;
+  }
+}

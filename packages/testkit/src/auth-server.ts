@@ -7,7 +7,13 @@
 import { generateKeyPair, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { promisify } from "node:util";
-import Provider, { type Configuration, errors, type KoaContextWithOIDC } from "oidc-provider";
+import { jwtVerify } from "jose";
+import Provider, {
+  type Configuration,
+  errors,
+  type KoaContextWithOIDC,
+  type ResourceServer,
+} from "oidc-provider";
 import {
   type Handler,
   type LoopbackServer,
@@ -18,7 +24,7 @@ import {
   sendJson,
 } from "./http.js";
 import { memoryAdapterFactory } from "./memory-adapter.js";
-import type { AuthServerOptions, RequestKind } from "./types.js";
+import type { AuthServerOptions, JwtBearerOptions, RequestKind } from "./types.js";
 
 /** The account every headless login signs in as. */
 export const HEADLESS_ACCOUNT_ID = "headless-user";
@@ -42,7 +48,12 @@ export const ROUTES = {
   jwks: "/jwks",
   revocation: "/revoke",
   interaction: "/interaction",
+  deviceAuthorization: "/device/auth",
+  codeVerification: "/device",
 } as const;
+
+/** RFC 7523 §2.1. */
+const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 interface AuthServerSetup {
   readonly options: AuthServerOptions;
@@ -122,6 +133,20 @@ export async function startAuthServer(
   const defaultScopes = [...(options.defaultScopes ?? resourceScopes)];
   const adapter = memoryAdapterFactory();
   const jwk = await rsaSigningJwk();
+  const deviceFlow =
+    options.deviceFlow === undefined || options.deviceFlow === false
+      ? undefined
+      : options.deviceFlow === true
+        ? {}
+        : options.deviceFlow;
+  /** What the MCP server is to oidc-provider: JWT access tokens for exactly its URL. */
+  const resourceServerInfo = (): ResourceServer => ({
+    scope: [...grantableResourceScopes].join(" "),
+    audience: resource,
+    accessTokenTTL: accessTokenTtl,
+    accessTokenFormat: "jwt",
+    jwt: { sign: { alg: "RS256" } },
+  });
 
   const configuration: Configuration = {
     adapter,
@@ -137,6 +162,8 @@ export async function startAuthServer(
       registration: ROUTES.registration,
       jwks: ROUTES.jwks,
       revocation: ROUTES.revocation,
+      device_authorization: ROUTES.deviceAuthorization,
+      code_verification: ROUTES.codeVerification,
     },
     async findAccount(_ctx, sub) {
       return { accountId: sub, claims: async () => ({ sub }) };
@@ -146,6 +173,32 @@ export async function startAuthServer(
       // Open dynamic registration: no initial access token.
       registration: { enabled: true },
       revocation: { enabled: true },
+      clientCredentials: { enabled: options.clientCredentials ?? false },
+      deviceFlow: {
+        enabled: deviceFlow !== undefined,
+        // The device pages answer as JSON, for the headless user (headless-user.ts).
+        async userCodeInputSource(ctx, _form, _out, err) {
+          ctx.type = "json";
+          ctx.body = {
+            page: "user_code",
+            xsrf: ctx.oidc.session?.state?.secret,
+            ...(err ? { error: err.name } : {}),
+          };
+        },
+        async userCodeConfirmSource(ctx, _form, client, _deviceInfo, userCode) {
+          ctx.type = "json";
+          ctx.body = {
+            page: "confirm",
+            xsrf: ctx.oidc.session?.state?.secret,
+            clientId: client.clientId,
+            userCode,
+          };
+        },
+        async successSource(ctx) {
+          ctx.type = "json";
+          ctx.body = { page: "success" };
+        },
+      },
       resourceIndicators: {
         enabled: true,
         // No default: a client that sends no `resource` gets no token for the MCP server.
@@ -156,13 +209,7 @@ export async function startAuthServer(
           if (indicator !== resource) {
             throw new errors.InvalidTarget(`unknown resource indicator ${indicator}`);
           }
-          return {
-            scope: [...grantableResourceScopes].join(" "),
-            audience: resource,
-            accessTokenTTL: accessTokenTtl,
-            accessTokenFormat: "jwt",
-            jwt: { sign: { alg: "RS256" } },
-          };
+          return resourceServerInfo();
         },
       },
     },
@@ -230,6 +277,7 @@ export async function startAuthServer(
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? accessTokenTtl,
       AuthorizationCode: 60,
       ClientCredentials: 600,
+      DeviceCode: deviceFlow?.expiresInSeconds ?? 600,
       IdToken: 3600,
       RefreshToken: 14 * 24 * 60 * 60,
       Interaction: 3600,
@@ -241,6 +289,14 @@ export async function startAuthServer(
   const provider = new Provider(issuer, configuration);
   // Koa would print every error thrown by a handler; tests provoke plenty on purpose.
   provider.silent = true;
+  if (options.jwtBearer !== undefined) {
+    registerJwtBearerGrant(provider, options.jwtBearer, {
+      resource,
+      resourceServerInfo,
+      grantableResourceScopes,
+      defaultScopes,
+    });
+  }
   provider.on("server_error", (_ctx: unknown, error: unknown) => {
     console.error("[authchart/testkit] oidc-provider server_error", error);
   });
@@ -269,6 +325,9 @@ export async function startAuthServer(
       delete body[REGISTERED_SCOPE];
       if (typeof registered === "string") body.scope = registered;
     }
+    if (route === "device_authorization" && isRecord(body) && deviceFlow?.interval !== undefined) {
+      body.interval = deviceFlow.interval;
+    }
     if (route === "token") {
       const grantType = ctx.oidc?.params?.grant_type;
       if (typeof grantType === "string") grantTypes.set(ctx.req, grantType);
@@ -296,7 +355,11 @@ export async function startAuthServer(
         return "registration";
       case ROUTES.jwks:
         return "jwks";
+      case ROUTES.deviceAuthorization:
+        return "device-authorization";
     }
+    // The device pages (code entry, confirmation, resume) are the user's side, like interactions.
+    if (path.startsWith(`${issuerPath}${ROUTES.codeVerification}`)) return "interaction";
     // The resume step (/authorize/:uid) is part of the interaction, not a new authorization.
     if (path.startsWith(`${issuerPath}${ROUTES.authorization}/`)) return "interaction";
     return "other";
@@ -376,6 +439,91 @@ export async function startAuthServer(
     },
     close: () => loopback.close(),
   };
+}
+
+interface JwtBearerSetup {
+  readonly resource: string;
+  readonly resourceServerInfo: () => ResourceServer;
+  readonly grantableResourceScopes: ReadonlySet<string>;
+  readonly defaultScopes: readonly string[];
+}
+
+/**
+ * A minimal RFC 7523 §2.1 / §3 JWT bearer grant: the assertion must verify with the configured
+ * key, name this AS (its issuer or token endpoint) as `aud`, carry a `sub` and not be expired; an
+ * ID-JAG's `client_id` claim must be the authenticated client (identity assertion grant draft
+ * §5.1). The access token is a JWT for the MCP server with `sub` = the assertion's subject.
+ */
+function registerJwtBearerGrant(
+  provider: Provider,
+  options: JwtBearerOptions,
+  setup: JwtBearerSetup,
+): void {
+  const tokenEndpoint = `${provider.issuer}${ROUTES.token}`;
+  provider.registerGrantType(
+    JWT_BEARER_GRANT,
+    async (ctx: KoaContextWithOIDC) => {
+      const params = ctx.oidc.params ?? {};
+      const client = ctx.oidc.client;
+      const assertion = params.assertion;
+      if (client === undefined) throw new errors.InvalidClient("client authentication failed");
+      if (typeof assertion !== "string" || assertion === "") {
+        throw new errors.InvalidRequest("missing required parameter 'assertion'");
+      }
+      let claims: Record<string, unknown>;
+      try {
+        const verified = await jwtVerify(assertion, options.key, {
+          audience: [provider.issuer, tokenEndpoint],
+          clockTolerance: 5,
+          ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+          ...(options.typ === undefined ? {} : { typ: options.typ }),
+        });
+        claims = verified.payload;
+      } catch {
+        throw new errors.InvalidGrant("the assertion is invalid");
+      }
+      if (typeof claims.sub !== "string" || claims.sub === "") {
+        throw new errors.InvalidGrant("the assertion has no subject");
+      }
+      if (claims.client_id !== undefined && claims.client_id !== client.clientId) {
+        throw new errors.InvalidGrant("the assertion was issued to another client");
+      }
+      const indicator =
+        typeof params.resource === "string"
+          ? params.resource
+          : typeof claims.resource === "string"
+            ? claims.resource
+            : undefined;
+      if (indicator !== setup.resource) {
+        throw new errors.InvalidTarget("the resource is missing or unknown");
+      }
+      const requested = splitScope(params.scope);
+      for (const scope of requested) {
+        if (!setup.grantableResourceScopes.has(scope)) {
+          throw new errors.InvalidScope("requested scope is not allowed", scope);
+        }
+      }
+      const scope = (requested.length > 0 ? requested : setup.defaultScopes).join(" ");
+      const grant = new provider.Grant({ accountId: claims.sub, clientId: client.clientId });
+      if (scope) grant.addResourceScope(indicator, scope);
+      const token = new provider.AccessToken({
+        accountId: claims.sub,
+        client,
+        grantId: await grant.save(),
+        gty: "jwt_bearer",
+        scope: scope || undefined,
+      });
+      token.resourceServer = new provider.ResourceServer(indicator, setup.resourceServerInfo());
+      const accessToken = await token.save();
+      ctx.body = {
+        access_token: accessToken,
+        token_type: "Bearer",
+        expires_in: token.expiration,
+        ...(token.scope ? { scope: token.scope } : {}),
+      };
+    },
+    ["assertion", "scope", "resource"],
+  );
 }
 
 /** Presents a request to oidc-provider as if it were mounted at `mountPath` (like koa-mount). */

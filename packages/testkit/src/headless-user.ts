@@ -122,6 +122,52 @@ export class HeadlessUserAgent implements HeadlessUser {
     throw new Error(`authorization did not finish within ${MAX_STEPS} redirects`);
   }
 
+  async enterUserCode(verificationUri: string, userCode: string): Promise<void> {
+    const page = new URL(verificationUri);
+    if (page.origin !== this.#setup.authServerOrigin) {
+      throw new Error(
+        `headless user only talks to the testkit AS (${this.#setup.authServerOrigin}), not ${page.origin}`,
+      );
+    }
+    // The code entry page opens a session and hands out its form secret (xsrf).
+    const entry = await readDevicePage(await this.#request(page, "GET"), "user_code");
+    const confirm = await readDevicePage(
+      await this.#request(page, "POST", { form: { xsrf: entry.xsrf ?? "", user_code: userCode } }),
+      "confirm",
+    );
+    if (this.policy.grant === "deny") {
+      // The confirmation page's Abort button: the device code then polls access_denied.
+      await readDevicePage(
+        await this.#request(page, "POST", {
+          form: { xsrf: confirm.xsrf ?? "", user_code: userCode, abort: "yes" },
+        }),
+        "user_code",
+      );
+      this.#authorizations++;
+      return;
+    }
+    let response = await this.#request(page, "POST", {
+      form: { xsrf: confirm.xsrf ?? "", user_code: userCode, confirm: "yes" },
+    });
+    for (let step = 0; step < MAX_STEPS; step++) {
+      const location = response.headers.get("location");
+      if (response.status < 300 || response.status >= 400 || location === null) {
+        await readDevicePage(response, "success");
+        this.#authorizations++;
+        return;
+      }
+      await response.body?.cancel();
+      const next = new URL(location, response.url || page);
+      if (next.origin !== this.#setup.authServerOrigin) {
+        throw new Error(`the device flow left the AS (${next.origin})`);
+      }
+      response = next.pathname.startsWith(this.#setup.interactionPrefix)
+        ? await this.#interact(next)
+        : await this.#request(next, "GET");
+    }
+    throw new Error(`the device flow did not finish within ${MAX_STEPS} redirects`);
+  }
+
   /** Reads the pending prompt and answers it per policy; returns the AS's redirect response. */
   async #interact(url: URL): Promise<Response> {
     const view = await this.#request(url, "GET");
@@ -132,31 +178,61 @@ export class HeadlessUserAgent implements HeadlessUser {
     const base = `${url.origin}${this.#setup.interactionPrefix}${encodeURIComponent(prompt.uid)}`;
     const policy = this.policy;
     if (policy.grant === "deny") {
-      return this.#request(new URL(`${base}/abort`), "POST", {});
+      return this.#request(new URL(`${base}/abort`), "POST", { json: {} });
     }
     if (prompt.prompt.name === "login") {
       return this.#request(new URL(`${base}/login`), "POST", {
-        accountId: this.#setup.accountId ?? "headless-user",
+        json: { accountId: this.#setup.accountId ?? "headless-user" },
       });
     }
     if (prompt.prompt.name === "consent") {
       const decline = policy.grant === "all-but" ? [...policy.decline] : [];
-      return this.#request(new URL(`${base}/confirm`), "POST", { decline });
+      return this.#request(new URL(`${base}/confirm`), "POST", { json: { decline } });
     }
     throw new Error(`headless user cannot answer the "${prompt.prompt.name}" prompt`);
   }
 
-  async #request(url: URL, method: "GET" | "POST", json?: unknown): Promise<Response> {
+  async #request(
+    url: URL,
+    method: "GET" | "POST",
+    body?: { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> },
+  ): Promise<Response> {
     const headers = new Headers({ accept: "application/json" });
     const cookie = this.#jar.header(url.pathname);
     if (cookie !== undefined) headers.set("cookie", cookie);
     const init: RequestInit = { method, headers, redirect: "manual" };
-    if (json !== undefined) {
+    if (body !== undefined && "json" in body) {
       headers.set("content-type", "application/json");
-      init.body = JSON.stringify(json);
+      init.body = JSON.stringify(body.json);
+    } else if (body !== undefined) {
+      headers.set("content-type", "application/x-www-form-urlencoded");
+      init.body = new URLSearchParams(body.form).toString();
     }
     const response = await fetch(url, init);
     this.#jar.store(response);
     return response;
   }
+}
+
+interface DevicePage {
+  readonly page: string;
+  readonly xsrf?: string;
+  readonly error?: string;
+}
+
+/** The testkit AS answers its device pages as JSON (auth-server.ts `deviceFlow` sources). */
+async function readDevicePage(response: Response, expected: string): Promise<DevicePage> {
+  const text = await response.text();
+  let page: DevicePage | undefined;
+  try {
+    page = JSON.parse(text) as DevicePage;
+  } catch {
+    page = undefined;
+  }
+  if (response.status !== 200 || page?.page !== expected) {
+    throw new Error(
+      `device page "${expected}" expected (HTTP ${response.status}): ${text.slice(0, 300)}`,
+    );
+  }
+  return page;
 }

@@ -8,8 +8,10 @@ export { startScriptedServer } from "./scripted-server.js";
 export { startTestkit } from "./testkit.js";
 export type {
   AuthServerOptions,
+  DeviceFlowOptions,
   HeadlessUser,
   HeadlessUserPolicy,
+  JwtBearerOptions,
   McpServerOptions,
   RequestKind,
   RequestLogEntry,

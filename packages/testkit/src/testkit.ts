@@ -61,6 +61,18 @@ export async function startTestkit(options: TestkitOptions = {}): Promise<Testki
       get issuedAccessTokens() {
         return authServer.issuedAccessTokens;
       },
+      async registerClient(metadata) {
+        const response = await fetch(`${authServer.issuer}${ROUTES.registration}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify(metadata),
+        });
+        const body = (await response.json()) as Record<string, unknown>;
+        if (response.status !== 201) {
+          throw new Error(`registration failed (HTTP ${response.status}): ${JSON.stringify(body)}`);
+        }
+        return body;
+      },
       close() {
         closing ??= Promise.all([mcp.close(), authServer.close()]).then(() => undefined);
         return closing;

@@ -6,6 +6,7 @@ export type RequestKind =
   | "as-metadata"
   | "registration"
   | "authorization"
+  | "device-authorization"
   | "token"
   | "jwks"
   | "interaction"
@@ -71,6 +72,42 @@ export interface AuthServerOptions {
    * `scope` if it registered one, else these. Default: all tool scopes.
    */
   readonly defaultScopes?: readonly string[];
+  /**
+   * Extension: the client credentials grant (RFC 6749 §4.4) for clients that register it
+   * (`grant_types: ["client_credentials"]`, a secret or a JWKS: see `Testkit.registerClient`).
+   * A `resource` gets a JWT access token for the MCP server. Default false.
+   */
+  readonly clientCredentials?: boolean;
+  /**
+   * Extension: the device authorization grant (RFC 8628), for clients that register
+   * `urn:ietf:params:oauth:grant-type:device_code`. The headless user answers a user code with
+   * `user.enterUserCode(verificationUri, userCode)` per its policy. Default off; `true` = defaults.
+   */
+  readonly deviceFlow?: boolean | DeviceFlowOptions;
+  /**
+   * Extension: the JWT bearer grant (RFC 7523 §2.1) for clients that register
+   * `urn:ietf:params:oauth:grant-type:jwt-bearer`: assertions signed by `key`, with `aud` = the
+   * issuer (or its token endpoint), a `sub`, unexpired, get a JWT access token for the MCP server
+   * (`resource` from the request, else the assertion's `resource` claim). A bad assertion is
+   * invalid_grant. Default off.
+   */
+  readonly jwtBearer?: JwtBearerOptions;
+}
+
+export interface DeviceFlowOptions {
+  /** The `interval` member of device authorization responses; default: none sent (clients use 5). */
+  readonly interval?: number;
+  /** Lifetime of device codes (`expires_in`). Default 600. */
+  readonly expiresInSeconds?: number;
+}
+
+export interface JwtBearerOptions {
+  /** The key assertions must verify with (a public key, or a secret for HS*). */
+  readonly key: CryptoKey | Uint8Array;
+  /** Required `iss` of assertions. Default: any. */
+  readonly issuer?: string;
+  /** Required `typ` header (e.g. "oauth-id-jag+jwt" for SEP-990 ID-JAGs). Default: any. */
+  readonly typ?: string;
 }
 
 export interface McpServerOptions {
@@ -121,6 +158,13 @@ export interface HeadlessUser {
   authorize(authorizationUrl: string): Promise<string>;
   /** Extension: forget the login session (cookies), so the next flow logs in again. */
   resetSession(): void;
+  /**
+   * Extension (RFC 8628 §3.3): enters `userCode` at the verification URI the way a person would
+   * (over the AS's own device pages, answered as JSON), then logs in and consents per policy;
+   * "deny" aborts at the confirmation step (the device code then polls access_denied). Resolves
+   * when the AS has recorded the decision.
+   */
+  enterUserCode(verificationUri: string, userCode: string): Promise<void>;
 }
 
 export interface Testkit {
@@ -143,6 +187,12 @@ export interface Testkit {
   forgetClients(): void;
   /** Extension: how many access tokens the AS has issued. */
   readonly issuedAccessTokens: number;
+  /**
+   * Extension: dynamic registration (RFC 7591) of a client with any metadata — the grant types
+   * and auth methods the other grants need (client_credentials with a secret or `jwks`,
+   * device_code, jwt-bearer). Resolves to the registration response; rejects on an error answer.
+   */
+  registerClient(metadata: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 

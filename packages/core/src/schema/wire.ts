@@ -94,6 +94,8 @@ export const AuthorizationServerMetadata = Schema.Struct({
   token_endpoint_auth_signing_alg_values_supported: Schema.optional(Strings),
   authorization_response_iss_parameter_supported: Schema.optional(Schema.Boolean),
   client_id_metadata_document_supported: Schema.optional(Schema.Boolean),
+  /** RFC 8628 §4: where a device authorization request goes. */
+  device_authorization_endpoint: Schema.optional(Url),
 });
 export type AuthorizationServerMetadata = typeof AuthorizationServerMetadata.Type;
 
@@ -178,3 +180,47 @@ const describeIssues = (error: ParseResult.ParseError): string[] =>
       ? `${where} is ${issue.message}`
       : `${where} has an invalid value`;
   });
+
+/**
+ * A code shown to a person (RFC 8628 §3.2 `user_code`): at most 128 characters, none of them a
+ * control character — it is printed to a terminal, where an escape sequence would rewrite what
+ * the user reads.
+ */
+export const isDisplayableCode = (code: string): boolean =>
+  code.length > 0 && code.length <= 128 && isFreeOfControlCharacters(code);
+
+/** No C0 or C1 control character, nor DEL: text that can be printed to a terminal as is. */
+export const isFreeOfControlCharacters = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return false;
+  }
+  return true;
+};
+
+/** RFC 8628 §3.2 device authorization response. */
+export const DeviceAuthorizationResponse = Schema.Struct({
+  device_code: NonEmpty(wireLimits.token),
+  user_code: Schema.String.pipe(
+    Schema.filter(isDisplayableCode, { message: () => "not a code that can be displayed" }),
+  ),
+  verification_uri: NonEmptyString,
+  verification_uri_complete: Schema.optional(Url),
+  expires_in: Schema.Number.pipe(Schema.finite(), Schema.greaterThan(0)),
+  interval: Schema.optional(Schema.Number.pipe(Schema.finite())),
+});
+export type DeviceAuthorizationResponse = typeof DeviceAuthorizationResponse.Type;
+
+/**
+ * RFC 8693 §2.2.1 token exchange response. `token_type` is required by the RFC but optional here:
+ * for a token that is not an access token it carries no information ("N_A"), and identity
+ * providers omit it; the step checks any value it has.
+ */
+export const TokenExchangeResponse = Schema.Struct({
+  access_token: AccessToken,
+  issued_token_type: NonEmpty(wireLimits.identifier),
+  token_type: Schema.optional(NonEmpty(wireLimits.identifier)),
+  expires_in: Schema.optional(Schema.Unknown),
+  scope: Schema.optional(ScopeString),
+});
+export type TokenExchangeResponse = typeof TokenExchangeResponse.Type;

@@ -5,7 +5,7 @@
  * CredentialStore before returning — so a rotated refresh token replaces the old one before any
  * other caller can read it (T7).
  */
-import { Clock, Effect, Option, Redacted } from "effect";
+import { Clock, Effect, Option, Redacted, type Schema } from "effect";
 import type * as oauth from "oauth4webapi";
 import type { ClientSigningKey } from "../client-settings.js";
 import {
@@ -25,7 +25,7 @@ import {
   wireLimits,
 } from "../schema/wire.js";
 import { CredentialStore } from "../services/credential-store.js";
-import { OAuthHttp, readJsonObject } from "../services/http.js";
+import { OAuthHttp, type OAuthResponse, readJsonObject } from "../services/http.js";
 import type { AuthorizationGrant } from "./authorize.js";
 import { clientAuthentication } from "./client-auth.js";
 import { clientSecretExpired } from "./register.js";
@@ -59,17 +59,8 @@ export const exchangeCode = (input: ExchangeCodeInput) =>
       resource: grant.resource,
     });
     const response = yield* tokenRequest(input, "authorization_code", params);
-    const store = yield* CredentialStore;
     const key = { resource: grant.resource, issuer: input.issuer, clientId: input.client.clientId };
-    const previous = yield* store.loadTokens(key);
-    const tokens = yield* toTokenSet(response, {
-      key,
-      fallbackScopes: grant.requestedScopes,
-      previousRefreshToken: undefined,
-      previousVersion: Option.match(previous, { onNone: () => 0, onSome: (p) => p.version }),
-    });
-    yield* store.saveTokens(tokens);
-    return tokens;
+    return yield* saveGrantedTokens(response, { key, requestedScopes: grant.requestedScopes });
   });
 
 export const refresh = (input: RefreshInput) =>
@@ -102,10 +93,20 @@ export const refresh = (input: RefreshInput) =>
     return next;
   });
 
-const tokenRequest = (context: TokenEndpointContext, grantType: string, params: URLSearchParams) =>
+/**
+ * A client-authenticated form POST to one of the authorization server's endpoints (OAuth 2.1
+ * §3.2, §2.4; SPEC T2): the token endpoint by default, or another endpoint that authenticates
+ * clients the same way (RFC 8628 §3.1's device authorization endpoint). An expired client secret
+ * is never sent; the client assertion of private_key_jwt is signed here. The answer is returned
+ * unread: `processTokenEndpointResponse` reads it.
+ */
+export const clientAuthenticatedPost = (
+  context: TokenEndpointContext,
+  params: URLSearchParams,
+  url: string = context.metadata.token_endpoint,
+) =>
   Effect.gen(function* () {
     const http = yield* OAuthHttp;
-    const url = context.metadata.token_endpoint;
     // RFC 7591 §3.2.1: an expired client secret is never sent; the lifecycle registers again.
     if (clientSecretExpired(context.client, yield* Clock.currentTimeMillis)) {
       return yield* new ClientSecretExpired({
@@ -125,15 +126,31 @@ const tokenRequest = (context: TokenEndpointContext, grantType: string, params: 
             "the client could not authenticate with the configured credentials (signing failed)",
         }),
     });
-    const response = yield* http.send({
+    return yield* http.send({
       method: "POST",
       url,
       headers: Object.fromEntries(headers.entries()),
       body: { _tag: "form", params },
     });
+  });
+
+/**
+ * Reads a token endpoint's answer (OAuth 2.1 §3.2.3, §3.2.4; SPEC T3, T4): a 200 decoded with
+ * `schema` (the token response unless a grant defines its own, like RFC 8693 §2.2.1), a 4xx OAuth
+ * error as TokenRejected{code}, anything else as TokenEndpointFailed. No I/O: testable from a
+ * plain response.
+ */
+export const processTokenEndpointResponse = <A, I>(
+  response: OAuthResponse,
+  grantType: string,
+  schema: Schema.Schema<A, I>,
+  document: string,
+) =>
+  Effect.gen(function* () {
+    const url = response.url;
     if (response.status === 200) {
       const json = yield* readJsonObject(response);
-      return yield* decodeDocument(TokenResponse, "token response", url)(json);
+      return yield* decodeDocument(schema, document, url)(json);
     }
     const error = yield* readJsonObject(response).pipe(
       Effect.flatMap(decodeDocument(OAuthErrorResponse, "token error response", url)),
@@ -157,7 +174,44 @@ const tokenRequest = (context: TokenEndpointContext, grantType: string, params: 
     });
   });
 
-const toTokenSet = (
+/** `processTokenEndpointResponse` for grants that answer with an access token (OAuth 2.1 §3.2.3). */
+export const processTokenResponse = (response: OAuthResponse, grantType: string) =>
+  processTokenEndpointResponse(response, grantType, TokenResponse, "token response");
+
+/** One token request: client authentication, the POST, the answer read as a token response. */
+export const tokenRequest = (
+  context: TokenEndpointContext,
+  grantType: string,
+  params: URLSearchParams,
+) =>
+  clientAuthenticatedPost(context, params).pipe(
+    Effect.flatMap((response) => processTokenResponse(response, grantType)),
+  );
+
+/**
+ * A newly granted token set (not a refresh): validated per SPEC T3, versioned above whatever the
+ * store holds for its key, and saved before it is returned — what every grant that obtains a new
+ * grant does (authorization code, client credentials, JWT bearer, device code).
+ */
+export const saveGrantedTokens = (
+  response: TokenResponse,
+  options: { readonly key: TokenSet["key"]; readonly requestedScopes: readonly string[] },
+) =>
+  Effect.gen(function* () {
+    const store = yield* CredentialStore;
+    const previous = yield* store.loadTokens(options.key);
+    const tokens = yield* toTokenSet(response, {
+      key: options.key,
+      fallbackScopes: options.requestedScopes,
+      previousRefreshToken: undefined,
+      previousVersion: Option.match(previous, { onNone: () => 0, onSome: (p) => p.version }),
+    });
+    yield* store.saveTokens(tokens);
+    return tokens;
+  });
+
+/** SPEC T3: a token response as the TokenSet the store holds (not saved here). */
+export const toTokenSet = (
   response: TokenResponse,
   options: {
     readonly key: TokenSet["key"];

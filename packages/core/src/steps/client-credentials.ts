@@ -1,0 +1,74 @@
+/**
+ * The client credentials grant (RFC 6749 §4.4; OAuth 2.1 §4.2; SEP-1046): a confidential client
+ * obtains a token for itself, authenticated with client_secret_basic, client_secret_post or a
+ * private_key_jwt client assertion (RFC 7523 §2.2) — `clientAuthentication` picks the method as for
+ * every token request (SPEC T2). The request names the MCP server as `resource` (RFC 8707 §2, SPEC
+ * A5) and the scopes wanted; the answer is read like every token response (SPEC T3, T4) and the
+ * token set saved before it is returned, as `exchangeCode` does.
+ */
+import { Effect } from "effect";
+import { InvalidClientConfiguration } from "../errors.js";
+import { formatScope } from "../protocol/scopes.js";
+import { chooseClientAuthMethod } from "./client-auth.js";
+import { saveGrantedTokens, type TokenEndpointContext, tokenRequest } from "./tokens.js";
+
+export const CLIENT_CREDENTIALS_GRANT = "client_credentials";
+
+export interface ClientCredentialsInput extends TokenEndpointContext {
+  /** The MCP server's canonical URI (RFC 8707 §2; SPEC A5, A6). */
+  readonly resource: string;
+  /** RFC 6749 §4.4.2 `scope`; empty or absent: omitted, the server's default applies. */
+  readonly scopes?: readonly string[] | undefined;
+}
+
+/**
+ * RFC 6749 §4.4.2: the grant's own parameters (client authentication is added when sending).
+ * Pure.
+ */
+export const clientCredentialsParams = (input: {
+  readonly resource: string;
+  readonly scopes?: readonly string[] | undefined;
+}): URLSearchParams => {
+  const params = new URLSearchParams({ grant_type: CLIENT_CREDENTIALS_GRANT });
+  const scope = formatScope(input.scopes ?? []);
+  if (scope !== undefined) params.set("scope", scope);
+  params.set("resource", input.resource);
+  return params;
+};
+
+/**
+ * RFC 6749 §4.4: "MUST only be used by confidential clients" — a client that would authenticate
+ * with `none` cannot use the grant, and is refused before anything is sent. Pure.
+ */
+export const checkConfidentialClient = (
+  input: TokenEndpointContext,
+): InvalidClientConfiguration | undefined => {
+  const method = chooseClientAuthMethod(input.client, input.metadata, input.signingKey);
+  return method === "none"
+    ? new InvalidClientConfiguration({
+        reason:
+          "the client credentials grant needs a confidential client (a client secret or a private_key_jwt signing key)",
+      })
+    : undefined;
+};
+
+/**
+ * RFC 6749 §4.4.2-§4.4.3: request a token for the client itself and save it for
+ * (resource, issuer, client). No refresh token is expected (§4.4.3): when the token expires the
+ * grant is simply run again.
+ */
+export const clientCredentials = Effect.fn("clientCredentials")(function* (
+  input: ClientCredentialsInput,
+) {
+  const notConfidential = checkConfidentialClient(input);
+  if (notConfidential !== undefined) return yield* notConfidential;
+  const response = yield* tokenRequest(
+    input,
+    CLIENT_CREDENTIALS_GRANT,
+    clientCredentialsParams(input),
+  );
+  return yield* saveGrantedTokens(response, {
+    key: { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId },
+    requestedScopes: input.scopes ?? [],
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The JWT bearer authorization grant (RFC 7523 §2.1): the application hands over a signed JWT —
+ * a workload identity token (SEP-1933) or an identity assertion grant from an enterprise IdP
+ * (ID-JAG, SEP-990; see token-exchange.ts) — and the authorization server answers with an access
+ * token. The client may also authenticate itself (RFC 7523 §3.1: client authentication is
+ * independent of the grant); it does so as for every token request (SPEC T2).
+ *
+ * A rejection is final (AssertionRejected): the assertion is not sent again and no other grant is
+ * tried (the conformance suite's auth/wif-jwt-bearer counts both as failures). The assertion is a
+ * secret: it stays Redacted up to the request body.
+ */
+import { Effect, Redacted } from "effect";
+import { AssertionRejected, AssertionUnavailable } from "../errors.js";
+import { formatScope } from "../protocol/scopes.js";
+import type { OAuthResponse } from "../services/http.js";
+import {
+  clientAuthenticatedPost,
+  processTokenResponse,
+  saveGrantedTokens,
+  type TokenEndpointContext,
+} from "./tokens.js";
+
+/** RFC 7523 §2.1 `grant_type`. */
+export const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/** The assertion, or an Effect that obtains a fresh one (read a projected token, ask the IdP). */
+export type AssertionSource<E = never, R = never> =
+  | Redacted.Redacted<string>
+  | Effect.Effect<Redacted.Redacted<string>, E, R>;
+
+export interface JwtBearerInput<E = never, R = never> extends TokenEndpointContext {
+  readonly assertion: AssertionSource<E, R>;
+  /** The MCP server's canonical URI (RFC 8707 §2; SPEC A5). */
+  readonly resource: string;
+  /** RFC 7523 §2.1 / RFC 6749 §3.3 `scope`; empty or absent: omitted. */
+  readonly scopes?: readonly string[] | undefined;
+}
+
+/** RFC 7523 §2.1: the grant's parameters (client authentication is added when sending). Pure. */
+export const jwtBearerParams = (input: {
+  readonly assertion: Redacted.Redacted<string>;
+  readonly resource: string;
+  readonly scopes?: readonly string[] | undefined;
+}): URLSearchParams => {
+  const params = new URLSearchParams({
+    grant_type: JWT_BEARER_GRANT,
+    assertion: Redacted.value(input.assertion),
+  });
+  const scope = formatScope(input.scopes ?? []);
+  if (scope !== undefined) params.set("scope", scope);
+  params.set("resource", input.resource);
+  return params;
+};
+
+/**
+ * RFC 7523 §3.1 (errors per RFC 6749 §5.2): the token response, or AssertionRejected — final —
+ * for any OAuth error the server answers with. No I/O.
+ */
+export const processJwtBearerResponse = (response: OAuthResponse) =>
+  processTokenResponse(response, JWT_BEARER_GRANT).pipe(
+    Effect.catchTag("TokenRejected", (rejected) =>
+      Effect.fail(
+        new AssertionRejected({
+          code: rejected.code,
+          status: rejected.status,
+          errorDescription: rejected.errorDescription,
+          grantType: JWT_BEARER_GRANT,
+          final: true,
+        }),
+      ),
+    ),
+  );
+
+/** The grant with the assertion in hand: one request, the token set saved for its key. */
+export const jwtBearerExchange = Effect.fn("jwtBearerGrant")(function* (
+  input: JwtBearerInput & { readonly assertion: Redacted.Redacted<string> },
+) {
+  const response = yield* clientAuthenticatedPost(input, jwtBearerParams(input));
+  const granted = yield* processJwtBearerResponse(response);
+  return yield* saveGrantedTokens(granted, {
+    key: { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId },
+    requestedScopes: input.scopes ?? [],
+  });
+});
+
+const isRedacted = (value: unknown): value is Redacted.Redacted<string> =>
+  Redacted.isRedacted(value);
+
+/**
+ * RFC 7523 §2.1: obtain the assertion (each run asks the source again, so a rotated workload token
+ * is picked up), then exchange it. An empty assertion is AssertionUnavailable, never sent.
+ */
+export const jwtBearerGrant = <E = never, R = never>(input: JwtBearerInput<E, R>) =>
+  Effect.flatMap(
+    isRedacted(input.assertion) ? Effect.succeed(input.assertion) : input.assertion,
+    (assertion) =>
+      Effect.zipRight(
+        Redacted.value(assertion).length === 0
+          ? Effect.fail(new AssertionUnavailable({ reason: "the assertion is empty" }))
+          : Effect.void,
+        jwtBearerExchange({ ...input, assertion }),
+      ),
+  );
