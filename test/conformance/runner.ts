@@ -1,7 +1,9 @@
 /**
  * Runs the official MCP conformance suite (@modelcontextprotocol/conformance) against
- * examples/conformance-client: every authorization-code auth scenario of two suite versions,
- * each scenario in its own `conformance client` process, a bounded number at a time.
+ * examples/conformance-client: every client auth scenario (`auth/*`) of two suite versions —
+ * authorization code and the extension grants alike (client credentials, enterprise-managed
+ * authorization, DPoP, workload identity) — each scenario in its own `conformance client`
+ * process, a bounded number at a time. There is no exclusion list.
  *
  * The suite needs Node 22; it comes from the npm registry with the suite itself:
  *   npx -y -p node@22 -p @modelcontextprotocol/conformance@VERSION conformance ...
@@ -11,7 +13,7 @@
  * those executables and npx's PATH — the very command npx would run, without npm's start-up per
  * scenario (AUTHCHART_CONFORMANCE_VIA_NPX=1 goes through npx every time instead). The scenario
  * list is read from the CLI at run time, so a renamed or added scenario changes the counts the
- * test asserts instead of silently dropping out; an excluded name that disappears is an error.
+ * test asserts instead of silently dropping out.
  * Verdicts come from the suite's own checks.json: any FAILURE or WARNING check, a non-zero exit
  * of the suite (it also covers a client timeout or an unexpected client exit), or no checks at
  * all fails the scenario.
@@ -25,8 +27,7 @@ export interface SuiteVersion {
   readonly version: string;
   /** Extra `conformance client` flags for this version. */
   readonly args: readonly string[];
-  /** Auth scenarios of other grants (client credentials, DPoP, ...), run in a later issue. */
-  readonly exclude: readonly string[];
+  /** How many `auth/*` client scenarios `conformance list --client` shows: all of them run. */
   readonly expectedCount: number;
 }
 
@@ -34,35 +35,61 @@ export const suiteVersions: readonly SuiteVersion[] = [
   {
     version: "0.1.16",
     // 0.1.16 has no --force, and ignores --spec-version for a single scenario: all of them run.
+    // 19 authorization-code scenarios and 3 extension ones (client credentials x2, cross-app access).
     args: [],
-    exclude: [
-      "auth/client-credentials-jwt",
-      "auth/client-credentials-basic",
-      "auth/cross-app-access-complete-flow",
-    ],
-    expectedCount: 19,
+    expectedCount: 22,
   },
   {
     version: "0.2.0-alpha.12",
-    // The stateful 2025-11-25 mock for every scenario, draft and back-compat ones included.
+    // The stateful 2025-11-25 mock for every scenario, draft, back-compat and extension ones
+    // included. 27 authorization-code scenarios and 6 extension ones (client credentials x2,
+    // enterprise-managed authorization, DPoP x2, workload-identity JWT bearer).
     args: ["--spec-version", "2025-11-25", "--force"],
-    exclude: [
-      "auth/client-credentials-jwt",
-      "auth/client-credentials-basic",
-      "auth/enterprise-managed-authorization",
-      "auth/dpop",
-      "auth/dpop-nonce",
-      "auth/wif-jwt-bearer",
-    ],
-    expectedCount: 27,
+    expectedCount: 33,
   },
 ];
+
+/**
+ * What a scenario exercises, for the table only (the verdict never depends on it). Scenarios not
+ * named here are authorization-code scenarios (discovery, registration, scopes, iss, ...).
+ */
+const scenarioKinds: Readonly<Record<string, string>> = {
+  "auth/client-credentials-jwt": "client_credentials, private_key_jwt",
+  "auth/client-credentials-basic": "client_credentials, client_secret_basic",
+  "auth/cross-app-access-complete-flow": "token exchange + jwt-bearer (SEP-990)",
+  "auth/enterprise-managed-authorization": "token exchange + jwt-bearer (SEP-990)",
+  "auth/dpop": "authorization code + DPoP",
+  "auth/dpop-nonce": "authorization code + DPoP nonces",
+  "auth/wif-jwt-bearer": "jwt-bearer (workload identity)",
+};
+
+export const scenarioKind = (scenario: string): string =>
+  scenarioKinds[scenario] ?? "authorization code";
+
+/**
+ * Selects scenarios for a manual run: an entry that is exactly a scenario's name selects that
+ * scenario only (`auth/dpop` is not `auth/dpop-nonce`); any other entry selects every scenario
+ * whose name contains it. Undefined selects all.
+ */
+export const selectScenarios = (
+  scenarios: readonly string[],
+  only: readonly string[] | undefined,
+): string[] =>
+  only === undefined
+    ? [...scenarios]
+    : scenarios.filter((name) =>
+        only.some(
+          (entry) => name === entry || (!scenarios.includes(entry) && name.includes(entry)),
+        ),
+      );
 
 export type Verdict = "PASS" | "FAIL";
 
 export interface ScenarioResult {
   readonly scenario: string;
   readonly version: string;
+  /** What the scenario exercises (scenarioKind), for the table. */
+  readonly kind: string;
   readonly verdict: Verdict;
   /** Check ids with status FAILURE / WARNING (INFO entries are request logs and ignored). */
   readonly failed: readonly string[];
@@ -93,8 +120,10 @@ export interface RunOptions {
   /** The client command's program: the built examples/conformance-client. */
   readonly clientPath: string;
   readonly concurrency?: number | undefined;
-  /** Only run scenarios whose name contains one of these (manual runs; counts still checked). */
+  /** Only run these scenarios (see selectScenarios; manual runs; counts still checked). */
   readonly only?: readonly string[] | undefined;
+  /** Only install and run these suite versions (manual runs). Undefined: every version. */
+  readonly versions?: readonly string[] | undefined;
   readonly log?: ((line: string) => void) | undefined;
   /** Start every scenario through `npx` instead of the executables npx installed (slower). */
   readonly viaNpx?: boolean | undefined;
@@ -198,7 +227,8 @@ export interface Installed {
 }
 
 /**
- * Installs one suite version into npx's cache (once per run), reads its client auth scenarios,
+ * Installs one suite version into npx's cache (once per run), reads its client auth scenarios
+ * (every `auth/*` name `conformance list --client` shows),
  * and notes where npx put Node 22 and the CLI, so that scenario runs can start the very same
  * executables without paying npm's start-up again (about 1 s of CPU each on a 2-core machine).
  */
@@ -224,18 +254,7 @@ export const listScenarios = async (version: SuiteVersion, cwd: string): Promise
     );
   }
   const all = [...done.stdout.matchAll(/^\s*-\s+(auth\/\S+)/gm)].map((m) => m[1] ?? "");
-  for (const name of version.exclude) {
-    if (!all.includes(name)) {
-      throw new Error(
-        `@modelcontextprotocol/conformance@${version.version} no longer lists ${name}; update the runner`,
-      );
-    }
-  }
-  return {
-    version,
-    scenarios: all.filter((name) => !version.exclude.includes(name)),
-    installed,
-  };
+  return { version, scenarios: all, installed };
 };
 
 interface Check {
@@ -361,6 +380,7 @@ export const runScenario = async (
   return {
     scenario,
     version: version.version,
+    kind: scenarioKind(scenario),
     verdict,
     failed,
     warned,
@@ -398,12 +418,20 @@ export const runConformance = async (options: RunOptions): Promise<ConformanceRu
   }
   const concurrency = options.concurrency ?? 2;
   const work = mkdtempSync(join(tmpdir(), "authchart-conformance-"));
-  log(`installing ${suiteVersions.map((v) => v.version).join(" and ")} (npx cache) in ${work}`);
-  const listings = await Promise.all(suiteVersions.map((v) => listScenarios(v, work)));
+  const versions = suiteVersions.filter(
+    (v) => options.versions === undefined || options.versions.includes(v.version),
+  );
+  if (versions.length === 0) {
+    throw new Error(
+      `no suite version among ${options.versions?.join(", ")}; known: ${suiteVersions
+        .map((v) => v.version)
+        .join(", ")}`,
+    );
+  }
+  log(`installing ${versions.map((v) => v.version).join(" and ")} (npx cache) in ${work}`);
+  const listings = await Promise.all(versions.map((v) => listScenarios(v, work)));
   const jobs = listings.flatMap((listing) =>
-    listing.scenarios
-      .filter((s) => options.only === undefined || options.only.some((o) => s.includes(o)))
-      .map((scenario) => ({ listing, scenario })),
+    selectScenarios(listing.scenarios, options.only).map((scenario) => ({ listing, scenario })),
   );
   log(`running ${jobs.length} scenarios, ${concurrency} at a time`);
   const results = await pool(jobs, concurrency, async ({ listing, scenario }, index) => {
@@ -424,10 +452,20 @@ const pad = (text: string, width: number) => text.padEnd(width);
 
 /** The table `npm test` prints: one row per scenario run, then what failed and why. */
 export const formatTable = (run: ConformanceRun): string => {
-  const header = ["scenario", "suite", "result", "client", "failed checks", "warnings", "notes"];
+  const header = [
+    "scenario",
+    "suite",
+    "tests",
+    "result",
+    "client",
+    "failed checks",
+    "warnings",
+    "notes",
+  ];
   const rows = run.results.map((r) => [
     r.scenario,
     r.version,
+    r.kind,
     r.verdict,
     r.client,
     r.failed.join(" ") || "-",
@@ -447,7 +485,7 @@ export const formatTable = (run: ConformanceRun): string => {
     .map((l) => `${l.version.version}: ${l.scenarios.length} scenarios`)
     .join(", ");
   const out = [
-    `MCP conformance suite, authorization-code auth scenarios (${counts})`,
+    `MCP conformance suite, client auth scenarios (${counts})`,
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),

@@ -274,6 +274,7 @@ describe("behaviour 12: the decision trace", () => {
     expect(byDecision.get("refresh")).toBe("401 on the current token and a refresh token is held");
     expect(trace.map((t) => t.decision)).toEqual([
       "discover",
+      "grant",
       "resource metadata",
       "scopes",
       "client",

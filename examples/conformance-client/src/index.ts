@@ -9,12 +9,17 @@
  * connects with the MCP SDK client (initialize), lists the tools, calls `test-tool` with `{}`,
  * closes and exits 0 — or prints one line naming the failure and exits non-zero.
  *
- * It only wires authchart's public API: a session with client settings, the headless user agent
- * and the documented same-origin-path-prefix resource policy. It never looks at the scenario name
- * to decide anything; discovery, scope choice, step-up, the loop guard, client authentication and
- * the iss checks are all the library's.
+ * It only wires authchart's public API: client settings from the credentials the scenario's
+ * context gives (and the grant they are for), the headless user agent and the documented
+ * same-origin-path-prefix resource policy. Discovery, scope choice, step-up, the loop guard,
+ * client authentication, DPoP and the iss checks are all the library's.
  */
-import { createSession, headlessUserAgent, type PreRegisteredClient } from "@authchart/core";
+import {
+  createSession,
+  type GrantSettings,
+  headlessUserAgent,
+  type PreRegisteredClient,
+} from "@authchart/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Redacted } from "effect";
@@ -36,38 +41,87 @@ class DeadlineExceeded extends Error {
   readonly _tag = "DeadlineExceeded";
 }
 
-/** Pre-registered credentials from MCP_CONFORMANCE_CONTEXT (SPEC R2), bound to the issuer if given. */
-const preRegisteredFrom = (
-  contextJson: string | undefined,
-): readonly PreRegisteredClient[] | undefined => {
-  if (contextJson === undefined || contextJson === "") return undefined;
+/** The scenario's context (MCP_CONFORMANCE_CONTEXT): a JSON object of strings, or nothing. */
+const contextFrom = (contextJson: string | undefined): Readonly<Record<string, string>> => {
+  if (contextJson === undefined || contextJson === "") return {};
   let context: unknown;
   try {
     context = JSON.parse(contextJson);
   } catch {
     throw new UsageError("MCP_CONFORMANCE_CONTEXT is not JSON");
   }
-  if (typeof context !== "object" || context === null) {
+  if (typeof context !== "object" || context === null || Array.isArray(context)) {
     throw new UsageError("MCP_CONFORMANCE_CONTEXT is not a JSON object");
   }
-  const { client_id, client_secret, issuer } = context as Record<string, unknown>;
-  if (client_id === undefined) return undefined;
-  if (
-    typeof client_id !== "string" ||
-    (client_secret !== undefined && typeof client_secret !== "string") ||
-    (issuer !== undefined && typeof issuer !== "string")
-  ) {
-    throw new UsageError(
-      "MCP_CONFORMANCE_CONTEXT: client_id, client_secret, issuer must be strings",
-    );
+  const strings: Record<string, string> = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (typeof value !== "string")
+      throw new UsageError(`MCP_CONFORMANCE_CONTEXT: ${key} is not a string`);
+    strings[key] = value;
   }
-  return [
+  return strings;
+};
+
+/** A PKCS#8 PEM private key for private_key_jwt (RFC 7523 §2.2), as a WebCrypto signing key. */
+const signingKeyFrom = async (pem: string, algorithm: string | undefined) => {
+  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+  const params =
+    algorithm === undefined || algorithm === "ES256"
+      ? { name: "ECDSA", namedCurve: "P-256" }
+      : algorithm === "RS256"
+        ? { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }
+        : undefined;
+  if (params === undefined) throw new UsageError(`unsupported signing_algorithm ${algorithm}`);
+  return { key: await crypto.subtle.importKey("pkcs8", der, params, false, ["sign"]) };
+};
+
+/**
+ * The client settings the context's credentials call for: pre-registered credentials (bound to
+ * the issuer when given), a signing key for private_key_jwt, and the grant they are for. The
+ * grant follows from the credentials: an enterprise ID token means cross-app access, a workload
+ * JWT the JWT bearer grant, a private key client credentials; a client id and secret serve the
+ * authorization code — or client credentials when the context names that scenario, the one
+ * shape two scenarios share.
+ */
+const clientFrom = async (context: Readonly<Record<string, string>>) => {
+  const { client_id, client_secret, issuer, private_key_pem, signing_algorithm } = context;
+  if (client_id === undefined) return {};
+  const signingKey =
+    private_key_pem === undefined
+      ? undefined
+      : await signingKeyFrom(private_key_pem, signing_algorithm);
+  const preRegistered: PreRegisteredClient[] = [
     {
       clientId: client_id,
       issuer,
       clientSecret: client_secret === undefined ? undefined : Redacted.make(client_secret),
+      signingKey,
+      tokenEndpointAuthMethod:
+        signingKey !== undefined
+          ? "private_key_jwt"
+          : client_secret === undefined
+            ? "none"
+            : undefined,
     },
   ];
+  const grant: GrantSettings =
+    context.idp_id_token !== undefined
+      ? {
+          type: "cross_app_access",
+          identityProvider: {
+            issuer: context.idp_issuer ?? "",
+            tokenEndpoint: context.idp_token_endpoint,
+            clientId: context.idp_client_id ?? "",
+            tokenEndpointAuthMethod: "none",
+          },
+          idToken: () => context.idp_id_token ?? "",
+        }
+      : context.valid_jwt !== undefined
+        ? { type: "jwt_bearer", assertion: () => context.valid_jwt ?? "" }
+        : signingKey !== undefined || context.name?.includes("client-credentials")
+          ? { type: "client_credentials" }
+          : { type: "authorization_code" };
+  return { preRegistered, grant };
 };
 
 const field = (value: unknown, name: string): unknown =>
@@ -98,7 +152,7 @@ const run = async (serverUrl: string, signal: AbortSignal): Promise<string> => {
       clientName: "authchart conformance client",
       redirectUris: [redirectUri],
       clientMetadataUrl,
-      preRegistered: preRegisteredFrom(process.env.MCP_CONFORMANCE_CONTEXT),
+      ...(await clientFrom(contextFrom(process.env.MCP_CONFORMANCE_CONTEXT))),
     },
     userAgent: headlessUserAgent(),
     // The suite's servers publish their origin as the resource while serving /mcp (RFC 9728 §3.3

@@ -347,8 +347,17 @@ export const withReadmeDiagram = (readme, charts) => {
 
 const main = async () => {
   // The built package (npm run build); the test renders the source machine instead.
-  const { authMachine, authorizationCodeFlow } = await import("@authchart/core");
-  const charts = { lifecycle: authMachine, flows: [authorizationCodeFlow] };
+  const core = await import("@authchart/core");
+  const charts = {
+    lifecycle: core.authMachine,
+    flows: [
+      core.authorizationCodeFlow,
+      core.clientCredentialsFlow,
+      core.jwtBearerFlow,
+      core.crossAppAccessFlow,
+      core.deviceAuthorizationFlow,
+    ],
+  };
   await writeFile(documentPath, renderDocument(charts));
   console.log(`wrote ${documentPath}`);
   await writeFile(readmePath, withReadmeDiagram(await readFile(readmePath, "utf8"), charts));

@@ -1,21 +1,25 @@
 /**
  * What an application tells authchart about itself as an OAuth client. One object, used by
- * registration (SPEC R1-R12), the authorization request (A4, A10) and client authentication (T2).
+ * registration (MCP "Client Registration Approaches"), the authorization request (OAuth 2.1
+ * §4.1.1, RFC 8252 §7.3) and client authentication (OAuth 2.1 §2.4).
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#client-registration-approaches
  */
 import type { Redacted } from "effect";
 import type { TokenEndpointAuthMethod } from "./schema/credentials.js";
 
-/** A key for private_key_jwt client authentication (RFC 7523 §2.2; SPEC T2, R6). */
+/** A key for private_key_jwt client authentication (RFC 7523 §2.2; OAuth 2.1 §2.4). */
 export interface ClientSigningKey {
   readonly key: CryptoKey;
   readonly kid?: string | undefined;
 }
 
-/** Static credentials for one authorization server (SPEC R2). */
+/** Static credentials for one authorization server (MCP "Preregistration"). */
 export interface PreRegisteredClient {
   /**
    * The issuer these credentials belong to. Undefined: the first authorization server they are
-   * used with, and no other after that (SPEC R11 Δ: no cross-AS reuse of a client or its secret).
+   * used with, and no other after that (SEP-2352: a client or its secret is never reused at
+   * another authorization server).
    */
   readonly issuer?: string | undefined;
   readonly clientId: string;
@@ -24,24 +28,84 @@ export interface PreRegisteredClient {
   readonly signingKey?: ClientSigningKey | undefined;
 }
 
+/** An enterprise identity provider this client is registered at (SEP-990). */
+export interface IdentityProviderClient {
+  /** The identity provider's issuer identifier. */
+  readonly issuer: string;
+  /** Its token endpoint; when absent, found in its metadata (RFC 8414 §3). */
+  readonly tokenEndpoint?: string | undefined;
+  readonly clientId: string;
+  readonly clientSecret?: Redacted.Redacted<string> | undefined;
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod | undefined;
+  readonly signingKey?: ClientSigningKey | undefined;
+}
+
+/**
+ * Which grant obtains tokens — explicit, named in the trace; checked when the session is created
+ * (a credential the grant needs and lacks is an InvalidClientConfiguration then, not mid-flow).
+ */
+export type GrantSettings =
+  /** RFC 6749 §4.1 with PKCE: a user in a browser. The default. */
+  | { readonly type: "authorization_code" }
+  /**
+   * RFC 6749 §4.4: the client acts for itself, with a pre-registered confidential client (a
+   * secret, or a signing key for private_key_jwt).
+   */
+  | { readonly type: "client_credentials" }
+  /**
+   * RFC 7523 §2.1 with a workload identity token (SEP-1933): `assertion` is called for each token
+   * request (a projected token file is re-read, an identity endpoint asked again). A rejection is
+   * final.
+   */
+  | {
+      readonly type: "jwt_bearer";
+      readonly assertion: () => string | Promise<string>;
+    }
+  /**
+   * SEP-990: the user's ID token from the enterprise identity provider is exchanged there for an
+   * ID-JAG (RFC 8693), which the authorization server takes as a JWT bearer grant.
+   */
+  | {
+      readonly type: "cross_app_access";
+      readonly identityProvider: IdentityProviderClient;
+      /** The user's ID token at the identity provider (RFC 8693 §2.1 `subject_token`). */
+      readonly idToken: () => string | Promise<string>;
+    }
+  /** RFC 8628: the user enters a code shown here in a browser elsewhere. */
+  | { readonly type: "device_code" };
+
 export interface ClientSettings {
-  /** Shown on consent screens (RFC 7591 client_name; CIMD-00 §4.1). */
+  /** The grant that obtains tokens. Default: the authorization code with PKCE. */
+  readonly grant?: GrantSettings | undefined;
+  /**
+   * Shown on consent screens (RFC 7591 §2 client_name;
+   * draft-ietf-oauth-client-id-metadata-document-00 §4.1).
+   */
   readonly clientName: string;
-  /** Exact redirect URIs, registered as is (SPEC R7, R10, A10). The first one is used. */
+  /** Exact redirect URIs, registered as is (RFC 9700 §2.1, RFC 8252 §7.3). The first is used. */
   readonly redirectUris: readonly [string, ...string[]];
-  /** RFC 7591 / OIDC application_type (SPEC R12). Default: "native" when every redirect URI is loopback. */
+  /**
+   * RFC 7591 / OIDC application_type (SEP-837, "Update authorization spec to clarify client type
+   * requirements"). Default: "native" when every redirect URI is loopback.
+   */
   readonly applicationType?: "native" | "web" | undefined;
-  /** SPEC R1 step 1, R2. */
+  /** Tried first (MCP "Client Registration Approaches", step 1; "Preregistration"). */
   readonly preRegistered?: readonly PreRegisteredClient[] | undefined;
-  /** SPEC R1 step 2, R3-R7: an https URL that serves this client's metadata document. */
+  /**
+   * Tried second (MCP "Client ID Metadata Documents"): an https URL that serves this client's
+   * metadata document.
+   */
   readonly clientMetadataUrl?: string | undefined;
-  /** For dynamic registration (SPEC R8). Default "none": a public client with PKCE. */
+  /** For dynamic registration (RFC 7591 §2). Default "none": a public client with PKCE. */
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod | undefined;
   /** Key for private_key_jwt with a dynamically registered or CIMD client. */
   readonly signingKey?: ClientSigningKey | undefined;
-  /** Scopes the application always asks for (SPEC S1; the issue's "configured scopes"). */
+  /** Scopes always asked for (selectScopes' `configured`; MCP "Scope Selection Strategy"). */
   readonly scopes?: readonly string[] | undefined;
-  /** Add offline_access when the authorization server lists it (SPEC T10). Default true. */
+  /**
+   * Add offline_access when the authorization server lists it (SEP-2207, "OIDC-flavored refresh
+   * token guidance"). Default true.
+   */
   readonly offlineAccess?: boolean | undefined;
 }
 
@@ -51,3 +115,40 @@ export const findPreRegistered = (
 ): PreRegisteredClient | undefined =>
   settings.preRegistered?.find((c) => c.issuer === issuer) ??
   settings.preRegistered?.find((c) => c.issuer === undefined);
+
+/**
+ * What the configured grant lacks to run at all, or undefined: checked when a session is
+ * created, so that a missing credential is a configuration error at once, not a failure in the
+ * middle of a flow.
+ */
+export const grantConfigurationProblem = (settings: ClientSettings): string | undefined => {
+  const grant = settings.grant ?? { type: "authorization_code" };
+  const confidential = (settings.preRegistered ?? []).some(
+    (c) => c.clientSecret !== undefined || c.signingKey !== undefined || settings.signingKey,
+  );
+  switch (grant.type) {
+    case "authorization_code":
+    case "device_code":
+      return undefined;
+    case "client_credentials":
+      return confidential
+        ? undefined
+        : "the client_credentials grant needs a pre-registered client with a secret or a signing key (preRegistered)";
+    case "jwt_bearer":
+      if ((settings.preRegistered ?? []).length === 0)
+        return "the jwt_bearer grant needs the client's id at the authorization server (preRegistered)";
+      return typeof grant.assertion === "function"
+        ? undefined
+        : "the jwt_bearer grant needs an assertion function that returns the workload's JWT";
+    case "cross_app_access":
+      if ((settings.preRegistered ?? []).length === 0)
+        return "cross_app_access needs the client's registration at the authorization server (preRegistered)";
+      if (!grant.identityProvider?.issuer || !grant.identityProvider.clientId)
+        return "cross_app_access needs the identity provider's issuer and this client's id there";
+      return typeof grant.idToken === "function"
+        ? undefined
+        : "cross_app_access needs an idToken function that returns the user's ID token";
+    default:
+      return `unknown grant ${JSON.stringify((grant as { type?: unknown }).type)}`;
+  }
+};

@@ -1,17 +1,21 @@
 /**
  * Every failure a user of authchart can meet, as a tagged error with a message that names the
- * problem and never carries a secret (DESIGN invariants; SPEC T8). Fields hold URLs, codes and
- * scope names only — never tokens, codes, verifiers or client secrets.
+ * problem and never carries a secret (MCP "Token Theft"; test/hostile/inputs.test.ts, "error
+ * texts never carry a header value"). Fields hold URLs, codes and scope names only — never
+ * tokens, codes, verifiers or client secrets.
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-theft
  */
 import { Schema } from "effect";
 
 const optionalString = Schema.optional(Schema.String);
 
 // ---------------------------------------------------------------------------------------------
-// HTTP (every OAuth request: https except loopback, no redirects, bounded time and size — X1)
+// HTTP (every OAuth request: https except loopback, no redirects, bounded time and size —
+// OAuth 2.1 §1.5)
 // ---------------------------------------------------------------------------------------------
 
-/** A URL the client was asked to contact is not https (loopback http excepted, SPEC X1, X6). */
+/** A URL the client was asked to contact is not https (loopback http excepted, OAuth 2.1 §1.5). */
 export class InsecureUrl extends Schema.TaggedError<InsecureUrl>()("InsecureUrl", {
   url: Schema.String,
   reason: Schema.String,
@@ -41,7 +45,10 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
   }
 }
 
-/** OAuth endpoints must answer directly; redirects are never followed (RFC 9700 §4.11, SPEC X7). */
+/**
+ * OAuth endpoints must answer directly; redirects are never followed (RFC 9700 §4.11; SSRF,
+ * RFC 9728 §7.7).
+ */
 export class UnexpectedRedirect extends Schema.TaggedError<UnexpectedRedirect>()(
   "UnexpectedRedirect",
   { url: Schema.String, status: Schema.Number, location: optionalString },
@@ -116,10 +123,10 @@ export type HttpError =
 export type JsonError = UnexpectedContentType | MalformedJson | InvalidDocument;
 
 // ---------------------------------------------------------------------------------------------
-// Discovery (SPEC D1-D15)
+// Discovery (RFC 9728, RFC 8414; MCP "Authorization Server Discovery")
 // ---------------------------------------------------------------------------------------------
 
-/** The MCP server URL cannot be a resource identifier (RFC 8707 §2, SPEC A6). */
+/** The MCP server URL cannot be a resource identifier (RFC 8707 §2, MCP "Canonical Server URI"). */
 export class InvalidResourceUri extends Schema.TaggedError<InvalidResourceUri>()(
   "InvalidResourceUri",
   { input: Schema.String, reason: Schema.String },
@@ -129,7 +136,10 @@ export class InvalidResourceUri extends Schema.TaggedError<InvalidResourceUri>()
   }
 }
 
-/** No protected-resource metadata at any candidate URL (SPEC D3: abort or use preconfigured). */
+/**
+ * No protected-resource metadata at any candidate URL: abort, or use preconfigured values (MCP
+ * "Authorization Server Discovery Sequence Diagram").
+ */
 export class ResourceMetadataNotFound extends Schema.TaggedError<ResourceMetadataNotFound>()(
   "ResourceMetadataNotFound",
   { resource: Schema.String, tried: Schema.Array(Schema.String) },
@@ -139,7 +149,7 @@ export class ResourceMetadataNotFound extends Schema.TaggedError<ResourceMetadat
   }
 }
 
-/** The metadata's `resource` is not the server the client asked about (RFC 9728 §3.3, SPEC D5). */
+/** The metadata's `resource` is not the server the client asked about (RFC 9728 §3.3). */
 export class ResourceMismatch extends Schema.TaggedError<ResourceMismatch>()("ResourceMismatch", {
   expected: Schema.String,
   actual: Schema.String,
@@ -150,7 +160,7 @@ export class ResourceMismatch extends Schema.TaggedError<ResourceMismatch>()("Re
   }
 }
 
-/** The metadata lists no authorization server (MCP §Authorization Server Location, SPEC D6). */
+/** The metadata lists no authorization server (MCP "Authorization Server Location"). */
 export class NoAuthorizationServer extends Schema.TaggedError<NoAuthorizationServer>()(
   "NoAuthorizationServer",
   { resource: Schema.String, metadataUrl: Schema.String },
@@ -160,7 +170,7 @@ export class NoAuthorizationServer extends Schema.TaggedError<NoAuthorizationSer
   }
 }
 
-/** No authorization-server metadata at any candidate URL (RFC 8414 §3.1, SPEC D10-D11). */
+/** No authorization-server metadata at any candidate URL (RFC 8414 §3.1, OIDC Discovery §4). */
 export class AuthServerMetadataNotFound extends Schema.TaggedError<AuthServerMetadataNotFound>()(
   "AuthServerMetadataNotFound",
   { issuer: Schema.String, tried: Schema.Array(Schema.String) },
@@ -170,7 +180,7 @@ export class AuthServerMetadataNotFound extends Schema.TaggedError<AuthServerMet
   }
 }
 
-/** The metadata's `issuer` differs from the issuer its URL was built from (SPEC D12). */
+/** The metadata's `issuer` differs from the issuer its URL was built from (RFC 8414 §3.3). */
 export class IssuerMismatch extends Schema.TaggedError<IssuerMismatch>()("IssuerMismatch", {
   expected: Schema.String,
   actual: Schema.String,
@@ -181,7 +191,10 @@ export class IssuerMismatch extends Schema.TaggedError<IssuerMismatch>()("Issuer
   }
 }
 
-/** The authorization server does not advertise PKCE with S256 (SPEC D13, A3). */
+/**
+ * The authorization server does not advertise PKCE with S256 (MCP "Authorization Code
+ * Protection"; RFC 7636 §4.2).
+ */
 export class PkceUnsupported extends Schema.TaggedError<PkceUnsupported>()("PkceUnsupported", {
   issuer: Schema.String,
   advertised: Schema.optional(Schema.Array(Schema.String)),
@@ -194,7 +207,7 @@ export class PkceUnsupported extends Schema.TaggedError<PkceUnsupported>()("Pkce
 }
 
 // ---------------------------------------------------------------------------------------------
-// Registration (SPEC R1-R12)
+// Registration (MCP "Client Registration Approaches"; RFC 7591)
 // ---------------------------------------------------------------------------------------------
 
 /** The registration endpoint refused the client (RFC 7591 §3.2.2). */
@@ -215,7 +228,10 @@ export class RegistrationRejected extends Schema.TaggedError<RegistrationRejecte
   }
 }
 
-/** No way to obtain a client id at this authorization server (SPEC R1 step 4: ask the user). */
+/**
+ * No way to obtain a client id at this authorization server (MCP "Client Registration
+ * Approaches", step 4: ask the user).
+ */
 export class RegistrationUnavailable extends Schema.TaggedError<RegistrationUnavailable>()(
   "RegistrationUnavailable",
   { issuer: Schema.String },
@@ -241,7 +257,10 @@ export class ClientSecretExpired extends Schema.TaggedError<ClientSecretExpired>
   }
 }
 
-/** The configuration given by the application is unusable (e.g. an invalid CIMD URL, SPEC R4). */
+/**
+ * The configuration given by the application is unusable (e.g. an invalid client ID metadata
+ * document URL, MCP "Client ID Metadata Documents").
+ */
 export class InvalidClientConfiguration extends Schema.TaggedError<InvalidClientConfiguration>()(
   "InvalidClientConfiguration",
   { reason: Schema.String },
@@ -252,10 +271,10 @@ export class InvalidClientConfiguration extends Schema.TaggedError<InvalidClient
 }
 
 // ---------------------------------------------------------------------------------------------
-// Authorization request / response (SPEC A1-A13)
+// Authorization request / response (OAuth 2.1 §4.1; RFC 9207)
 // ---------------------------------------------------------------------------------------------
 
-/** The callback's `state` is missing or not the one this flow sent (SPEC A7). */
+/** The callback's `state` is missing or not the one this flow sent (MCP "Open Redirection"). */
 export class StateMismatch extends Schema.TaggedError<StateMismatch>()("StateMismatch", {
   received: Schema.Literal("missing", "different"),
 }) {
@@ -264,7 +283,7 @@ export class StateMismatch extends Schema.TaggedError<StateMismatch>()("StateMis
   }
 }
 
-/** The callback's `iss` is missing where required, or names another issuer (RFC 9207, SPEC A13). */
+/** The callback's `iss` is missing where required, or names another issuer (RFC 9207 §2.4). */
 export class IssMismatch extends Schema.TaggedError<IssMismatch>()("IssMismatch", {
   expected: Schema.String,
   actual: optionalString,
@@ -318,7 +337,7 @@ export class UserAgentFailed extends Schema.TaggedError<UserAgentFailed>()("User
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tokens (SPEC T1-T10)
+// Tokens (OAuth 2.1 §3.2, §4.1.3, §4.3)
 // ---------------------------------------------------------------------------------------------
 
 /** The token endpoint answered with an OAuth error (OAuth 2.1 §3.2.4, RFC 8707 §2: invalid_target). */
@@ -363,7 +382,9 @@ export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed"
  */
 export const scrubText = (text: string, max = 200): string => {
   const scrubbed = text
-    .replace(/\b(bearer|basic|dpop)\s+\S+/gi, "$1 <redacted>")
+    // A credential after an auth scheme (`Bearer <token>`), not the word in prose ("jwt-bearer
+    // grant, got …"): the scheme stands alone and what follows is token characters.
+    .replace(/(?<![\w-])(bearer|basic|dpop)\s+[A-Za-z0-9._~+/=-]{6,}/gi, "$1 <redacted>")
     .replace(/[A-Za-z0-9._~+/=-]{20,}/g, "<redacted>")
     .replace(/\s+/g, " ");
   const printable = [...scrubbed].filter((c) => c >= " " && c !== "\u007f").join("");
@@ -458,5 +479,53 @@ export class DeviceAuthorizationDenied extends Schema.TaggedError<DeviceAuthoriz
 ) {
   override get message() {
     return `the user denied the device authorization request${this.errorDescription ? ` (${this.errorDescription})` : ""}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DPoP (RFC 9449): sender-constrained tokens
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * DPoP is required by this client's policy, but the authorization server lists only proof
+ * algorithms this client cannot sign with (RFC 9449 §5.1 `dpop_signing_alg_values_supported`).
+ */
+export class DpopUnsupported extends Schema.TaggedError<DpopUnsupported>()("DpopUnsupported", {
+  issuer: Schema.String,
+  advertised: Schema.Array(Schema.String),
+}) {
+  override get message() {
+    const listed = this.advertised.slice(0, 10).map((alg) => scrubText(alg, 40));
+    return `DPoP is required, but ${this.issuer} accepts proofs only with ${listed.join(", ") || "no algorithm"}, none of which this client signs with`;
+  }
+}
+
+/**
+ * The token response's `token_type` contradicts the request (RFC 9449 §5): `DPoP` although no
+ * proof was sent (the token is bound to no key this client holds), or `Bearer` although this
+ * client's policy requires DPoP-bound tokens.
+ */
+export class DpopBindingMismatch extends Schema.TaggedError<DpopBindingMismatch>()(
+  "DpopBindingMismatch",
+  { grantType: Schema.String, received: Schema.Literal("DPoP", "Bearer") },
+) {
+  override get message() {
+    return this.received === "DPoP"
+      ? `the ${this.grantType} grant answered with a DPoP-bound token although no DPoP proof was sent; refusing a token this client cannot present`
+      : `the ${this.grantType} grant answered with a Bearer token although this client requires DPoP-bound tokens`;
+  }
+}
+
+/**
+ * A DPoP key could not be made, restored or used (RFC 9449 §4: WebCrypto refused the algorithm,
+ * a stored key does not import). `reason` is a fixed description: never key material.
+ */
+export class DpopKeyFailed extends Schema.TaggedError<DpopKeyFailed>()("DpopKeyFailed", {
+  operation: Schema.Literal("generate", "import", "sign", "thumbprint"),
+  alg: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `the DPoP key (${this.alg}) could not ${this.operation === "generate" ? "be generated" : this.operation === "import" ? "be restored" : this.operation === "sign" ? "sign a proof" : "be hashed"}: ${this.reason}`;
   }
 }

@@ -139,6 +139,12 @@ export async function startAuthServer(
       : options.deviceFlow === true
         ? {}
         : options.deviceFlow;
+  const dpop =
+    options.dpop === undefined || options.dpop === false
+      ? undefined
+      : options.dpop === true
+        ? {}
+        : options.dpop;
   /** What the MCP server is to oidc-provider: JWT access tokens for exactly its URL. */
   const resourceServerInfo = (): ResourceServer => ({
     scope: [...grantableResourceScopes].join(" "),
@@ -199,6 +205,16 @@ export async function startAuthServer(
           ctx.body = { page: "success" };
         },
       },
+      // RFC 9449: off unless asked for (oidc-provider enables it by default), so that the metadata
+      // advertises DPoP only to the tests that want it.
+      dPoP: {
+        enabled: dpop !== undefined,
+        allowReplay: false,
+        // Server nonces (RFC 9449 §8) only when required: derived from a per-server secret.
+        ...(dpop?.requireNonce === true
+          ? { nonceSecret: randomBytes(32), requireNonce: () => true }
+          : {}),
+      },
       resourceIndicators: {
         enabled: true,
         // No default: a client that sends no `resource` gets no token for the MCP server.
@@ -213,6 +229,15 @@ export async function startAuthServer(
         },
       },
     },
+    ...(dpop?.algorithms === undefined
+      ? {}
+      : {
+          enabledJWA: {
+            dPoPSigningAlgValues: [...dpop.algorithms] as NonNullable<
+              Configuration["enabledJWA"]
+            >["dPoPSigningAlgValues"],
+          },
+        }),
     // PKCE for every client, confidential ones included (oidc-provider only knows S256).
     pkce: { required: () => true },
     // oidc-provider's default issues refresh tokens only when offline_access was requested and

@@ -143,6 +143,7 @@ export class RequestLog {
         status,
         kind,
         ...(grantType === undefined ? {} : { grantType }),
+        ...(req.headers.dpop === undefined ? {} : { dpop: true as const }),
         at: Date.now(),
       });
     };

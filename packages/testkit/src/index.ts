@@ -7,11 +7,13 @@ export { DEFAULT_TOOLS } from "./mcp-server.js";
 export { startScriptedServer } from "./scripted-server.js";
 export { startTestkit } from "./testkit.js";
 export type {
+  AuthServerDpopOptions,
   AuthServerOptions,
   DeviceFlowOptions,
   HeadlessUser,
   HeadlessUserPolicy,
   JwtBearerOptions,
+  McpDpopOptions,
   McpServerOptions,
   RequestKind,
   RequestLogEntry,

@@ -1,14 +1,16 @@
 /**
  * The protected MCP server: @modelcontextprotocol/sdk's McpServer over a stateless
  * StreamableHTTPServerTransport on its own node:http server, guarded by bearer-token checks
- * (RFC 6750) against the testkit AS, publishing Protected Resource Metadata (RFC 9728) and
- * answering with the WWW-Authenticate challenges the options ask for.
+ * (RFC 6750) — and DPoP proof checks for DPoP-bound tokens (RFC 9449 §7, dpop.ts) — against the
+ * testkit AS, publishing Protected Resource Metadata (RFC 9728) and answering with the
+ * WWW-Authenticate challenges the options ask for.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { z } from "zod";
+import { createDpopVerifier, type DpopCheck } from "./dpop.js";
 import {
   type Handler,
   type LoopbackServer,
@@ -39,6 +41,8 @@ export interface McpServerSetup {
 export interface ProtectedMcpServer {
   readonly origin: string;
   readonly mcpUrl: string;
+  /** A new DPoP nonce (RFC 9449 §9): proofs with the old one get 401 use_dpop_nonce. */
+  rotateDpopNonce(): void;
   close(): Promise<void>;
 }
 
@@ -56,17 +60,29 @@ function quote(value: string): string {
   return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
-function bearerChallenge(params: readonly (readonly [string, string])[]): string {
-  if (params.length === 0) return "Bearer";
-  return `Bearer ${params.map(([k, v]) => `${k}=${quote(v)}`).join(", ")}`;
+function challenge(scheme: "Bearer" | "DPoP", params: readonly (readonly [string, string])[]) {
+  if (params.length === 0) return scheme;
+  return `${scheme} ${params.map(([k, v]) => `${k}=${quote(v)}`).join(", ")}`;
 }
 
-/** The token of an `Authorization: Bearer …` header (scheme case-insensitive), if any. */
-function bearerToken(req: IncomingMessage): string | undefined {
+type Scheme = "Bearer" | "DPoP";
+
+/**
+ * The token of an `Authorization: Bearer …` or `Authorization: DPoP …` header (scheme
+ * case-insensitive; RFC 6750 §2.1, RFC 9449 §7.1), if any.
+ */
+function presentedToken(
+  req: IncomingMessage,
+): { readonly scheme: Scheme; readonly token: string } | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
-  const match = /^bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i.exec(header);
-  return match?.[1];
+  const match = /^(bearer|dpop)[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i.exec(header);
+  if (match?.[1] === undefined || match[2] === undefined) return undefined;
+  return { scheme: match[1].toLowerCase() === "dpop" ? "DPoP" : "Bearer", token: match[2] };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 interface JsonRpcCall {
@@ -95,6 +111,10 @@ export async function startMcpServer(
   if (location !== "path-aware") prmPaths.add(rootPrmPath);
   const advertisedPrm = `${loopback.origin}${location === "root" ? rootPrmPath : pathAwarePrmPath}`;
 
+  // DPoP-bound tokens are always checked; the knobs add nonces, DPoP-only and advertising.
+  const dpopOn = options.dpop !== undefined && options.dpop !== false;
+  const dpop = createDpopVerifier(typeof options.dpop === "object" ? options.dpop : {});
+
   const prm: Record<string, unknown> = {
     resource: options.prmResource ?? mcpUrl,
     authorization_servers: [issuer],
@@ -102,6 +122,9 @@ export async function startMcpServer(
       ? {}
       : { scopes_supported: [...(options.scopesSupported ?? scopes)] }),
     bearer_methods_supported: ["header"],
+    // RFC 9728 §2.
+    ...(dpopOn ? { dpop_signing_alg_values_supported: [...dpop.algorithms] } : {}),
+    ...(dpop.required ? { dpop_bound_access_tokens_required: true } : {}),
   };
 
   const challengeScope =
@@ -109,15 +132,26 @@ export async function startMcpServer(
   const withResourceMetadata = options.resourceMetadataInChallenge ?? true;
   const schemes = options.challengeSchemes ?? "bearer";
 
-  const wwwAuthenticate = (params: [string, string][]): string | string[] => {
-    const bearer = bearerChallenge(params);
+  /** RFC 9449 §7.1: a DPoP challenge names the proof algorithms accepted. */
+  const dpopChallenge = (params: [string, string][]) =>
+    challenge("DPoP", [...params, ["algs", dpop.algorithms.join(" ")]]);
+
+  /**
+   * The challenges of a 401/403: for a token presented as DPoP (or a DPoP-only server) one DPoP
+   * challenge; otherwise Bearer as the options say, followed by a bare DPoP challenge when DPoP
+   * is on.
+   */
+  const wwwAuthenticate = (params: [string, string][], scheme: Scheme = "Bearer") => {
+    if (scheme === "DPoP" || dpop.required) return dpopChallenge(params);
+    const bearer = challenge("Bearer", params);
+    const offered = dpopOn ? `${bearer}, ${dpopChallenge([])}` : bearer;
     switch (schemes) {
       case "several":
-        return `Basic realm="mcp", ${bearer}`;
+        return `Basic realm="mcp", ${offered}`;
       case "several-lines":
-        return ['Basic realm="mcp"', bearer];
+        return ['Basic realm="mcp"', offered];
       default:
-        return bearer;
+        return offered;
     }
   };
 
@@ -128,7 +162,7 @@ export async function startMcpServer(
     return params;
   };
 
-  const unauthorized = (res: ServerResponse, description?: string) => {
+  const unauthorized = (res: ServerResponse, description?: string, scheme: Scheme = "Bearer") => {
     const params = commonParams();
     if (description !== undefined) {
       params.unshift(["error", "invalid_token"], ["error_description", description]);
@@ -140,7 +174,25 @@ export async function startMcpServer(
         error: description === undefined ? "unauthorized" : "invalid_token",
         ...(description ? { error_description: description } : {}),
       },
-      { "www-authenticate": wwwAuthenticate(params) },
+      { "www-authenticate": wwwAuthenticate(params, scheme) },
+    );
+  };
+
+  /** RFC 9449 §7.1, §9: a refused proof; `use_dpop_nonce` comes with the nonce to use. */
+  const dpopRefused = (res: ServerResponse, check: Exclude<DpopCheck, { ok: true }>) => {
+    const params: [string, string][] = [
+      ["error", check.error],
+      ["error_description", check.description],
+    ];
+    if (withResourceMetadata) params.push(["resource_metadata", advertisedPrm]);
+    sendJson(
+      res,
+      401,
+      { error: check.error, error_description: check.description },
+      {
+        "www-authenticate": dpopChallenge(params),
+        ...(check.error === "use_dpop_nonce" ? { "dpop-nonce": dpop.nonce() } : {}),
+      },
     );
   };
 
@@ -167,14 +219,20 @@ export async function startMcpServer(
   };
 
   const handleMcp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const token = bearerToken(req);
-    if (token === undefined) {
+    const presented = presentedToken(req);
+    if (presented === undefined) {
       unauthorized(res);
+      return;
+    }
+    const { scheme, token } = presented;
+    if (scheme === "Bearer" && dpop.required) {
+      unauthorized(res, "only DPoP-bound access tokens are accepted", "DPoP");
       return;
     }
     let granted: Set<string>;
     let clientId = "";
     let expiresAt: number | undefined;
+    let jkt: string | undefined;
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer,
@@ -183,19 +241,43 @@ export async function startMcpServer(
         algorithms: ["RS256"],
       });
       if (typeof payload.jti === "string" && setup.isRevoked(payload.jti)) {
-        unauthorized(res, "the access token expired");
+        unauthorized(res, "the access token expired", scheme);
         return;
       }
       granted = new Set(typeof payload.scope === "string" ? payload.scope.split(" ") : []);
       if (typeof payload.client_id === "string") clientId = payload.client_id;
       expiresAt = payload.exp;
+      if (isRecord(payload.cnf) && typeof payload.cnf.jkt === "string") jkt = payload.cnf.jkt;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       unauthorized(
         res,
         code === "ERR_JWT_EXPIRED" ? "the access token expired" : "the access token is not valid",
+        scheme,
       );
       return;
+    }
+
+    // RFC 9449 §7.1: a DPoP-bound token only as `Authorization: DPoP` with a proof of its key;
+    // a Bearer presentation of it is refused, as is a DPoP presentation of an unbound token.
+    if (jkt !== undefined || scheme === "DPoP") {
+      if (scheme !== "DPoP") {
+        unauthorized(
+          res,
+          "the access token is DPoP-bound; present it as DPoP with a proof",
+          "DPoP",
+        );
+        return;
+      }
+      if (jkt === undefined) {
+        unauthorized(res, "the access token is not DPoP-bound", "DPoP");
+        return;
+      }
+      const check = await dpop.verify(req, `${loopback.origin}${req.url ?? "/"}`, token, jkt);
+      if (!check.ok) {
+        dpopRefused(res, check);
+        return;
+      }
     }
 
     if (req.method !== "POST") {
@@ -232,7 +314,7 @@ export async function startMcpServer(
           res,
           403,
           { error: "insufficient_scope", error_description: `tool ${name} needs scope ${needed}` },
-          { "www-authenticate": wwwAuthenticate(params) },
+          { "www-authenticate": wwwAuthenticate(params, scheme) },
         );
         return;
       }
@@ -278,5 +360,10 @@ export async function startMcpServer(
   };
   loopback.setHandler(handler);
 
-  return { origin: loopback.origin, mcpUrl, close: () => loopback.close() };
+  return {
+    origin: loopback.origin,
+    mcpUrl,
+    rotateDpopNonce: () => dpop.rotateNonce(),
+    close: () => loopback.close(),
+  };
 }

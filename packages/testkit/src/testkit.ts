@@ -61,6 +61,7 @@ export async function startTestkit(options: TestkitOptions = {}): Promise<Testki
       get issuedAccessTokens() {
         return authServer.issuedAccessTokens;
       },
+      rotateDpopNonce: () => mcp.rotateDpopNonce(),
       async registerClient(metadata) {
         const response = await fetch(`${authServer.issuer}${ROUTES.registration}`, {
           method: "POST",

@@ -25,6 +25,8 @@ export interface RequestLogEntry {
   readonly kind: RequestKind;
   /** The `grant_type` of token requests. */
   readonly grantType?: string;
+  /** Extension: the request carried a `DPoP` proof header (RFC 9449 §4.1). Absent otherwise. */
+  readonly dpop?: true;
   /** Date.now() when the request completed. */
   readonly at: number;
 }
@@ -49,7 +51,7 @@ export interface AuthServerOptions {
    * - "oauth-and-oidc" (default): RFC 8414 `/.well-known/oauth-authorization-server{path}`, OIDC
    *   path-inserted `/.well-known/openid-configuration{path}` and OIDC path-appended
    *   `{issuer}/.well-known/openid-configuration`.
-   * - "oidc-appended-only": only `{issuer}/.well-known/openid-configuration` (SPEC D10 third URL);
+   * - "oidc-appended-only": only `{issuer}/.well-known/openid-configuration` (MCP's third URL);
    *   every other well-known URL is a 404.
    */
   readonly metadata?: "oauth-and-oidc" | "oidc-appended-only";
@@ -65,7 +67,7 @@ export interface AuthServerOptions {
   readonly scopesSupported?: readonly string[];
   /** Authorization requests naming any of these end in error=invalid_scope at the redirect URI. */
   readonly rejectScopes?: readonly string[];
-  /** Metadata without `code_challenge_methods_supported` (SPEC D13). */
+  /** Metadata without `code_challenge_methods_supported` (MCP "Authorization Code Protection"). */
   readonly omitCodeChallengeMethods?: boolean;
   /**
    * Extension: what an authorization request without `scope` asks for — the client's registered
@@ -92,6 +94,26 @@ export interface AuthServerOptions {
    * invalid_grant. Default off.
    */
   readonly jwtBearer?: JwtBearerOptions;
+  /**
+   * Extension: DPoP (RFC 9449) at the token endpoint — oidc-provider's `features.dPoP`: the
+   * metadata lists `dpop_signing_alg_values_supported`, a token request with a valid proof gets a
+   * `token_type: "DPoP"` access token whose JWT carries `cnf.jkt`, and a public client's refresh
+   * token is bound to the key (a refresh needs a proof with it). Default off (no
+   * `dpop_signing_alg_values_supported`, proofs are ignored); `true` = defaults. The jwt-bearer
+   * grant above answers Bearer tokens even after a proof (RFC 9449 §5 allows it).
+   */
+  readonly dpop?: boolean | AuthServerDpopOptions;
+}
+
+export interface AuthServerDpopOptions {
+  /**
+   * RFC 9449 §8: every proof must carry a server nonce; one without is answered 400
+   * `use_dpop_nonce` with a `DPoP-Nonce` header (oidc-provider's `requireNonce`, nonces derived
+   * from a per-server secret). Default false (nonces are still offered in `DPoP-Nonce`).
+   */
+  readonly requireNonce?: boolean;
+  /** `dpop_signing_alg_values_supported`. Default oidc-provider's: ES256, Ed25519, EdDSA. */
+  readonly algorithms?: readonly string[];
 }
 
 export interface DeviceFlowOptions {
@@ -115,7 +137,7 @@ export interface McpServerOptions {
   readonly path?: string;
   /** Where Protected Resource Metadata answers. Default "both"; "root" = only the root well-known URL. */
   readonly prmLocation?: "path-aware" | "root" | "both";
-  /** Default true; false = a 401 without `resource_metadata` (the client must probe, SPEC D3). */
+  /** Default true; false = a 401 without `resource_metadata` (the client must probe). */
   readonly resourceMetadataInChallenge?: boolean;
   /** `scope` in 401 challenges. Default: the scopes of all configured tools; "none" omits it. */
   readonly challengeScope?: readonly string[] | "none";
@@ -129,13 +151,39 @@ export interface McpServerOptions {
   readonly scopesSupported?: readonly string[] | "omit";
   /** Default: echo (mcp:read), write-note (mcp:write), admin-report (mcp:admin). */
   readonly tools?: readonly ToolDefinition[];
-  /** Extension: the `resource` member the PRM publishes (default: exactly mcpUrl), to test SPEC D5. */
+  /** Extension: the PRM `resource` (default: exactly mcpUrl), to test RFC 9728 §3.3 checks. */
   readonly prmResource?: string;
   /**
    * Extension: answer MCP POSTs with JSON (true, default) or with an SSE stream (false), the two
    * response forms of the Streamable HTTP transport.
    */
   readonly jsonResponse?: boolean;
+  /**
+   * Extension: DPoP (RFC 9449 §7) knobs of the resource server. Whatever this says, a DPoP-bound
+   * token (JWT `cnf.jkt`) is accepted only as `Authorization: DPoP <token>` with a valid proof
+   * (signature by the embedded public `jwk`, `typ dpop+jwt`, `htm`, `htu`, `iat` ±300 s, unused
+   * `jti`, `ath`, the key's thumbprint = `cnf.jkt`); as Bearer it is refused 401 `DPoP
+   * error="invalid_token"`. `true` = defaults; set, it also adds a `DPoP algs=…` challenge to
+   * 401s and `dpop_signing_alg_values_supported` to the PRM.
+   */
+  readonly dpop?: boolean | McpDpopOptions;
+}
+
+export interface McpDpopOptions {
+  /**
+   * RFC 9449 §9: proofs must carry the resource server's current nonce; without it (or with
+   * another) the answer is 401 `WWW-Authenticate: DPoP error="use_dpop_nonce"` with `DPoP-Nonce`.
+   * Default false.
+   */
+  readonly requireNonce?: boolean;
+  /**
+   * Only DPoP-bound tokens: a Bearer token is refused (401 `DPoP error="invalid_token"`), 401
+   * challenges are `DPoP` only, the PRM says `dpop_bound_access_tokens_required` (RFC 9728 §2).
+   * Default false.
+   */
+  readonly required?: boolean;
+  /** Proof algorithms accepted and advertised. Default ES256, Ed25519, EdDSA, PS256, RS256. */
+  readonly algorithms?: readonly string[];
 }
 
 export interface TestkitOptions {
@@ -187,6 +235,11 @@ export interface Testkit {
   forgetClients(): void;
   /** Extension: how many access tokens the AS has issued. */
   readonly issuedAccessTokens: number;
+  /**
+   * Extension: the MCP server's DPoP nonce changes (RFC 9449 §9): proofs carrying the old one get
+   * 401 `use_dpop_nonce` with the new one. Only matters with `mcp.dpop.requireNonce`.
+   */
+  rotateDpopNonce(): void;
   /**
    * Extension: dynamic registration (RFC 7591) of a client with any metadata — the grant types
    * and auth methods the other grants need (client_credentials with a secret or `jwks`,

@@ -4,6 +4,7 @@
  * driven in tests with `machine.provide({ actors })`; the session provides the real ones
  * (step-actors.ts), which run the step Effects.
  */
+import type { Redacted } from "effect";
 import type { AuthorizationGrant } from "../steps/authorize.js";
 import type { AuthServerInfo, ClientInfo, Scopes, TokenInfo } from "./model.js";
 
@@ -21,6 +22,8 @@ export interface RegisterActorInput {
   readonly scopes: Scopes;
   /** Forget the stored registration first (invalid_client on a dynamic client). */
   readonly forgetStored: boolean;
+  /** The grants to register for, when registering dynamically (default: the authorization code). */
+  readonly grantTypes?: readonly string[] | undefined;
 }
 export interface AuthorizeActorInput {
   readonly authServer: AuthServerInfo;
@@ -42,6 +45,35 @@ export interface RefreshActorInput {
   readonly reason: "proactive" | "after-401" | "expired";
   /** Set when the resource uses the 2025-03-26 fallback: stale metadata is rediscovered that way. */
   readonly legacyServerUrl?: string | undefined;
+}
+
+/** A token request that needs the authorization server and the scope plan only. */
+export interface DirectGrantActorInput {
+  readonly authServer: AuthServerInfo;
+  /** The MCP server's canonical URI: the `resource` of the request (RFC 8707 §2). */
+  readonly resource: string;
+  readonly scopes: Scopes;
+}
+/** The JWT bearer grant with the ID-JAG the identity provider issued (SEP-990). */
+export interface IdJagGrantActorInput extends DirectGrantActorInput {
+  /** Straight from the requestIdJag actor's done event. */
+  readonly idJag: {
+    readonly assertion: Redacted.Redacted<string>;
+    readonly scopes?: Scopes | undefined;
+  };
+}
+export interface DeviceCodeActorInput extends DirectGrantActorInput {
+  readonly client: ClientInfo;
+}
+/** A device authorization the user was shown (RFC 8628 §3.2-§3.3), its code a secret. */
+export interface PendingDeviceAuthorization {
+  readonly deviceCode: Redacted.Redacted<string>;
+  readonly expiresAt: number;
+  readonly intervalSeconds: number;
+}
+export interface DeviceTokenActorInput extends DeviceCodeActorInput {
+  /** Straight from the requestDeviceCode actor's done event. */
+  readonly pending: PendingDeviceAuthorization;
 }
 
 /** A placeholder actor's body: it refuses to run. */

@@ -41,7 +41,11 @@ import {
   StepDefect,
 } from "./errors.js";
 import { authorizationCodeFlow } from "./flows/authorization-code.js";
+import { clientCredentialsFlow } from "./flows/client-credentials.js";
+import { crossAppAccessFlow } from "./flows/cross-app-access.js";
+import { deviceAuthorizationFlow } from "./flows/device-authorization.js";
 import type { FlowInput, FlowOutput } from "./flows/flow.js";
+import { jwtBearerFlow } from "./flows/jwt-bearer.js";
 import { countAuthorization, noAuthorizations } from "./loop-guard.js";
 import {
   type AuthContext,
@@ -49,6 +53,7 @@ import {
   type AuthEvent,
   type AuthInput,
   defaultAuthConfig,
+  type GrantType,
   type TokenInfo,
   type TraceEntry,
 } from "./model.js";
@@ -94,7 +99,7 @@ const flowInput = (context: AuthContext): FlowInput => ({
   reregister: context.reregistered,
 });
 
-export const authMachine = setup({
+const lifecycle = setup({
   types: {
     context: {} as AuthContext,
     events: {} as AuthEvent,
@@ -103,10 +108,16 @@ export const authMachine = setup({
   },
   actors: {
     authorizationCode: authorizationCodeFlow,
+    clientCredentials: clientCredentialsFlow,
+    jwtBearer: jwtBearerFlow,
+    crossAppAccess: crossAppAccessFlow,
+    deviceAuthorization: deviceAuthorizationFlow,
     refreshToken: fromPromise<TokenInfo, RefreshActorInput>(notProvided("refreshToken")),
   },
   guards: {
     hasStoredToken: ({ context }) => context.token !== undefined,
+    grantIs: ({ context }, params: { readonly grant: GrantType }) =>
+      context.config.grant === params.grant,
     // challenge.received in `authorized`: one guard per verdict, mutually exclusive.
     challengeForOlderToken: (args) => verdictOfChallenge(args) === "older token",
     stepUpScopeDeclined: (args) => verdictOfChallenge(args) === "scope declined",
@@ -336,7 +347,95 @@ export const authMachine = setup({
       tokenAccepted: false,
     }),
   },
-}).createMachine({
+});
+
+/**
+ * The grant's child flow inside `obtaining`: every flow ends the same way — success with what it
+ * learned, or a typed error that goes through `fallingBack`.
+ */
+const runFlow = (
+  src:
+    | "authorizationCode"
+    | "clientCredentials"
+    | "jwtBearer"
+    | "crossAppAccess"
+    | "deviceAuthorization",
+  grant: GrantType,
+) =>
+  lifecycle.createStateConfig({
+    entry: {
+      type: "trace",
+      params: { decision: "grant", reason: `${grant}, as the client configuration says` },
+    },
+    invoke: {
+      id: "flow",
+      src,
+      input: ({ context }) => flowInput(context),
+      onDone: [
+        {
+          guard: "flowSucceeded",
+          target: "#authchart.authorized",
+          actions: [
+            {
+              type: "learn",
+              params: ({ event }) => ({ output: event.output }),
+            },
+            {
+              type: "assignToken",
+              params: ({ event }) => ({ token: succeeded(event.output).token }),
+            },
+            "recordDeclined",
+            {
+              type: "trace",
+              params: ({ context }) => {
+                const declined = declinedInGrant(context.scopes, context.token?.scopes ?? []);
+                return {
+                  decision: "token",
+                  reason: `granted ${describeScopes(context.token?.scopes)}${declined.length ? `; declined ${declined.join(" ")}, which will not be asked for again` : ""}`,
+                  details: {
+                    version: context.token?.version ?? 0,
+                    refresh_token: context.token?.hasRefreshToken ?? false,
+                  },
+                };
+              },
+            },
+          ],
+        },
+        {
+          guard: "flowFailed",
+          target: "#authchart.fallingBack",
+          actions: [
+            {
+              type: "learn",
+              params: ({ event }) => ({ output: event.output }),
+            },
+            {
+              type: "assignError",
+              params: ({ event }) => ({ error: failedWith(event.output) }),
+            },
+            "recordRefusedScopes",
+            {
+              type: "trace",
+              params: ({ context }) => ({
+                decision: "flow failed",
+                reason: context.error?.message ?? "the flow failed",
+              }),
+            },
+          ],
+        },
+      ],
+      onError: {
+        target: "#authchart.fallingBack",
+        description: "The flow itself failed (a defect, not a step): a typed StepDefect.",
+        actions: {
+          type: "assignError",
+          params: ({ event }) => ({ error: asAuthchartError(src, event.error) }),
+        },
+      },
+    },
+  });
+
+export const authMachine = lifecycle.createMachine({
   id: "authchart",
   initial: "restoring",
   context: ({ input }) => ({
@@ -452,71 +551,31 @@ export const authMachine = setup({
           },
         ],
       },
-      invoke: {
-        id: "flow",
-        src: "authorizationCode",
-        input: ({ context }) => flowInput(context),
-        onDone: [
-          {
-            guard: "flowSucceeded",
-            target: "authorized",
-            actions: [
-              {
-                type: "learn",
-                params: ({ event }) => ({ output: event.output as FlowOutput }),
-              },
-              {
-                type: "assignToken",
-                params: ({ event }) => ({ token: succeeded(event.output).token }),
-              },
-              "recordDeclined",
-              {
-                type: "trace",
-                params: ({ context }) => {
-                  const declined = declinedInGrant(context.scopes, context.token?.scopes ?? []);
-                  return {
-                    decision: "token",
-                    reason: `granted ${describeScopes(context.token?.scopes)}${declined.length ? `; declined ${declined.join(" ")}, which will not be asked for again` : ""}`,
-                    details: {
-                      version: context.token?.version ?? 0,
-                      refresh_token: context.token?.hasRefreshToken ?? false,
-                    },
-                  };
-                },
-              },
-            ],
-          },
-          {
-            guard: "flowFailed",
-            target: "fallingBack",
-            actions: [
-              {
-                type: "learn",
-                params: ({ event }) => ({ output: event.output as FlowOutput }),
-              },
-              {
-                type: "assignError",
-                params: ({ event }) => ({ error: failedWith(event.output) }),
-              },
-              "recordRefusedScopes",
-              {
-                type: "trace",
-                params: ({ context }) => ({
-                  decision: "flow failed",
-                  reason: context.error?.message ?? "the flow failed",
-                }),
-              },
-            ],
-          },
-        ],
-        onError: {
-          target: "fallingBack",
-          description: "The flow itself failed (a defect, not a step): a typed StepDefect.",
-          actions: {
-            type: "assignError",
-            params: ({ event }) => ({ error: asAuthchartError("authorizationCode", event.error) }),
-          },
+      initial: "choosingGrant",
+      states: {
+        choosingGrant: {
+          always: [
+            {
+              guard: { type: "grantIs", params: { grant: "client_credentials" } },
+              target: "clientCredentials",
+            },
+            { guard: { type: "grantIs", params: { grant: "jwt_bearer" } }, target: "jwtBearer" },
+            {
+              guard: { type: "grantIs", params: { grant: "cross_app_access" } },
+              target: "crossAppAccess",
+            },
+            {
+              guard: { type: "grantIs", params: { grant: "device_code" } },
+              target: "deviceAuthorization",
+            },
+            { target: "authorizationCode" },
+          ],
         },
+        authorizationCode: runFlow("authorizationCode", "authorization_code"),
+        clientCredentials: runFlow("clientCredentials", "client_credentials"),
+        jwtBearer: runFlow("jwtBearer", "jwt_bearer"),
+        crossAppAccess: runFlow("crossAppAccess", "cross_app_access"),
+        deviceAuthorization: runFlow("deviceAuthorization", "device_code"),
       },
     },
 

@@ -17,9 +17,9 @@ export class ScopeDeclined extends Schema.TaggedError<ScopeDeclined>()("ScopeDec
 }
 
 /**
- * The loop guard tripped (SPEC S6): `attempts` of what `counted` names — authorizations for one
- * scope set, authorizations in the session, or rounds of one application request — were spent
- * and the server still refuses.
+ * The loop guard tripped (MCP "Step-Up Authorization Flow": retry limits): `attempts` of what
+ * `counted` names — authorizations for one scope set, authorizations in the session, or rounds of
+ * one application request — were spent and the server still refuses.
  */
 export class AuthorizationLoop extends Schema.TaggedError<AuthorizationLoop>()(
   "AuthorizationLoop",
@@ -109,6 +109,15 @@ export type AuthchartError =
   | Errors.TokenRejected
   | Errors.TokenEndpointFailed
   | Errors.StoreFailed
+  | Errors.AssertionRejected
+  | Errors.AssertionUnavailable
+  | Errors.DeviceAuthorizationUnsupported
+  | Errors.DeviceAuthorizationRejected
+  | Errors.DeviceCodeExpired
+  | Errors.DeviceAuthorizationDenied
+  | Errors.DpopUnsupported
+  | Errors.DpopBindingMismatch
+  | Errors.DpopKeyFailed
   | ScopeDeclined
   | AccessForbidden
   | AuthorizationLoop

@@ -1,11 +1,14 @@
 /**
- * The loop guard (SPEC S6; MCP "Step-Up Authorization Flow": cap retries, cache denials): how
- * many authorizations this session started, per requested scope set and in all, and the refusal
- * when a plan would exceed either budget. One module, so that the budget, the key, the counting
- * and the refusal cannot drift apart.
+ * The loop guard (MCP "Step-Up Authorization Flow": cap retries; MCP Security Best Practices
+ * "Scope Minimization": cache denials): how many authorizations this session started, per
+ * requested scope set and in all, and the refusal when a plan would exceed either budget. One
+ * module, so that the budget, the key, the counting and the refusal cannot drift apart.
  *
  * The counters are a Map: scope sets are server-provided strings, and a plain object keyed by
  * them would read `constructor` or `__proto__` from Object.prototype.
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#step-up-authorization-flow
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#scope-minimization
  */
 import { AuthorizationLoop } from "./errors.js";
 import type { AuthConfig, Scopes } from "./model.js";

@@ -3,7 +3,7 @@
  * scopes, expiries, versions, URLs, ids. Tokens, secrets, codes and verifiers stay in the
  * CredentialStore or travel on one event between two steps of a child flow (the authorization
  * code and its verifier, `Redacted`, from `authorizing` to `exchangingCode`); no machine context
- * holds one (DESIGN invariants).
+ * holds one.
  *
  * The parent reads like MCP's lifecycle (auth-machine.ts); each grant is a child flow under
  * flows/. The shapes below are Schemas: the steps, the machines and the persistence share one
@@ -91,20 +91,33 @@ export const TokenInfo = Schema.Struct({
 });
 export type TokenInfo = typeof TokenInfo.Type;
 
-/** Where the scopes of the next authorization come from (SPEC S1-S5); the trace shows it. */
+/** Where the next authorization's scopes come from (MCP "Scope Selection Strategy"); traced. */
 export type ScopeOrigin = ScopeSource | "step-up" | "without-scope";
 
 export interface ScopePlan {
   readonly requested: Scopes;
   readonly origin: ScopeOrigin;
-  /** Scopes added as a convenience (offline_access, T10); their absence in a grant is no denial. */
+  /** Scopes added as a convenience (offline_access, SEP-2207); their absence is no denial. */
   readonly optional: Scopes;
-  /** Scopes the current request cannot do without: configured ∪ challenged (SPEC S2). */
+  /**
+   * Scopes the current request cannot do without: configured ∪ challenged (MCP "Protected Resource
+   * Metadata Discovery Requirements": the challenge is authoritative for the current request).
+   */
   readonly required: Scopes;
 }
 
+/** Which grant obtains tokens: explicit client configuration, named in the trace. */
+export type GrantType =
+  | "authorization_code"
+  | "client_credentials"
+  | "jwt_bearer"
+  | "cross_app_access"
+  | "device_code";
+
 export interface AuthConfig {
-  /** Bounded authorizations for one required scope set (SPEC S6; conformance ≤ 3). */
+  /** The grant `obtaining` runs (its child flow). */
+  readonly grant: GrantType;
+  /** Bounded authorizations for one required scope set (MCP retry limit; conformance ≤ 3). */
   readonly maxAuthorizationsPerScopeSet: number;
   /** Bounded authorizations in all for the session, until the application calls authorize(). */
   readonly maxAuthorizationsPerSession: number;
@@ -130,6 +143,7 @@ export interface AuthConfig {
 }
 
 export const defaultAuthConfig: AuthConfig = {
+  grant: "authorization_code",
   maxAuthorizationsPerScopeSet: 3,
   maxAuthorizationsPerSession: 10,
   refreshSkewMillis: 60_000,
@@ -171,7 +185,7 @@ export interface AuthContext {
   readonly challenge?: ChallengeInfo | undefined;
   /** The last scope plan a flow authorized: its optional scopes, its required ones. */
   readonly scopes?: ScopePlan | undefined;
-  /** Every scope asked for so far in this session (SEP-2350 union, SPEC S5). */
+  /** Every scope asked for so far in this session (the SEP-2350 union for step-up). */
   readonly requestedSoFar: Scopes;
   /** Scopes the authorization server or the user declined: never prompted for again. */
   readonly declined: Scopes;

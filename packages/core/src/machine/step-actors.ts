@@ -1,35 +1,61 @@
 /**
  * The real actors: each runs a step Effect through a ManagedRuntime with the actor's AbortSignal
  * (leaving the state aborts it and interrupts the fiber), and rethrows the typed failure itself
- * so guards can read its `_tag` (DESIGN: runPromise would wrap it).
+ * so guards can read its `_tag` (runPromise would wrap it).
  */
-import { Cause, Effect, Exit, type ManagedRuntime, Option } from "effect";
+import { Cause, Clock, Effect, Exit, type ManagedRuntime, Option, Redacted } from "effect";
 import { fromPromise } from "xstate";
 import { type ClientSettings, findPreRegistered } from "../client-settings.js";
-import { describeDefect, TokenRejected } from "../errors.js";
+import {
+  AssertionUnavailable,
+  describeDefect,
+  InvalidClientConfiguration,
+  TokenRejected,
+} from "../errors.js";
 import type { TokenSet } from "../schema/credentials.js";
 import { CredentialStore } from "../services/credential-store.js";
+import {
+  DeviceCodePresenter,
+  make as makeDefaultPresenter,
+} from "../services/device-code-presenter.js";
 import type { OAuthHttp } from "../services/http.js";
 import type { Randomness } from "../services/randomness.js";
 import type { UserAgent } from "../services/user-agent.js";
 import { authorize } from "../steps/authorize.js";
+import { clientCredentials } from "../steps/client-credentials.js";
+import { pollDeviceToken, requestDeviceAuthorization } from "../steps/device-authorization.js";
 import { discoverAuthServer, discoverLegacyAuthServer } from "../steps/discover-auth-server.js";
 import { discoverResource, type ResourceMatchPolicy } from "../steps/discover-resource.js";
+import { jwtBearerExchange, jwtBearerGrant } from "../steps/jwt-bearer.js";
 import { register, resolveClient } from "../steps/register.js";
+import { requestIdJag } from "../steps/token-exchange.js";
 import { exchangeCode, refresh } from "../steps/tokens.js";
 import type {
   AuthorizeActorInput,
+  DeviceCodeActorInput,
+  DeviceTokenActorInput,
+  DirectGrantActorInput,
   DiscoverAuthServerActorInput,
   DiscoverResourceActorInput,
   ExchangeCodeActorInput,
+  IdJagGrantActorInput,
+  PendingDeviceAuthorization,
   RefreshActorInput,
   RegisterActorInput,
 } from "./actors.js";
 import { authMachine } from "./auth-machine.js";
 import { StepDefect } from "./errors.js";
 import { authorizationCodeFlow } from "./flows/authorization-code.js";
+import { clientCredentialsFlow } from "./flows/client-credentials.js";
+import { crossAppAccessFlow } from "./flows/cross-app-access.js";
+import { deviceAuthorizationFlow } from "./flows/device-authorization.js";
+import { jwtBearerFlow } from "./flows/jwt-bearer.js";
 import type { AuthServerInfo, ClientInfo, ResourceInfo, TokenInfo } from "./model.js";
 
+/**
+ * What the steps need. The optional ones — DeviceCodePresenter (default: printed to stderr) and
+ * DPoP (default: off) — are used when the layer provides them.
+ */
 export type StepServices = OAuthHttp | CredentialStore | UserAgent | Randomness;
 export type StepRuntime = ManagedRuntime.ManagedRuntime<StepServices, never>;
 
@@ -72,9 +98,10 @@ export const toTokenInfo = (tokens: TokenSet, obtainedBy: TokenInfo["obtainedBy"
 });
 
 export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) => {
-  // SPEC R11 Δ / T6: a pre-registered client without an issuer serves the first authorization
-  // server it is used with and no other — its secret or key never reaches a second issuer (a
-  // resource whose metadata later names another server registers there instead).
+  // SEP-2352 ("Clarify authorization server binding and migration"): a pre-registered client
+  // without an issuer serves the first authorization server it is used with and no other — its
+  // secret or key never reaches a second issuer (a resource whose metadata later names another
+  // server registers there instead).
   const wildcard = options.settings.preRegistered?.find((c) => c.issuer === undefined);
   let boundIssuer = options.boundIssuer;
   const settingsFor = (issuer: string): ClientSettings =>
@@ -88,6 +115,24 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     const explicit = options.settings.preRegistered?.some((c) => c.issuer === issuer);
     if (wildcard?.clientId === clientId && !explicit) boundIssuer ??= issuer;
   };
+  /**
+   * The configured client at this authorization server, for a grant without a user: never a
+   * dynamic registration or a metadata document (those are for the authorization code).
+   */
+  const configuredClientAt = (authServer: AuthServerInfo) =>
+    Effect.gen(function* () {
+      const { issuer, metadata } = authServer;
+      const settings = settingsFor(issuer);
+      const pre = findPreRegistered(settings, issuer);
+      if (pre === undefined)
+        return yield* new InvalidClientConfiguration({
+          reason: `no pre-registered client for ${issuer}`,
+        });
+      const client = yield* resolveClient(issuer, pre.clientId, settings);
+      bindIfWildcard(issuer, client.clientId);
+      return { issuer, metadata, client, signingKey: signingKeyFor(settings, issuer) };
+    });
+  const confidentialClientAt = configuredClientAt;
   return {
     discoverResource: effectActor(
       "discoverResource",
@@ -136,6 +181,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           metadata,
           settings: settingsFor(issuer),
           scopes: input.scopes,
+          grantTypes: input.grantTypes,
         });
         if (via === "pre-registered") bindIfWildcard(issuer, client.clientId);
         return {
@@ -169,6 +215,141 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           client,
           grant: input.grant,
           signingKey: signingKeyFor(settingsFor(issuer), issuer),
+        });
+        return toTokenInfo(tokens, "authorization");
+      }),
+    ),
+    requestClientCredentials: effectActor(
+      "clientCredentials",
+      runtime,
+      (input: DirectGrantActorInput) =>
+        Effect.gen(function* () {
+          const context = yield* confidentialClientAt(input.authServer);
+          const tokens = yield* clientCredentials({
+            ...context,
+            resource: input.resource,
+            scopes: input.scopes,
+          });
+          return toTokenInfo(tokens, "authorization");
+        }),
+    ),
+    requestJwtBearer: effectActor("jwtBearer", runtime, (input: DirectGrantActorInput) =>
+      Effect.gen(function* () {
+        const grant = options.settings.grant;
+        if (grant?.type !== "jwt_bearer")
+          return yield* new InvalidClientConfiguration({
+            reason: "no jwt_bearer grant is configured",
+          });
+        const context = yield* configuredClientAt(input.authServer);
+        const tokens = yield* jwtBearerGrant({
+          ...context,
+          assertion: suppliedSecret(grant.assertion, "the workload identity token"),
+          resource: input.resource,
+          scopes: input.scopes,
+        });
+        return toTokenInfo(tokens, "authorization");
+      }),
+    ),
+    requestIdJag: effectActor("requestIdJag", runtime, (input: DirectGrantActorInput) =>
+      Effect.gen(function* () {
+        const grant = options.settings.grant;
+        if (grant?.type !== "cross_app_access")
+          return yield* new InvalidClientConfiguration({
+            reason: "no cross_app_access grant is configured",
+          });
+        const idp = grant.identityProvider;
+        const metadata =
+          idp.tokenEndpoint !== undefined
+            ? { issuer: idp.issuer, token_endpoint: idp.tokenEndpoint }
+            : (yield* discoverAuthServer(idp.issuer)).metadata;
+        const now = yield* Clock.currentTimeMillis;
+        const subjectToken = yield* suppliedSecret(grant.idToken, "the user's ID token");
+        const idJag = yield* requestIdJag({
+          idp: {
+            issuer: idp.issuer,
+            metadata,
+            client: {
+              issuer: idp.issuer,
+              kind: "pre-registered",
+              clientId: idp.clientId,
+              clientSecret: idp.clientSecret,
+              tokenEndpointAuthMethod:
+                idp.tokenEndpointAuthMethod ??
+                (idp.signingKey
+                  ? "private_key_jwt"
+                  : idp.clientSecret
+                    ? "client_secret_basic"
+                    : "none"),
+              redirectUris: [],
+              registeredAt: now,
+            },
+            signingKey: idp.signingKey,
+          },
+          subjectToken,
+          audience: input.authServer.issuer,
+          resource: input.resource,
+          scopes: input.scopes,
+        });
+        const granted: IdJagGrantActorInput["idJag"] = {
+          assertion: idJag.assertion,
+          scopes: idJag.scopes,
+        };
+        return granted;
+      }),
+    ),
+    exchangeIdJag: effectActor("exchangeIdJag", runtime, (input: IdJagGrantActorInput) =>
+      Effect.gen(function* () {
+        const context = yield* configuredClientAt(input.authServer);
+        const tokens = yield* jwtBearerExchange({
+          ...context,
+          assertion: input.idJag.assertion,
+          resource: input.resource,
+          scopes: input.idJag.scopes ?? input.scopes,
+        });
+        return toTokenInfo(tokens, "authorization");
+      }),
+    ),
+    requestDeviceCode: effectActor("requestDeviceCode", runtime, (input: DeviceCodeActorInput) =>
+      Effect.gen(function* () {
+        const { issuer, metadata } = input.authServer;
+        const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
+        const authorization = yield* requestDeviceAuthorization({
+          issuer,
+          metadata,
+          client,
+          signingKey: signingKeyFor(settingsFor(issuer), issuer),
+          resource: input.resource,
+          scopes: input.scopes,
+        });
+        const presenter = Option.getOrElse(
+          yield* Effect.serviceOption(DeviceCodePresenter),
+          () => defaultPresenter,
+        );
+        yield* presenter.present({
+          userCode: authorization.userCode,
+          verificationUri: authorization.verificationUri,
+          verificationUriComplete: authorization.verificationUriComplete,
+          expiresAt: authorization.expiresAt,
+        });
+        return {
+          deviceCode: authorization.deviceCode,
+          expiresAt: authorization.expiresAt,
+          intervalSeconds: authorization.intervalSeconds,
+        } satisfies PendingDeviceAuthorization;
+      }),
+    ),
+    pollDeviceToken: effectActor("pollDeviceToken", runtime, (input: DeviceTokenActorInput) =>
+      Effect.gen(function* () {
+        const { issuer, metadata } = input.authServer;
+        const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
+        const tokens = yield* pollDeviceToken({
+          issuer,
+          metadata,
+          client,
+          signingKey: signingKeyFor(settingsFor(issuer), issuer),
+          authorization: input.pending,
+          resource: input.resource,
+          scopes: input.scopes,
         });
         return toTokenInfo(tokens, "authorization");
       }),
@@ -241,11 +422,62 @@ export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) =>
           exchangeCode: steps.exchangeCode,
         },
       }),
+      clientCredentials: clientCredentialsFlow.provide({
+        actors: {
+          discoverResource: steps.discoverResource,
+          discoverAuthServer: steps.discoverAuthServer,
+          requestClientCredentials: steps.requestClientCredentials,
+        },
+      }),
+      jwtBearer: jwtBearerFlow.provide({
+        actors: {
+          discoverResource: steps.discoverResource,
+          discoverAuthServer: steps.discoverAuthServer,
+          requestJwtBearer: steps.requestJwtBearer,
+        },
+      }),
+      crossAppAccess: crossAppAccessFlow.provide({
+        actors: {
+          discoverResource: steps.discoverResource,
+          discoverAuthServer: steps.discoverAuthServer,
+          requestIdJag: steps.requestIdJag,
+          exchangeIdJag: steps.exchangeIdJag,
+        },
+      }),
+      deviceAuthorization: deviceAuthorizationFlow.provide({
+        actors: {
+          discoverResource: steps.discoverResource,
+          discoverAuthServer: steps.discoverAuthServer,
+          register: steps.register,
+          requestDeviceCode: steps.requestDeviceCode,
+          pollDeviceToken: steps.pollDeviceToken,
+        },
+      }),
       refreshToken: steps.refreshToken,
     },
   });
 };
 
-/** The pre-registered client's key for this issuer (SPEC R2), else the application's own. */
+/** The pre-registered client's key for this issuer (MCP "Preregistration"), else the app's own. */
 const signingKeyFor = (settings: ClientSettings, issuer: string) =>
   findPreRegistered(settings, issuer)?.signingKey ?? settings.signingKey;
+
+/**
+ * A secret the application supplies (a workload identity token, a user's ID token), called for
+ * each request; its failure or an empty answer is a typed AssertionUnavailable that quotes
+ * nothing of it.
+ */
+const suppliedSecret = (supply: () => string | Promise<string>, what: string) =>
+  Effect.tryPromise({
+    try: async () => supply(),
+    catch: () => new AssertionUnavailable({ reason: `the application could not supply ${what}` }),
+  }).pipe(
+    Effect.flatMap((value) =>
+      typeof value === "string" && value.length > 0
+        ? Effect.succeed(Redacted.make(value))
+        : Effect.fail(new AssertionUnavailable({ reason: `${what} is empty` })),
+    ),
+  );
+
+/** Where a user code goes when the application gave no DeviceCodePresenter: stderr. */
+const defaultPresenter = Effect.runSync(makeDefaultPresenter);

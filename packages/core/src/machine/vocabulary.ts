@@ -35,7 +35,9 @@ export type Decision =
   | "client"
   | "authorize"
   | "retry without scope"
-  | "token";
+  | "token"
+  | "user code"
+  | "identity assertion";
 
 /** Reasons that hold whatever the session's data: one sentence each, used by the machines. */
 export const because = {
@@ -62,6 +64,8 @@ export const because = {
   cancelled: "no request waits for this flow",
   legacyFallback:
     "no protected-resource metadata anywhere: the server's origin is the authorization server (MCP 2025-03-26)",
+  metadataCurrent:
+    "the known metadata is within its time to live and names this resource: no discovery",
   metadataReused:
     "step-up with the known metadata and client: straight to the authorization request",
   withoutScopeAuthorize:

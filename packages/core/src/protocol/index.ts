@@ -1,7 +1,8 @@
 /**
- * The protocol layer: pure functions over OAuth / MCP wire details, one module per RFC concern
- * (DESIGN "Layers inside core" 1). No Effect, no xstate, no I/O; nothing here throws.
+ * The protocol layer: pure functions over OAuth / MCP wire details, one module per RFC concern,
+ * the lowest layer of core. No Effect, no xstate, no I/O; nothing here throws.
  */
+export * from "./dpop.js";
 export * from "./metadata-urls.js";
 export * from "./resource-uri.js";
 export * from "./scopes.js";

@@ -1,7 +1,7 @@
 /**
  * Where to look for metadata: the candidate URLs of the protected resource metadata (RFC 9728
- * §3.1, §5.1; SPEC D2–D4, E18) and of the authorization server metadata (RFC 8414 §3.1; OpenID
- * Connect Discovery 1.0 §4; SPEC D9–D11), in the order a client must try them.
+ * §3.1, §5.1) and of the authorization server metadata (RFC 8414 §3.1; OpenID Connect Discovery
+ * 1.0 §4), in the order a client must try them.
  *
  * Pure: builds URLs, fetches nothing, never throws.
  */
@@ -21,7 +21,7 @@ export interface PrmCandidates {
 
 const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
 
-/** Why a `resource_metadata` value cannot be fetched, or `undefined` when it can (SPEC E18, X1). */
+/** Why a `resource_metadata` value cannot be fetched, or `undefined` when it can (https only). */
 const resourceMetadataProblem = (value: string, url: URL | undefined): string | undefined => {
   if (value.length === 0) return "resource_metadata is empty";
   if (url === undefined) return "resource_metadata is not an absolute URL";
@@ -35,17 +35,17 @@ const resourceMetadataProblem = (value: string, url: URL | undefined): string | 
 };
 
 /**
- * Candidate URLs of the protected resource metadata (RFC 9728; SPEC D2, D3, D4, E18), in order:
+ * Candidate URLs of the protected resource metadata (RFC 9728), in the order MCP prescribes:
  *
- * 1. `challenge`: the 401 challenge's `resource_metadata` (D2, RFC 9728 §5.1), only if it is an
- *    absolute https URL (or http on a loopback host, X1); its fragment, if any, is dropped (never
- *    sent in a request). Otherwise — relative, unparseable, empty,
+ * 1. `challenge`: the 401 challenge's `resource_metadata` (RFC 9728 §5.1), only if it is an
+ *    absolute https URL (or http on a loopback host, MCP "Communication Security"); its fragment,
+ *    if any, is dropped (never sent in a request). Otherwise — relative, unparseable, empty,
  *    plain http, userinfo — it is reported in `ignoredResourceMetadata` with the reason and
- *    probing continues with the well-known URLs (E18 "ignore + probe": the server still told us
- *    it is protected, and the well-known locations are where D3 says to look next).
- * 2. `path-aware`: `{origin}/.well-known/oauth-protected-resource{path}{query}` (D3.1, D4),
+ *    probing continues with the well-known URLs (ignore and probe: the server still told us
+ *    it is protected, and the well-known locations are where MCP says to look next).
+ * 2. `path-aware`: `{origin}/.well-known/oauth-protected-resource{path}{query}` (RFC 9728 §3.1),
  *    skipped when the path is empty or `/`.
- * 3. `root`: `{origin}/.well-known/oauth-protected-resource{query}` (D3.2).
+ * 3. `root`: `{origin}/.well-known/oauth-protected-resource{query}`.
  *
  * Per RFC 9728 §3.1 the well-known string goes between the host and the path, trailing `/` of the
  * path removed first, and the resource's query is kept — on the path-aware URL and, for
@@ -53,6 +53,11 @@ const resourceMetadataProblem = (value: string, url: URL | undefined): string | 
  * for a root resource with a query the two coincide and appear once). The fragment and userinfo of
  * the resource URL are never copied. No URL appears twice (the first source wins). A resource URL
  * that is not absolute http(s) yields no well-known candidates.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-3.1
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#protected-resource-metadata-discovery-requirements
+ *   (MCP "Protected Resource Metadata Discovery Requirements")
  */
 export function protectedResourceMetadataUrls(
   resourceUrl: string,
@@ -92,20 +97,24 @@ export interface AsMetadataCandidate {
 
 /**
  * Candidate URLs of the authorization server metadata for an issuer (RFC 8414 §3.1, §5; OpenID
- * Connect Discovery 1.0 §4.1; MCP §AS Metadata Discovery; SPEC D9–D11), trailing `/` of the
- * issuer removed first (D11, RFC 8414 §3.1, OIDC Discovery §4.1).
+ * Connect Discovery 1.0 §4.1; MCP "Authorization Server Metadata Discovery"), trailing `/` of the
+ * issuer removed first (RFC 8414 §3.1, OIDC Discovery §4.1).
  *
- * - Issuer with a path (`https://as/t1`, D10):
+ * - Issuer with a path (`https://as/t1`):
  *   1. `https://as/.well-known/oauth-authorization-server/t1` (RFC 8414 §3.1 insertion),
  *   2. `https://as/.well-known/openid-configuration/t1` (RFC 8414 §5 compatibility form),
  *   3. `https://as/t1/.well-known/openid-configuration` (OIDC Discovery §4.1 appending).
- * - Issuer without a path (D11): `/.well-known/oauth-authorization-server`, then
+ * - Issuer without a path: `/.well-known/oauth-authorization-server`, then
  *   `/.well-known/openid-configuration`.
  *
  * Returns `[]` for an invalid issuer: not an absolute http(s) URL, or with a query, a fragment or
  * userinfo (RFC 8414 §2 forbids query and fragment in an issuer). Whether plain http is acceptable
- * is the HTTP layer's policy (X1), not decided here. The path is kept case-sensitive as written,
- * because the fetched document's `issuer` must equal it (D12).
+ * is the HTTP layer's policy, not decided here. The path is kept case-sensitive as written,
+ * because the fetched document's `issuer` must equal it (RFC 8414 §3.3).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.1
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#authorization-server-metadata-discovery
  */
 export function authorizationServerMetadataUrls(issuer: string): readonly AsMetadataCandidate[] {
   if (typeof issuer !== "string" || issuer.includes("#") || issuer.includes("?")) return [];

@@ -1,7 +1,7 @@
 /**
  * The canonical URI of an MCP server, used as the RFC 8707 `resource` parameter (RFC 8707 §2;
- * MCP §Canonical Server URI; SPEC A5, A6), and small URL predicates the other protocol modules
- * share (loopback, same origin).
+ * MCP "Resource Parameter Implementation", "Canonical Server URI"), and small URL predicates the
+ * other protocol modules share (loopback, same origin).
  *
  * Uses the WHATWG URL parser (present in every runtime core targets) for host normalization
  * (lower-casing, IDNA, IPv4/IPv6 forms, default ports) and refuses input that parser would
@@ -19,7 +19,7 @@ const fail = (reason: string): CanonicalResult => ({ ok: false, reason });
 
 /**
  * `new URL(input)` without a base (so only absolute URLs parse), returning `undefined` instead of
- * throwing — the protocol layer never throws (DESIGN "Layers inside core" 1).
+ * throwing — the protocol layer never throws (see protocol/index.ts).
  */
 export const tryParseUrl = (input: string): URL | undefined => {
   try {
@@ -56,8 +56,8 @@ const rawAuthority = (input: string): string => {
 };
 
 /**
- * Remove every trailing `/` of a path. Shared by the canonical resource URI (SPEC A6 "no trailing
- * `/`"), the PRM well-known URLs (RFC 9728 §3.1, SPEC D4) and the issuer (RFC 8414 §3.1, SPEC D11).
+ * Remove every trailing `/` of a path. Shared by the canonical resource URI (MCP "Canonical Server
+ * URI": no trailing `/`), the PRM well-known URLs (RFC 9728 §3.1) and the issuer (RFC 8414 §3.1).
  * All of them rather than one, so that the results are stable when applied again.
  */
 export const stripTrailingSlashes = (path: string): string => {
@@ -67,21 +67,24 @@ export const stripTrailingSlashes = (path: string): string => {
 };
 
 /**
- * The canonical resource URI of an MCP server URL (RFC 8707 §2; SPEC A6).
+ * The canonical resource URI of an MCP server URL (RFC 8707 §2; MCP "Canonical Server URI").
  *
- * - MUST be absolute `http(s)://...` (A6 M). Relative or scheme-relative input is refused.
+ * - MUST be absolute `http(s)://...` (RFC 8707 §2). Relative or scheme-relative input is refused.
  * - A fragment is refused, not dropped (RFC 8707 §2 "MUST NOT include a fragment"): a URL with
  *   `#` is most likely a mistake the user should see. Userinfo is refused too (it has no place in
  *   an identifier and would leak credentials to the AS).
- * - Scheme and host lower-cased, uppercase input accepted (A6 S); default port dropped (`[lib]`).
- * - The path is kept — the most specific form, e.g. `/mcp` (A6 S) — with trailing slashes removed
- *   (A6 "no trailing `/` unless it matters"): `https://a.example/` → `https://a.example`,
+ * - Scheme and host lower-cased, uppercase input accepted (MCP); default port dropped (our choice).
+ * - The path is kept — the most specific form, e.g. `/mcp` (MCP SHOULD) — with trailing slashes
+ *   removed (MCP "no trailing `/` unless it matters"): `https://a.example/` → `https://a.example`,
  *   `https://a.example/mcp/` → `https://a.example/mcp`. All of them, so that canonicalizing a
  *   canonical URI returns it unchanged. `.`/`..` segments are resolved by the URL parser.
- * - The query is kept as the URL parser serializes it (A6: SN have one, but it may be needed to
- *   identify the server); an empty query (`?` alone) is dropped. With a root path this gives
- *   `https://a.example?x=1`.
+ * - The query is kept as the URL parser serializes it (RFC 8707 §2: SHOULD NOT have one, but it
+ *   may be needed to identify the server); an empty query (`?` alone) is dropped. With a root path
+ *   this gives `https://a.example?x=1`.
  * - Whitespace, control characters and `\` are refused rather than silently repaired.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8707#section-2
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#canonical-server-uri
  */
 export function canonicalResourceUri(input: string): CanonicalResult {
   if (typeof input !== "string" || input.length === 0) return fail("empty resource URI");
@@ -104,7 +107,7 @@ const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /**
  * Whether a hostname is loopback: `localhost` (any case), 127.0.0.0/8, or `::1` with or without
- * brackets (RFC 8252 §7.3, §8.3; RFC 6761 §6.3; SPEC A10, X1 — http is allowed only there).
+ * brackets (RFC 8252 §7.3, §8.3; RFC 6761 §6.3; MCP "Communication Security": http only there).
  * The WHATWG host parser normalizes the literal first (`127.1`, `0:0:0:0:0:0:0:1` count), because
  * an HTTP client resolves such a host the same way. Ports, userinfo or anything not a hostname
  * give `false`.
@@ -120,9 +123,9 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /**
  * Whether two URLs have the same origin — scheme, host and port after normalization (RFC 6454
- * §4–5; the bearer token goes only to the resource's origin, DESIGN "request loop"; SPEC D5
- * rejects a PRM `resource` on another origin). `false` if either does not parse or has an opaque
- * origin.
+ * §4–5; the bearer token goes only to the resource's origin, see test/e2e/security.test.ts; a PRM
+ * `resource` on another origin is always rejected, RFC 9728 §3.3). `false` if either does not
+ * parse or has an opaque origin.
  */
 export function sameOrigin(a: string, b: string): boolean {
   if (typeof a !== "string" || typeof b !== "string") return false;

@@ -1,7 +1,7 @@
 /**
  * Scope sets: parsing, formatting, set algebra, initial selection and step-up.
  *
- * Scopes are space-delimited, case-sensitive and unordered (RFC 6749 §3.3, RFC 6750 §3; SPEC S7).
+ * Scopes are space-delimited, case-sensitive and unordered (RFC 6749 §3.3, RFC 6750 §3).
  * This library represents a scope set as a duplicate-free array in order of first appearance, so
  * that the `scope` parameter it sends is deterministic (stable in tests, snapshots and logs) while
  * every comparison is a set comparison.
@@ -9,7 +9,7 @@
  * Pure: no I/O, never throws.
  */
 
-/** A duplicate-free list of scope tokens, in order of first appearance (SPEC S7). */
+/** A duplicate-free list of scope tokens, in order of first appearance (RFC 6749 §3.3). */
 export type Scopes = readonly string[];
 
 /** Dedupe non-empty tokens keeping first-seen order; splits entries that contain whitespace. */
@@ -47,7 +47,7 @@ const splitScopeString = (value: string): string[] => {
 /**
  * Parse a `scope` value (RFC 6749 §3.3; RFC 6750 §3 for the challenge parameter).
  * Splits on SP/HTAB runs, drops duplicates (first occurrence wins), keeps case (scope tokens are
- * case-sensitive). `""`, `null` and `undefined` all give `[]` (SPEC S7: `scope=""` means none).
+ * case-sensitive). `""`, `null` and `undefined` all give `[]` (`scope=""` means no scope at all).
  */
 export function parseScope(value: string | null | undefined): Scopes {
   return typeof value === "string" ? normalize([value]) : [];
@@ -55,8 +55,8 @@ export function parseScope(value: string | null | undefined): Scopes {
 
 /**
  * Format scopes as the `scope` request parameter (RFC 6749 §3.3): deduped, single-SP separated.
- * Returns `undefined` for an empty set so that callers omit the parameter altogether (SPEC S1 step 3:
- * "else omit `scope`" — an empty `scope=` is not the same request).
+ * Returns `undefined` for an empty set so that callers omit the parameter altogether (MCP "Scope
+ * Selection Strategy": else omit `scope` — an empty `scope=` is not the same request).
  */
 export function formatScope(scopes: Scopes): string | undefined {
   const normalized = normalize(scopes);
@@ -65,7 +65,8 @@ export function formatScope(scopes: Scopes): string | undefined {
 
 /**
  * Union of scope sets, stable (order of first appearance across the arguments). Used for step-up
- * (SPEC S5, SEP-2350) and for combining configured + challenged scopes (S1).
+ * (SEP-2350, "Clarify client-side scope accumulation in step-up authorization") and for combining
+ * configured + challenged scopes (MCP "Scope Selection Strategy").
  */
 export function unionScopes(...sets: Scopes[]): Scopes {
   return normalize(sets.filter((s) => Array.isArray(s)).flat());
@@ -73,20 +74,20 @@ export function unionScopes(...sets: Scopes[]): Scopes {
 
 /**
  * The scopes of `required` not present in `granted` (order of `required`). Used to decide whether a
- * 403 `insufficient_scope` asks for something new (SPEC S4, S6) and whether a token response's
- * `scope` (the granted set, SPEC T3) was down-scoped.
+ * 403 `insufficient_scope` asks for something new (MCP "Step-Up Authorization Flow") and whether
+ * a token response's `scope` (the granted set, OAuth 2.1 §3.2.3) was down-scoped.
  */
 export function missingScopes(required: Scopes, granted: Scopes): Scopes {
   const have = new Set(normalize(granted));
   return normalize(required).filter((s) => !have.has(s));
 }
 
-/** Whether `granted` ⊇ `required` (set semantics, SPEC S7). */
+/** Whether `granted` ⊇ `required` (set semantics, RFC 6749 §3.3). */
 export function includesAll(granted: Scopes, required: Scopes): boolean {
   return missingScopes(required, granted).length === 0;
 }
 
-/** Set equality: order and duplicates do not matter (scopes are unordered, SPEC S7). */
+/** Set equality: order and duplicates do not matter (scopes are unordered, RFC 6749 §3.3). */
 export function sameScopes(a: Scopes, b: Scopes): boolean {
   return includesAll(a, b) && includesAll(b, a);
 }
@@ -109,21 +110,24 @@ export interface ScopeSelection {
 const OFFLINE_ACCESS = "offline_access";
 
 /**
- * Choose the scopes of an authorization request (MCP Scope Selection Strategy, SPEC S1–S3, S7, T10).
+ * Choose the scopes of an authorization request (MCP "Scope Selection Strategy").
  *
  * 1. Configured scopes (what the application asks for) are always requested; when the challenge
  *    carries a scope, the union (configured first) — the challenge is authoritative for the current
- *    request (S2), the configuration for what the application needs.
- * 2. No configured scopes: the challenge's `scope` (S1.1).
- * 3. Else PRM `scopes_supported`, all of them (S1.2).
- * 4. Else none: the caller omits `scope` (S1.3).
+ *    request (MCP PRM discovery requirements), the configuration for what the application needs.
+ * 2. No configured scopes: the challenge's `scope` (MCP strategy, step 1).
+ * 3. Else PRM `scopes_supported`, all of them (step 2).
+ * 4. Else none: the caller omits `scope` (step 2, `scopes_supported` undefined).
  *
- * A challenge whose scope is empty (`scope=""`) counts as no challenge scope (S3, S7).
+ * A challenge whose scope is empty (`scope=""`) counts as no challenge scope (the step 2 fallback).
  *
- * `offline_access` (T10, SEP-2207): appended when `offlineAccess !== false` (default on) and the AS
- * metadata `scopes_supported` lists it, unless already present. It is never added when the
- * selection is otherwise empty (source `"none"`): omitting `scope` lets the AS apply its default,
- * and turning that into `scope=offline_access` would narrow the grant to refresh-only.
+ * `offline_access` (SEP-2207, "OIDC-flavored refresh token guidance"): appended when
+ * `offlineAccess !== false` (default on) and the AS metadata `scopes_supported` lists it, unless
+ * already present. It is never added when the selection is otherwise empty (source `"none"`):
+ * omitting `scope` lets the AS apply its default, and turning that into `scope=offline_access`
+ * would narrow the grant to refresh-only.
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#scope-selection-strategy
  */
 export function selectScopes(input: {
   readonly configured?: Scopes | undefined;
@@ -161,9 +165,9 @@ export function selectScopes(input: {
 }
 
 /**
- * Scopes to request on step-up after a 403 `insufficient_scope` (SPEC S4, S5): the previously
- * requested scopes ∪ the challenged ones, previous first. SEP-2350 requires the union because a
- * server may challenge only the missing scope; the union also satisfies 2025-11-25.
+ * Scopes to request on step-up after a 403 `insufficient_scope` (MCP "Step-Up Authorization
+ * Flow"): the previously requested scopes ∪ the challenged ones, previous first. SEP-2350 requires
+ * the union because a server may challenge only the missing scope; it also satisfies 2025-11-25.
  */
 export function stepUpScopes(previous: Scopes, challenged: Scopes): Scopes {
   return unionScopes(previous, challenged);

@@ -1,14 +1,16 @@
 /**
  * `WWW-Authenticate` parsing and serialization (RFC 9110 §11.6.1, §11.1–§11.3, §5.6; RFC 6750 §3),
- * and the reading of the resource server's challenge the MCP client acts on (SPEC G3, D2, S4).
+ * and the reading of the resource server's challenge the MCP client acts on (RFC 9728 §5.1; MCP
+ * "Protected Resource Metadata Discovery Requirements", "Step-Up Authorization Flow").
  *
  * Decision — own scanner, not oauth4webapi's `parseWwwAuthenticateChallenges` (3.8.8, read in
- * build/index.js). It fails the SPEC E table and the project's property tests:
+ * build/index.js). It fails the cases of test/protocol/www-authenticate.test.ts and the property
+ * tests:
  * - it is not exported: only reachable as `WWWAuthenticateChallengeError.cause`, built from a
- *   `Response`, so it cannot take a header value or several header lines at all (E2);
- * - E12: a duplicate parameter is last-wins (plain object assignment); this project documents
- *   first-wins; and a `__proto__` parameter is silently lost (prototype setter);
- * - E17: one malformed element (unterminated quote, lone `=`, obs-text in an unquoted value) makes
+ *   `Response`, so it cannot take a header value or several header lines at all (RFC 9110 §5.3);
+ * - a duplicate parameter (invalid, RFC 9110 §11.2) is last-wins (plain object assignment); this
+ *   project documents first-wins; and a `__proto__` parameter is silently lost (prototype setter);
+ * - one malformed element (unterminated quote, lone `=`, obs-text in an unquoted value) makes
  *   it return `undefined` for the WHOLE header, dropping well-formed challenges before it;
  * - the scheme is lower-cased (this API preserves it as written);
  * - it is not linear: every parameter re-matches and copies the remaining input with `(.*)`, so a
@@ -18,8 +20,8 @@
  * backtracking, every character is inspected a constant number of times (the step counter exposed
  * by {@link parseWwwAuthenticateMetered} lets tests check this without timing).
  *
- * Recovery rules for malformed input (SPEC E17), all deterministic:
- * - The field value is a comma-separated list (§5.6.1); empty elements are skipped (E11).
+ * Recovery rules for malformed input, all deterministic:
+ * - The field value is a comma-separated list (§5.6.1); empty elements are skipped (§5.6.1.2).
  * - An element that is not exactly a challenge start (`scheme [1*SP (token68 / auth-param)]`),
  *   an `auth-param` or (right after a scheme) a `token68` is junk: it is skipped up to the next
  *   comma outside a quoted string. Junk never opens or closes a challenge, so the parameters after
@@ -45,8 +47,8 @@ export interface Challenge {
   readonly token68?: string;
   /**
    * Parameter names lower-cased (they are case-insensitive, RFC 9110 §11.2); values unquoted and
-   * unescaped. A duplicate parameter is invalid (§11.2); the FIRST occurrence wins (SPEC E12).
-   * Unknown parameters are kept; callers ignore what they do not know (SPEC E13).
+   * unescaped. A duplicate parameter is invalid (§11.2); the FIRST occurrence wins.
+   * Unknown parameters are kept; callers ignore what they do not know.
    */
   readonly params: Readonly<Record<string, string>>;
 }
@@ -135,7 +137,7 @@ const scan = (s: string, meter: Meter): Challenge[] => {
         return { end: k + 1, value: valid ? parts.join("") : undefined };
       }
       if (c === BACKSLASH) {
-        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ): keep the escaped character (E5).
+        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ): keep the escaped character (§5.6.4).
         const escaped = at(k + 1);
         if (escaped === END) return { end: k + 1, value: undefined };
         if (isCtl(escaped)) valid = false;
@@ -167,7 +169,7 @@ const scan = (s: string, meter: Meter): Challenge[] => {
 
   for (;;) {
     if (!slot) {
-      // Empty list elements and OWS between elements (RFC 9110 §5.6.1.2, E11).
+      // Empty list elements and OWS between elements (RFC 9110 §5.6.1.2).
       for (let c = at(i); c === COMMA || isOws(c); c = at(i)) i++;
     }
     const first = at(i);
@@ -195,13 +197,13 @@ const scan = (s: string, meter: Meter): Challenge[] => {
       const afterEquals = at(j);
       const elementEnds = afterEquals === END || afterEquals === COMMA;
 
-      // token68 with `=` padding (E9): `Basic dGVzdA==` — `=`s then the end of the element.
+      // token68 with `=` padding (§11.2): `Basic dGVzdA==` — `=`s then the end of the element.
       if (inSlot && current !== undefined && elementEnds && !hadWs && isToken68(word)) {
         current.token68 = s.slice(wordStart, wordEnd + equalsCount);
         i = j;
         continue;
       }
-      // auth-param = token BWS "=" BWS ( token / quoted-string )  (E7, E8)
+      // auth-param = token BWS "=" BWS ( token / quoted-string )  (RFC 9110 §11.2)
       if (equalsCount === 1 && !elementEnds && isToken(word)) {
         let value: string | undefined;
         let k = j;
@@ -218,7 +220,7 @@ const scan = (s: string, meter: Meter): Challenge[] => {
         if (after === END || after === COMMA) {
           if (value !== undefined && current !== undefined && current.token68 === undefined) {
             const name = word.toLowerCase();
-            if (!Object.hasOwn(current.params, name)) current.params[name] = value; // E12
+            if (!Object.hasOwn(current.params, name)) current.params[name] = value; // first wins
           }
           i = k;
         } else {
@@ -243,7 +245,7 @@ const scan = (s: string, meter: Meter): Challenge[] => {
       continue;
     }
 
-    // A new challenge: `scheme` then the end, a comma, or 1*SP (E3, E8, E10).
+    // A new challenge: `scheme` then the end, a comma, or 1*SP (RFC 9110 §11.3).
     if (isToken(word) && (next === END || next === COMMA || hadWs)) {
       current = { scheme: word, params: Object.create(null) as Record<string, string> };
       challenges.push(current);
@@ -258,7 +260,7 @@ const scan = (s: string, meter: Meter): Challenge[] => {
 const toFieldValue = (header: unknown): string | undefined => {
   if (typeof header === "string") return header;
   if (Array.isArray(header)) {
-    // Several field lines = one value joined with ", " (RFC 9110 §5.3; E2).
+    // Several field lines = one value joined with ", " (RFC 9110 §5.3).
     return header.filter((line): line is string => typeof line === "string").join(", ");
   }
   return undefined;
@@ -266,8 +268,10 @@ const toFieldValue = (header: unknown): string | undefined => {
 
 /**
  * Parse a `WWW-Authenticate` field value into its challenges, in order (RFC 9110 §11.6.1).
- * Accepts one value, several field lines (same as joined with `", "`, RFC 9110 §5.3; SPEC E2),
- * or nothing (`null`/`undefined` → `[]`, SPEC E16). Never throws; linear time (SPEC E17).
+ * Accepts one value, several field lines (same as joined with `", "`, RFC 9110 §5.3),
+ * or nothing (`null`/`undefined` → `[]`). Never throws; linear time.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-11.6.1
  */
 export function parseWwwAuthenticate(
   header: string | readonly string[] | null | undefined,
@@ -277,7 +281,7 @@ export function parseWwwAuthenticate(
 
 /**
  * {@link parseWwwAuthenticate} plus the number of character inspections the scanner made.
- * @internal A test hook: lets tests assert linear work (SPEC E17) by counting, not by timing.
+ * @internal A test hook: lets tests assert linear work by counting, not by timing.
  */
 export function parseWwwAuthenticateMetered(
   header: string | readonly string[] | null | undefined,
@@ -326,7 +330,7 @@ export function serializeChallenges(challenges: readonly Challenge[]): string {
   return parts.join(", ");
 }
 
-/** The first challenge with the given scheme, compared case-insensitively (RFC 9110 §11.1; E3). */
+/** The first challenge with the given scheme, compared case-insensitively (RFC 9110 §11.1). */
 export function findChallenge(
   challenges: readonly Challenge[],
   scheme: string,
@@ -336,7 +340,7 @@ export function findChallenge(
   return challenges.find((c) => typeof c?.scheme === "string" && c.scheme.toLowerCase() === wanted);
 }
 
-/** What the MCP client acts on in a resource server's 401/403 (SPEC G3, D2, S4). */
+/** What the MCP client acts on in a resource server's 401/403 (RFC 6750 §3, RFC 9728 §5.1). */
 export interface ResourceChallenge {
   /** Normalized spelling of the scheme that was chosen. */
   readonly scheme: "Bearer" | "DPoP";
@@ -344,18 +348,24 @@ export interface ResourceChallenge {
   readonly error?: string;
   /** RFC 6750 §3 `error_description`. */
   readonly errorDescription?: string;
-  /** RFC 6750 §3 `scope`, parsed with {@link parseScope}; absent without a scope param, `[]` for `scope=""` (S3, S7). */
+  /**
+   * RFC 6750 §3 `scope`, parsed with {@link parseScope}; absent without a scope param, `[]` for
+   * `scope=""`.
+   */
   readonly scope?: Scopes;
-  /** RFC 9728 §5.1 `resource_metadata`, raw as given (validated by metadata-urls, SPEC E18). */
+  /** RFC 9728 §5.1 `resource_metadata`, raw as given (validated by metadata-urls). */
   readonly resourceMetadata?: string;
 }
 
 /**
- * Read the resource server challenge from a 401/403 `WWW-Authenticate` (SPEC G3, D2, S4; RFC 6750
- * §3; RFC 9449 §7.1; RFC 9728 §5.1). The `Bearer` challenge is used if present, else `DPoP`; other
+ * Read the resource server challenge from a 401/403 `WWW-Authenticate` (RFC 6750 §3; RFC 9449
+ * §7.1; RFC 9728 §5.1). The `Bearer` challenge is used if present, else `DPoP`; other
  * schemes are ignored. `resource_metadata` is taken from the chosen challenge, or else from the
- * other of the two — a server may put it only on its `DPoP` challenge (SPEC E14). `undefined` when
- * neither scheme is offered (or no header: SPEC E16 → probe well-known URLs, D3).
+ * other of the two — a server may put it only on its `DPoP` challenge (RFC 9728 §5.1). `undefined`
+ * when neither scheme is offered (or no header: probe the well-known URLs, as MCP prescribes).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-5.1
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#protected-resource-metadata-discovery-requirements
  */
 export function readResourceChallenge(
   header: string | readonly string[] | null | undefined,

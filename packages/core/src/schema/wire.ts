@@ -1,6 +1,6 @@
 /**
  * The wire formats authchart reads, as effect/Schema. Unknown members are ignored everywhere
- * (RFC 9728 §3.2, RFC 8414 §3.2, RFC 7591 §3.2.1, OAuth 2.1 §3.2.3 — SPEC D6, T3); what the
+ * (RFC 9728 §3.2, RFC 8414 §3.2, RFC 7591 §3.2.1, OAuth 2.1 §3.2.3); what the
  * protocol requires is required here, so a document that lacks it is a typed InvalidDocument.
  */
 import { Effect, ParseResult, Schema } from "effect";
@@ -78,7 +78,7 @@ export const ProtectedResourceMetadata = Schema.Struct({
 });
 export type ProtectedResourceMetadata = typeof ProtectedResourceMetadata.Type;
 
-/** RFC 8414 §2 authorization-server metadata, with the OIDC Discovery members MCP reads (SPEC D14). */
+/** RFC 8414 §2 authorization-server metadata, with the OIDC Discovery members MCP reads. */
 export const AuthorizationServerMetadata = Schema.Struct({
   issuer: NonEmptyString,
   authorization_endpoint: NonEmptyString,
@@ -96,6 +96,8 @@ export const AuthorizationServerMetadata = Schema.Struct({
   client_id_metadata_document_supported: Schema.optional(Schema.Boolean),
   /** RFC 8628 §4: where a device authorization request goes. */
   device_authorization_endpoint: Schema.optional(Url),
+  /** RFC 9449 §5.1: the JWS algorithms the server accepts DPoP proofs with; absent: no DPoP. */
+  dpop_signing_alg_values_supported: Schema.optional(Strings),
 });
 export type AuthorizationServerMetadata = typeof AuthorizationServerMetadata.Type;
 
@@ -114,7 +116,7 @@ export const ClientInformationResponse = Schema.Struct({
 export type ClientInformationResponse = typeof ClientInformationResponse.Type;
 
 /**
- * OAuth 2.1 §3.2.3 token response. `expires_in` is advisory (SPEC T3) and read by
+ * OAuth 2.1 §3.2.3 token response. `expires_in` is advisory and read by
  * `tokenLifetimeSeconds`, which gives every value a meaning; `token_type` is compared
  * case-insensitively by the caller.
  */
@@ -133,7 +135,7 @@ export const maxTokenLifetimeSeconds = 365 * 24 * 3600;
 
 /**
  * What an `expires_in` means here (OAuth 2.1 §3.2.3, RFC 6749 §5.1: "the lifetime in seconds";
- * advisory, SPEC T3). A number or a numeric string counts in whole seconds; above a year it is a
+ * advisory). A number or a numeric string counts in whole seconds; above a year it is a
  * year. Missing, zero, negative, fractional below one, not a number: the lifetime is unknown —
  * the token is used until the resource answers 401 (RFC 6750 §3.1) — rather than a token that
  * is expired on arrival, which would make every request refresh.

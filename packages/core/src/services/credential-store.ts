@@ -1,18 +1,22 @@
 /**
- * CredentialStore: client registrations per authorization server and token sets per
- * (resource, issuer, client) — SPEC R11, T6, T8; DESIGN "the store holds the tokens".
+ * CredentialStore: client registrations per authorization server (SEP-2352, "Clarify
+ * authorization server binding and migration") and token sets per (resource, issuer, client)
+ * (MCP "Token Handling"). The store holds the tokens; the session's state only their metadata.
  *
  * Built over @effect/platform's KeyValueStore, so any backend (memory, a file system, a browser's
  * storage, a shared database) plugs in; values are Schema-encoded JSON and decoded on the way
  * out, so a corrupted or foreign entry is a typed StoreFailed, never a crash.
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-theft
  */
 import { KeyValueStore } from "@effect/platform";
 import { Context, Effect, Layer, Option, Schema } from "effect";
 import { StoreFailed } from "../errors.js";
-import { ClientRegistration, type TokenKey, TokenSet } from "../schema/credentials.js";
+import { ClientRegistration, DpopKey, type TokenKey, TokenSet } from "../schema/credentials.js";
 
 export interface CredentialStoreService {
-  /** The client registered at `issuer` for this application (one per issuer, SPEC R11). */
+  /** The client registered at `issuer` for this application (one per issuer, RFC 6749 §2.2). */
   readonly loadClient: (
     issuer: string,
   ) => Effect.Effect<Option.Option<ClientRegistration>, StoreFailed>;
@@ -21,6 +25,13 @@ export interface CredentialStoreService {
   readonly loadTokens: (key: TokenKey) => Effect.Effect<Option.Option<TokenSet>, StoreFailed>;
   readonly saveTokens: (tokens: TokenSet) => Effect.Effect<void, StoreFailed>;
   readonly deleteTokens: (key: TokenKey) => Effect.Effect<void, StoreFailed>;
+  /**
+   * The DPoP key pair of the token set with this key (RFC 9449 §5), kept beside it: a refresh
+   * token bound to the key is useless without it. The private key is Redacted (see DpopKey).
+   */
+  readonly loadDpopKey: (key: TokenKey) => Effect.Effect<Option.Option<DpopKey>, StoreFailed>;
+  readonly saveDpopKey: (dpopKey: DpopKey) => Effect.Effect<void, StoreFailed>;
+  readonly deleteDpopKey: (key: TokenKey) => Effect.Effect<void, StoreFailed>;
   /** The session's persisted machine state (JSON, already validated by its own Schema on load). */
   readonly loadSession: (serverUrl: string) => Effect.Effect<Option.Option<string>, StoreFailed>;
   readonly saveSession: (serverUrl: string, json: string) => Effect.Effect<void, StoreFailed>;
@@ -49,9 +60,12 @@ export const sessionStoreKey = (serverUrl: string) =>
   `authchart/session/${JSON.stringify([serverUrl])}`;
 export const tokenStoreKey = (key: TokenKey) =>
   `authchart/tokens/${JSON.stringify([key.resource, key.issuer, key.clientId])}`;
+export const dpopKeyStoreKey = (key: TokenKey) =>
+  `authchart/dpop-key/${JSON.stringify([key.resource, key.issuer, key.clientId])}`;
 
 const ClientJson = Schema.parseJson(ClientRegistration);
 const TokensJson = Schema.parseJson(TokenSet);
+const DpopKeyJson = Schema.parseJson(DpopKey);
 
 export const fromKeyValueStore = (kv: KeyValueStore.KeyValueStore): CredentialStoreService => {
   const failed = (operation: string) => (error: { readonly _tag: string }) =>
@@ -91,6 +105,11 @@ export const fromKeyValueStore = (kv: KeyValueStore.KeyValueStore): CredentialSt
     saveTokens: (tokens) => save(TokensJson, tokenStoreKey(tokens.key), tokens, "saveTokens"),
     deleteTokens: (key) =>
       kv.remove(tokenStoreKey(key)).pipe(Effect.mapError(failed("deleteTokens"))),
+    loadDpopKey: (key) => load(DpopKeyJson, dpopKeyStoreKey(key), "loadDpopKey"),
+    saveDpopKey: (dpopKey) =>
+      save(DpopKeyJson, dpopKeyStoreKey(dpopKey.key), dpopKey, "saveDpopKey"),
+    deleteDpopKey: (key) =>
+      kv.remove(dpopKeyStoreKey(key)).pipe(Effect.mapError(failed("deleteDpopKey"))),
     loadSession: (serverUrl) =>
       kv.get(sessionStoreKey(serverUrl)).pipe(Effect.mapError(failed("loadSession"))),
     saveSession: (serverUrl, json) =>

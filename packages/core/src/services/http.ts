@@ -1,9 +1,9 @@
 /**
  * OAuthHttp: the only way authchart talks to discovery, registration and token endpoints.
- * Every request is checked and bounded here, once, instead of in each step (DESIGN invariants):
- * - https only, http on loopback hosts by an explicit policy flag (SPEC X1, X6);
- * - no loopback, private or link-local address unless the policy allows it (SSRF, SPEC X7);
- * - redirects are never followed — a 3xx is a typed error (RFC 9700 §4.11; SPEC X7 re-validation);
+ * Every request is checked and bounded here, once, instead of in each step:
+ * - https only, http on loopback hosts by an explicit policy flag (MCP "Communication Security");
+ * - no loopback, private or link-local address unless the policy allows it (SSRF, RFC 9728 §7.7);
+ * - redirects are never followed — a 3xx is a typed error (RFC 9700 §4.11; no unchecked hop);
  * - a timeout covers connecting, headers and body;
  * - bodies are read up to a byte limit, checked against Content-Length first and while streaming;
  * - JSON is read only as an object, nested no deeper than `maxJsonDepth`;
@@ -30,16 +30,16 @@ export interface HttpPolicy {
   /** Upper bound for one response body. Metadata and token responses are small. */
   readonly maxBodyBytes: number;
   /**
-   * Allow plain http to loopback hosts: a development opt-in (SPEC X1). Sessions turn it on only
-   * when the MCP server itself is on loopback.
+   * Allow plain http to loopback hosts: a development opt-in (OAuth 2.1 §1.5). Sessions turn it on
+   * only when the MCP server itself is on loopback.
    */
   readonly allowInsecureLoopback: boolean;
   /**
-   * Allow requests to loopback, private-range and link-local IP literals and `localhost` (SPEC
-   * X7). A remote MCP server could otherwise point the client at this machine or its network
-   * through `resource_metadata`, `authorization_servers` or metadata endpoints. Default: the value
-   * of `allowInsecureLoopback` (a development setup); sessions turn it on only when the MCP server
-   * itself is on such an address.
+   * Allow requests to loopback, private-range and link-local IP literals and `localhost` (SSRF,
+   * RFC 9728 §7.7). A remote MCP server could otherwise point the client at this machine or its
+   * network through `resource_metadata`, `authorization_servers` or metadata endpoints. Default:
+   * the value of `allowInsecureLoopback` (a development setup); sessions turn it on only when the
+   * MCP server itself is on such an address.
    */
   readonly allowPrivateNetwork?: boolean | undefined;
 }
@@ -105,8 +105,12 @@ export class OAuthHttp extends Context.Tag("@authchart/core/OAuthHttp")<
 }
 
 /**
- * SPEC X1/X6/X7: which URLs may be contacted at all. Pure; exported for the steps' own checks.
- * Userinfo is refused everywhere: it would be sent as credentials nobody asked for.
+ * Which URLs may be contacted at all (https: OAuth 2.1 §1.5; SSRF: RFC 9728 §7.7). Pure; exported
+ * for the steps' own checks. Userinfo is refused everywhere: it would be sent as credentials nobody
+ * asked for.
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#communication-security
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-7.7
  */
 export const checkTransportSecurity = (
   url: string,

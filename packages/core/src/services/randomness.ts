@@ -1,6 +1,6 @@
 /**
- * Randomness for the authorization request: the PKCE code verifier (RFC 7636 §4.1, SPEC A2: a
- * fresh 256-bit CSPRNG value per request) and `state` (SPEC A7: unguessable, single-use). A
+ * Randomness for the authorization request: the PKCE code verifier (RFC 7636 §4.1, §7.1: a
+ * fresh 256-bit CSPRNG value per request) and `state` (RFC 9700 §4.7: unguessable, single-use). A
  * service so tests can make flows reproducible; the default draws from WebCrypto through
  * oauth4webapi.
  */

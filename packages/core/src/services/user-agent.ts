@@ -1,5 +1,5 @@
 /**
- * UserAgent: the browser step (SPEC A9-A11). authchart hands it the authorization URL and the
+ * UserAgent: the browser step (RFC 8252 §5, §7.3). authchart hands it the authorization URL and the
  * redirect URI it registered; it returns the full callback URL the authorization server sent the
  * browser to. Implementations: the system browser with a loopback receiver (@authchart/node), a
  * headless one that reads the redirect without following it (tests, auto-approving servers), or
@@ -9,7 +9,7 @@ import { Context, Effect, Layer } from "effect";
 import { UserAgentFailed } from "../errors.js";
 
 export interface AuthorizationPrompt {
-  /** The authorization request; open it as is (SPEC X6: only http(s) ever reaches here). */
+  /** The authorization request; open it as is (only http(s) ever reaches here). */
   readonly url: string;
   /** Where the callback is expected; the callback URL returned must start with it. */
   readonly redirectUri: string;

@@ -5,8 +5,15 @@
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Schema } from "effect";
 import { type Actor, createActor, type InspectionEvent, type SnapshotFrom } from "xstate";
-import type { ClientSettings } from "../client-settings.js";
-import { describeDefect, InvalidChallenge, InvalidResourceUri, TransportError } from "../errors.js";
+import { type ClientSettings, grantConfigurationProblem } from "../client-settings.js";
+import {
+  DpopKeyFailed,
+  describeDefect,
+  InvalidChallenge,
+  InvalidClientConfiguration,
+  InvalidResourceUri,
+  TransportError,
+} from "../errors.js";
 import type { authMachine } from "../machine/auth-machine.js";
 import {
   type AuthchartError,
@@ -25,6 +32,7 @@ import type {
 } from "../machine/model.js";
 import { PersistedSession, toPersisted, toRestored } from "../machine/persistence.js";
 import { provideSteps, type StepServices, toTokenInfo } from "../machine/step-actors.js";
+import { type DpopPolicy, isDpopTokenType, readResourceNonceChallenge } from "../protocol/dpop.js";
 import {
   canonicalResourceUri,
   isLocalNetworkHost,
@@ -32,13 +40,15 @@ import {
 } from "../protocol/resource-uri.js";
 import { missingScopes } from "../protocol/scopes.js";
 import { readResourceChallenge } from "../protocol/www-authenticate.js";
-import type { TokenKey } from "../schema/credentials.js";
+import type { TokenKey, TokenSet } from "../schema/credentials.js";
 import { wireLimits } from "../schema/wire.js";
 import {
   CredentialStore,
   type CredentialStoreService,
   tokenStoreKey,
 } from "../services/credential-store.js";
+import { DeviceCodePresenter, type DeviceCodePrompt } from "../services/device-code-presenter.js";
+import { DPoP } from "../services/dpop.js";
 import {
   checkTransportSecurity,
   describeTransportFailure,
@@ -60,6 +70,16 @@ export interface SessionOptions {
     | undefined;
   /** Where tokens, clients and the session's state persist. Default: memory, for this process. */
   readonly store?: CredentialStoreService | undefined;
+  /**
+   * Shows the user code and verification URI of the device authorization grant (RFC 8628 §3.3).
+   * Default: printed to stderr.
+   */
+  readonly deviceCodePresenter?: ((prompt: DeviceCodePrompt) => Promise<void>) | undefined;
+  /**
+   * DPoP (RFC 9449): "auto" (default) binds tokens when the authorization server lists
+   * `dpop_signing_alg_values_supported`; "required" fails when it cannot; "off" never proves.
+   */
+  readonly dpop?: DpopPolicy | undefined;
   /** Replace the step services wholesale (Effect users): HTTP, store, user agent, randomness. */
   readonly layer?: Layer.Layer<StepServices> | undefined;
   readonly http?: Partial<HttpPolicy> | undefined;
@@ -178,6 +198,10 @@ const restoredFrom = (context: AuthContext | undefined): RestoredSession | undef
 export const createSession = async (options: SessionOptions): Promise<Session> => {
   // The server URL must be usable as a resource identifier and reached over https (loopback
   // excepted, SPEC X1): the bearer token is never sent in plaintext over a network.
+  // The configured grant must be able to run at all: a missing credential is an error now, not
+  // in the middle of a flow.
+  const grantProblem = grantConfigurationProblem(options.client);
+  if (grantProblem !== undefined) throw new InvalidClientConfiguration({ reason: grantProblem });
   const canonical = canonicalResourceUri(options.serverUrl);
   if (!canonical.ok)
     throw new InvalidResourceUri({ input: options.serverUrl, reason: canonical.reason });
@@ -198,11 +222,16 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       options.http?.allowPrivateNetwork ?? isLocalNetworkHost(serverUrl.hostname),
   };
   const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const layer =
+  const storeLayer = options.store
+    ? Layer.succeed(CredentialStore, options.store)
+    : CredentialStore.layerMemory;
+  const layer: Layer.Layer<StepServices> =
     options.layer ??
     Layer.mergeAll(
       OAuthHttp.layerFetch(http, options.fetch),
-      options.store ? Layer.succeed(CredentialStore, options.store) : CredentialStore.layerMemory,
+      // DPoP (RFC 9449) when the authorization server offers it, unless the application says
+      // otherwise: its keys live in the store with the tokens they bind.
+      Layer.provideMerge(DPoP.layer({ policy: options.dpop ?? "auto" }), storeLayer),
       Randomness.layer,
       UserAgent.fromPromise(
         options.userAgent ??
@@ -210,6 +239,9 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
             throw new Error("no userAgent configured for this session");
           }),
       ),
+      options.deviceCodePresenter
+        ? DeviceCodePresenter.fromPromise(options.deviceCodePresenter)
+        : DeviceCodePresenter.layer,
     );
   const runtime = ManagedRuntime.make(layer);
   /** Runs a store operation; its typed failure (StoreFailed) is thrown as itself. */
@@ -238,9 +270,13 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     restored && restored.serverUrl === options.serverUrl
       ? toRestored(restored, Date.now(), options.metadataTtlMillis ?? 3_600_000)
       : undefined;
+  const grant = options.client.grant?.type ?? "authorization_code";
+  const withUser = grant === "authorization_code" || grant === "device_code";
   const config = {
+    grant,
     configuredScopes: options.client.scopes ?? [],
-    offlineAccess: options.client.offlineAccess ?? true,
+    // A grant without a user has no refresh token to ask for (RFC 6749 §4.4.3).
+    offlineAccess: withUser && (options.client.offlineAccess ?? true),
     ...options.config,
   };
 
@@ -427,12 +463,13 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     });
 
   // ------------------------------------------------------------------ tokens
+  /** The token set last read from the store for the current token (the hot path reads no store). */
   let cached:
-    | { readonly version: number; readonly key: string; readonly value: string }
+    | { readonly version: number; readonly key: string; readonly tokens: TokenSet }
     | undefined;
-  const accessTokenFor = async (token: TokenInfo) => {
+  const tokensFor = async (token: TokenInfo): Promise<TokenSet | undefined> => {
     const key = tokenStoreKey(tokenKeyOf(token));
-    if (cached?.version === token.version && cached.key === key) return cached.value;
+    if (cached?.version === token.version && cached.key === key) return cached.tokens;
     const stored = await withStore((store) => store.loadTokens(tokenKeyOf(token)));
     if (Option.isNone(stored)) return undefined;
     const held = stored.value;
@@ -443,12 +480,68 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       // Another session (or process) over the same store refreshed: adopt its token rather than
       // refresh again, which would rotate the refresh token under the other one's feet.
       actor.send({ type: "token.adopted", token: toTokenInfo(held, "refresh") });
-      cached = { version: held.version, key, value: Redacted.value(held.accessToken) };
-      return cached.value;
+      cached = { version: held.version, key, tokens: held };
+      return held;
     }
     if (held.version !== token.version) return undefined;
-    cached = { version: token.version, key, value: Redacted.value(held.accessToken) };
-    return cached.value;
+    cached = { version: token.version, key, tokens: held };
+    return held;
+  };
+
+  /** Runs an Effect of the session's services; its typed failure is thrown as itself. */
+  const runTyped = async <A, E>(effect: Effect.Effect<A, E, StepServices>) => {
+    const exit = await runtime.runPromiseExit(effect);
+    if (Exit.isSuccess(exit)) return exit.value;
+    throw Option.getOrElse(
+      Cause.failureOption(exit.cause),
+      () =>
+        new StepDefect({
+          step: "dpop",
+          reason: describeDefect(Option.getOrUndefined(Cause.dieOption(exit.cause))),
+        }),
+    );
+  };
+
+  /**
+   * The credentials of one request to the protected origin: `Bearer <token>`, or for a
+   * DPoP-bound token `DPoP <token>` with a fresh proof for this method and URL (RFC 9449 §7.1) —
+   * a DPoP-bound token is never sent as Bearer, so without a DPoP service it is not sent at all.
+   */
+  const credentialsFor = async (
+    tokens: TokenSet,
+    method: string,
+    url: string,
+  ): Promise<{ readonly authorization: string; readonly dpop?: string | undefined }> => {
+    if (!isDpopTokenType(tokens.tokenType)) {
+      return { authorization: `Bearer ${Redacted.value(tokens.accessToken)}` };
+    }
+    const headers = await runTyped(
+      Effect.flatMap(Effect.serviceOption(DPoP), (service) =>
+        Option.isSome(service)
+          ? service.value.resourceRequestHeaders({ tokens, method, url })
+          : Effect.fail(
+              new DpopKeyFailed({
+                operation: "sign",
+                alg: "none",
+                reason: "the session's layer provides no DPoP service for a DPoP-bound token",
+              }),
+            ),
+      ),
+    );
+    return { authorization: Redacted.value(headers.authorization), dpop: headers.dpop };
+  };
+
+  /** A resource server's DPoP-Nonce, remembered for its origin (RFC 9449 §9). */
+  const rememberResourceNonce = (url: string, response: Response) => {
+    const header = response.headers.get("dpop-nonce");
+    if (header === null) return Promise.resolve();
+    return runTyped(
+      Effect.flatMap(Effect.serviceOption(DPoP), (service) =>
+        Option.isSome(service)
+          ? service.value.rememberNonce("resource-server", url, header)
+          : Effect.void,
+      ),
+    ).then(() => undefined);
   };
 
   // ------------------------------------------------------------------ the authorized fetch
@@ -478,26 +571,31 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   const sendOnce = async (
     request: Request,
     body: ArrayBuffer | undefined,
-    accessToken: string | undefined,
+    tokens: TokenSet | undefined,
   ): Promise<{ readonly response: Response; readonly url: string }> => {
     const headers = new Headers(request.headers);
-    const authorizeFor = (origin: string) => {
-      if (accessToken === undefined) return;
-      if (origin !== protectedOrigin) headers.delete("authorization");
-      else {
-        try {
-          headers.set("authorization", `Bearer ${accessToken}`);
-        } catch {
-          throw new TransportError({
-            url: displayUrl(request.url),
-            reason: "the stored access token cannot be sent in a header",
-          });
-        }
+    let method = request.method;
+    const authorizeFor = async (target: string) => {
+      if (tokens === undefined) return;
+      if (new URL(target).origin !== protectedOrigin) {
+        headers.delete("authorization");
+        headers.delete("dpop");
+        return;
+      }
+      const credentials = await credentialsFor(tokens, method, target);
+      try {
+        headers.set("authorization", credentials.authorization);
+        if (credentials.dpop === undefined) headers.delete("dpop");
+        else headers.set("dpop", credentials.dpop);
+      } catch {
+        throw new TransportError({
+          url: displayUrl(request.url),
+          reason: "the stored access token cannot be sent in a header",
+        });
       }
     };
     let url = request.url;
-    authorizeFor(new URL(url).origin);
-    let method = request.method;
+    await authorizeFor(url);
     let currentBody = body;
     for (let hop = 0; ; hop++) {
       const init = { method, headers, body: currentBody ?? null, signal: request.signal };
@@ -521,8 +619,6 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
         return { response, url };
       }
       if (next.protocol !== "https:" && next.protocol !== "http:") return { response, url };
-      if (!headers.has("authorization") || accessToken !== undefined) authorizeFor(next.origin);
-      else if (next.origin !== protectedOrigin) headers.delete("authorization");
       if (
         response.status === 303 ||
         ((response.status === 301 || response.status === 302) && method === "POST")
@@ -530,6 +626,8 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
         method = "GET";
         currentBody = undefined;
       }
+      if (!headers.has("authorization") || tokens !== undefined) await authorizeFor(next.href);
+      else if (next.origin !== protectedOrigin) headers.delete("authorization");
       url = next.href;
     }
   };
@@ -554,13 +652,13 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
         await waitSettled(signal);
         continue;
       }
-      let accessToken: string | undefined;
+      let tokens: TokenSet | undefined;
       if (token !== undefined) {
         const expired = token.expiresAt !== undefined && token.expiresAt <= Date.now();
-        accessToken = expired && !askedExpired ? undefined : await accessTokenFor(token);
+        tokens = expired && !askedExpired ? undefined : await tokensFor(token);
         // A newer token adopted from the store: go round once more with it as the current one.
         if (actor.getSnapshot().context.token?.version !== token.version) continue;
-        if (accessToken === undefined) {
+        if (tokens === undefined) {
           // Never send an expired or vanished token: refresh or re-authorize first. A token
           // that expires before a request can use it (a server's lifetime shorter than a round
           // trip) is sent once anyway: the resource judges it, and a 401 is bounded (SPEC T9).
@@ -569,10 +667,25 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
           continue;
         }
       }
-      const { response, url } = await sendOnce(request, body, accessToken);
+      let { response, url } = await sendOnce(request, body, tokens);
       // Only the protected resource's own challenges count: a 401 from another origin reached by
       // a redirect is handed back as it is, never a reason to discover or authorize.
-      const atResource = new URL(url).origin === protectedOrigin;
+      let atResource = new URL(url).origin === protectedOrigin;
+      if (atResource && tokens !== undefined && isDpopTokenType(tokens.tokenType)) {
+        await rememberResourceNonce(url, response);
+        // RFC 9449 §9: the resource server asks for its nonce in the proof — once per request.
+        const nonce = readResourceNonceChallenge({
+          status: response.status,
+          wwwAuthenticate: response.headers.get("www-authenticate"),
+          dpopNonce: response.headers.get("dpop-nonce"),
+        });
+        if (nonce !== undefined) {
+          await response.body?.cancel();
+          ({ response, url } = await sendOnce(request, body, tokens));
+          atResource = new URL(url).origin === protectedOrigin;
+          if (atResource) await rememberResourceNonce(url, response);
+        }
+      }
       const challenge = atResource ? challengeOf(response) : undefined;
       if (challenge === undefined) {
         // The token is in use (proactive refresh) and, after a refresh-after-401, proven (T9).
@@ -626,7 +739,11 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     heldTokens.clear();
     await withStore((store) =>
       Effect.all(
-        [...keys.map((key) => store.deleteTokens(key)), store.deleteSession(options.serverUrl)],
+        [
+          ...keys.map((key) => store.deleteTokens(key)),
+          ...keys.map((key) => store.deleteDpopKey(key)),
+          store.deleteSession(options.serverUrl),
+        ],
         { discard: true },
       ),
     );

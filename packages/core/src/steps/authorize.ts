@@ -1,9 +1,10 @@
 /**
- * Step 4: the authorization request and response (SPEC A1-A13). Builds the request with a fresh
+ * Step 4: the authorization request and response (OAuth 2.1 §4.1). Builds the request with a fresh
  * PKCE S256 pair, an unguessable state, the resource indicator, the selected scopes and the
  * redirect URI; hands it to the UserAgent; validates the callback — iss first (RFC 9207 §2.4,
- * so that an error from a mixed-up server is never acted on, SPEC A13 Δ), then state, then an
- * error response — with oauth4webapi's validateAuthResponse.
+ * so that an error from a mixed-up server is never acted on; SEP-2468, "Recommend Issuer (iss)
+ * Parameter in MCP Auth Responses"), then state, then an error response — with oauth4webapi's
+ * validateAuthResponse.
  */
 import { Effect, Redacted } from "effect";
 import * as oauth from "oauth4webapi";
@@ -26,13 +27,13 @@ export interface AuthorizeInput {
   readonly metadata: AuthorizationServerMetadata;
   readonly client: ClientRegistration;
   readonly redirectUri: string;
-  /** The canonical resource (SPEC A5, A6). */
+  /** The canonical resource (RFC 8707 §2; MCP "Canonical Server URI"). */
   readonly resource: string;
-  /** Empty: no scope parameter at all (SPEC S1 step 3). */
+  /** Empty: no scope parameter at all (MCP "Scope Selection Strategy"). */
   readonly scopes: readonly string[];
 }
 
-/** The per-flow record of SPEC A8 that the token request needs. */
+/** The per-flow record that the token request needs. */
 export interface AuthorizationGrant {
   readonly issuer: string;
   readonly code: Redacted.Redacted<string>;
@@ -50,8 +51,8 @@ export interface AuthorizationRequest {
 }
 
 /**
- * The authorization URL (SPEC A4): the endpoint's own query is kept, and each parameter set once
- * (a parameter the endpoint URL already has is replaced, never duplicated).
+ * The authorization URL (OAuth 2.1 §4.1.1): the endpoint's own query is kept, and each parameter
+ * set once (a parameter the endpoint URL already has is replaced, never duplicated; §3.1).
  */
 export const buildAuthorizationUrl = (
   input: AuthorizeInput,
@@ -110,7 +111,12 @@ export const authorize = (input: AuthorizeInput) =>
     } satisfies AuthorizationGrant;
   });
 
-/** SPEC A7, A11-A13. Returns the code; every failure is typed and names no secret. */
+/**
+ * The callback: redirect URI, iss (RFC 9207 §2.4), state (RFC 9700 §4.7), then an error response
+ * (OAuth 2.1 §4.1.2.1). Returns the code; every failure is typed and names no secret.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9207#section-2.4
+ */
 export const validateCallback = (
   input: Pick<AuthorizeInput, "issuer" | "metadata" | "client" | "redirectUri">,
   expectedState: string,

@@ -1,5 +1,5 @@
 /**
- * Client authentication at the token endpoint (OAuth 2.1 §2.4, §3.2.1; SPEC T2): one method per
+ * Client authentication at the token endpoint (OAuth 2.1 §2.4, §3.2.1): one method per
  * request, the registered one when known, else one the server supports. The request mutations
  * (client_secret_post, client assertions) are oauth4webapi's, except the Basic header encoding —
  * see `clientSecretBasic`.
@@ -21,7 +21,7 @@ const known: ReadonlySet<string> = new Set([
 /** Pure: which method to use for this client at this server. */
 export const chooseClientAuthMethod = (
   client: ClientRegistration,
-  metadata: AuthorizationServerMetadata,
+  metadata: Pick<AuthorizationServerMetadata, "token_endpoint_auth_methods_supported">,
   signingKey: ClientSigningKey | undefined,
 ): TokenEndpointAuthMethod | { readonly unsupported: string } => {
   const registered = client.tokenEndpointAuthMethod;
@@ -50,7 +50,7 @@ export const formUrlEncode = (value: string): string =>
   new URLSearchParams([["", value]]).toString().slice(1);
 
 /**
- * client_secret_basic (RFC 6749 §2.3.1; SPEC T2): the client id and secret are each
+ * client_secret_basic (RFC 6749 §2.3.1): the client id and secret are each
  * form-urlencoded, joined with ":" and Base64-encoded. Hand-written instead of oauth4webapi's
  * ClientSecretBasic because that one also escapes `-`, `.`, `_` and `*` (an HTML 4.01 reading
  * of Appendix B): a conforming server decodes both forms to the same id, but servers that compare
@@ -68,7 +68,7 @@ export const clientSecretBasic =
 /** The oauth4webapi ClientAuth for the chosen method, or a typed error when a credential is missing. */
 export const clientAuthentication = (
   client: ClientRegistration,
-  metadata: AuthorizationServerMetadata,
+  metadata: Pick<AuthorizationServerMetadata, "token_endpoint_auth_methods_supported">,
   signingKey: ClientSigningKey | undefined,
 ): Effect.Effect<oauth.ClientAuth, InvalidClientConfiguration> => {
   const method = chooseClientAuthMethod(client, metadata, signingKey);

@@ -2,9 +2,9 @@
  * The client credentials grant (RFC 6749 §4.4; OAuth 2.1 §4.2; SEP-1046): a confidential client
  * obtains a token for itself, authenticated with client_secret_basic, client_secret_post or a
  * private_key_jwt client assertion (RFC 7523 §2.2) — `clientAuthentication` picks the method as for
- * every token request (SPEC T2). The request names the MCP server as `resource` (RFC 8707 §2, SPEC
- * A5) and the scopes wanted; the answer is read like every token response (SPEC T3, T4) and the
- * token set saved before it is returned, as `exchangeCode` does.
+ * every token request (OAuth 2.1 §2.4). The request names the MCP server as `resource` (RFC 8707
+ * §2) and the scopes wanted; the answer is read like every token response (OAuth 2.1 §3.2.3,
+ * §3.2.4) and the token set saved before it is returned, as `exchangeCode` does.
  */
 import { Effect } from "effect";
 import { InvalidClientConfiguration } from "../errors.js";
@@ -15,7 +15,7 @@ import { saveGrantedTokens, type TokenEndpointContext, tokenRequest } from "./to
 export const CLIENT_CREDENTIALS_GRANT = "client_credentials";
 
 export interface ClientCredentialsInput extends TokenEndpointContext {
-  /** The MCP server's canonical URI (RFC 8707 §2; SPEC A5, A6). */
+  /** The MCP server's canonical URI (RFC 8707 §2; MCP "Canonical Server URI"). */
   readonly resource: string;
   /** RFC 6749 §4.4.2 `scope`; empty or absent: omitted, the server's default applies. */
   readonly scopes?: readonly string[] | undefined;
@@ -62,13 +62,17 @@ export const clientCredentials = Effect.fn("clientCredentials")(function* (
 ) {
   const notConfidential = checkConfidentialClient(input);
   if (notConfidential !== undefined) return yield* notConfidential;
-  const response = yield* tokenRequest(
+  const key = { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId };
+  const { response, dpop } = yield* tokenRequest(
     input,
     CLIENT_CREDENTIALS_GRANT,
     clientCredentialsParams(input),
+    key,
   );
   return yield* saveGrantedTokens(response, {
-    key: { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId },
+    key,
     requestedScopes: input.scopes ?? [],
+    grantType: CLIENT_CREDENTIALS_GRANT,
+    dpop,
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The device authorization grant (RFC 8628) for users without a browser on this machine:
  * 1. a device authorization request (§3.1) with `scope` and the MCP server as `resource`
- *    (RFC 8707 §2, SPEC A5), authenticated like a token request (§3.1 defers to RFC 6749 §2.3);
+ *    (RFC 8707 §2), authenticated like a token request (§3.1 defers to RFC 6749 §2.3);
  * 2. the user code and verification URI go to the user through the DeviceCodePresenter (§3.3);
  * 3. the token endpoint is polled with the device code (§3.4) every `interval` seconds (default
  *    5), five seconds more after each `slow_down`, while it answers `authorization_pending`
@@ -41,6 +41,7 @@ import {
   processTokenResponse,
   saveGrantedTokens,
   type TokenEndpointContext,
+  tokenEndpointPost,
 } from "./tokens.js";
 
 export {
@@ -65,7 +66,7 @@ export const devicePolling = {
 } as const;
 
 export interface DeviceAuthorizationInput extends TokenEndpointContext {
-  /** The MCP server's canonical URI (RFC 8707 §2; SPEC A5, A6). */
+  /** The MCP server's canonical URI (RFC 8707 §2; MCP "Canonical Server URI"). */
   readonly resource: string;
   /** RFC 8628 §3.1 `scope`; empty or absent: omitted. */
   readonly scopes?: readonly string[] | undefined;
@@ -95,9 +96,9 @@ export const deviceAuthorizationParams = (input: {
 };
 
 /**
- * A URI the user is sent to (RFC 8628 §3.2 verification_uri; SPEC X6): https, or http on a
- * loopback host when the HTTP policy allows insecure loopback (development); no userinfo, no
- * control characters. Pure.
+ * A URI the user is sent to (RFC 8628 §3.2 verification_uri): https, or http on a loopback host
+ * when the HTTP policy allows insecure loopback (development); no userinfo, no control
+ * characters. Pure. Tested by "hostile answers are typed" in device-authorization.test.ts.
  */
 export const isPresentableUri = (uri: string, allowInsecureLoopback: boolean): boolean => {
   // The URL parser drops tabs and newlines and escapes the rest, but the user is shown the text
@@ -244,7 +245,8 @@ export const nextPollInterval = (seconds: number, poll: DevicePoll): number =>
   poll._tag === "SlowDown" ? seconds + devicePolling.slowDownSeconds : seconds;
 
 export interface PollDeviceTokenInput extends TokenEndpointContext {
-  readonly authorization: DeviceAuthorization;
+  /** What polling needs of the answered request: the code, its deadline, the interval. */
+  readonly authorization: Pick<DeviceAuthorization, "deviceCode" | "expiresAt" | "intervalSeconds">;
   readonly resource: string;
   readonly scopes?: readonly string[] | undefined;
 }
@@ -263,6 +265,7 @@ export const pollDeviceToken = Effect.fn("pollDeviceToken")(function* (
     device_code: Redacted.value(authorization.deviceCode),
     resource: input.resource,
   });
+  const key = { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId };
   let interval = authorization.intervalSeconds;
   for (;;) {
     const remaining = authorization.expiresAt - (yield* Clock.currentTimeMillis);
@@ -273,12 +276,16 @@ export const pollDeviceToken = Effect.fn("pollDeviceToken")(function* (
         expiresAt: authorization.expiresAt,
       });
     }
-    const response = yield* clientAuthenticatedPost(input, new URLSearchParams(params));
+    // Each poll is a token request: with a DPoP proof when in use (RFC 9449 §5), its nonce
+    // retry inside.
+    const { response, dpop } = yield* tokenEndpointPost(input, params, key);
     const poll = yield* processDeviceTokenResponse(response, authorization.expiresAt);
     if (poll._tag === "Granted") {
       return yield* saveGrantedTokens(poll.response, {
-        key: { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId },
+        key,
         requestedScopes: input.scopes ?? [],
+        grantType: DEVICE_CODE_GRANT,
+        dpop,
       });
     }
     interval = nextPollInterval(interval, poll);

@@ -1,5 +1,8 @@
 /**
- * Step 2: authorization-server metadata (RFC 8414, OIDC Discovery; SPEC D9-D15).
+ * Step 2: authorization-server metadata (RFC 8414, OIDC Discovery; MCP "Authorization Server
+ * Metadata Discovery").
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#authorization-server-metadata-discovery
  */
 import { Effect } from "effect";
 import { AuthServerMetadataNotFound, IssuerMismatch, PkceUnsupported } from "../errors.js";
@@ -16,7 +19,7 @@ import { type ProbeAttempt, probeInOrder } from "./probe.js";
 export interface AuthServerDiscovery {
   readonly issuer: string;
   readonly metadata: AuthorizationServerMetadata;
-  /** Where the metadata came from; "defaults" for the 2025-03-26 fallback (SPEC D15). */
+  /** Where the metadata came from; "defaults" for the 2025-03-26 fallback (MCP 2025-03-26). */
   readonly metadataUrl: string;
   readonly attempts: readonly ProbeAttempt[];
   readonly legacy: boolean;
@@ -35,7 +38,7 @@ export const discoverAuthServer = (issuer: string) =>
   });
 
 /**
- * SPEC D15 (MAY): a 2025-03-26 server without protected-resource metadata. Its origin is the
+ * Optional back-compat: a 2025-03-26 server without protected-resource metadata. Its origin is the
  * authorization server: RFC 8414 metadata at the origin if it has some, otherwise the default
  * endpoints /authorize, /token and /register. The 2025-03-26 revision made PKCE mandatory for all
  * servers, which is why the synthesized metadata may claim S256.
@@ -49,7 +52,10 @@ export const discoverAuthServer = (issuer: string) =>
  * document's own issuer is accepted when it is on the same origin that served it (the trust the
  * client had in the MCP server's origin is all there is), has no query or fragment (RFC 8414 §2),
  * and becomes the issuer for everything after (RFC 9207 `iss` checks, credential binding). An
- * issuer on any other origin is still an IssuerMismatch. Everywhere else D12 stays strict.
+ * issuer on any other origin is still an IssuerMismatch. Everywhere else RFC 8414 §3.3 stays
+ * strict.
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-03-26/basic/authorization#fallbacks-for-servers-without-metadata-discovery
  */
 export const discoverLegacyAuthServer = (serverUrl: string) =>
   Effect.gen(function* () {
@@ -74,7 +80,7 @@ export const discoverLegacyAuthServer = (serverUrl: string) =>
     } satisfies AuthServerDiscovery;
   });
 
-/** SPEC D12: simple string comparison with the issuer the URL was built from (RFC 8414 §3.3). */
+/** Simple string comparison with the issuer the URL was built from (RFC 8414 §3.3). */
 const exactIssuer = (issuer: string) => (claimed: string) => claimed === issuer;
 
 /**
@@ -103,7 +109,7 @@ const lookUp = (base: string, accepts: (claimed: string) => boolean) =>
       "authorization-server metadata",
       metadataUrl,
     )(json);
-    // SPEC D12: MN use metadata whose issuer is not the expected one.
+    // RFC 8414 §3.3: metadata whose issuer is not the expected one MUST NOT be used.
     if (!accepts(metadata.issuer)) {
       return yield* new IssuerMismatch({ expected: base, actual: metadata.issuer, metadataUrl });
     }
@@ -118,7 +124,10 @@ const lookUp = (base: string, accepts: (claimed: string) => boolean) =>
     return { _tag: "Found" as const, discovery };
   });
 
-/** SPEC D13 (PKCE S256 advertised) and X1/X6 (every endpoint https, loopback http by policy). */
+/**
+ * PKCE S256 advertised (MCP "Authorization Code Protection") and every endpoint https, loopback
+ * http by policy (MCP "Communication Security").
+ */
 const checkUsable = (metadata: AuthorizationServerMetadata) =>
   Effect.gen(function* () {
     const methods = metadata.code_challenge_methods_supported;

@@ -1,7 +1,9 @@
 /**
- * Step 1: protected-resource metadata (RFC 9728; SPEC D1-D8). Finds the metadata for an MCP
- * server, validates its `resource` against the server the client asked about, and names the
- * authorization server to use.
+ * Step 1: protected-resource metadata (RFC 9728; MCP "Authorization Server Discovery"). Finds the
+ * metadata for an MCP server, validates its `resource` against the server the client asked about,
+ * and names the authorization server to use.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-3
  */
 import { Effect } from "effect";
 import {
@@ -20,7 +22,7 @@ import { checkTransportSecurity, OAuthHttp, readJsonObject } from "../services/h
 import { type ProbeAttempt, probeInOrder } from "./probe.js";
 
 /**
- * How the metadata's `resource` must relate to the MCP server URL (SPEC D5).
+ * How the metadata's `resource` must relate to the MCP server URL (RFC 9728 §3.3).
  * - "strict" (default): identical to the URL the client was given, or to its canonical form.
  * - "same-origin-path-prefix": an explicit opt-in for servers that publish their origin (or a
  *   parent path) while serving `/mcp`: same origin and a path prefix on a segment boundary.
@@ -31,24 +33,24 @@ export type ResourceMatchPolicy = "strict" | "same-origin-path-prefix";
 export interface DiscoverResourceInput {
   /** The MCP server URL as the application configured it. */
   readonly serverUrl: string;
-  /** `resource_metadata` from the 401 challenge, if any (SPEC D2). */
+  /** `resource_metadata` from the 401 challenge, if any (RFC 9728 §5.1). */
   readonly resourceMetadataUrl?: string | undefined;
   readonly policy?: ResourceMatchPolicy | undefined;
-  /** Choose among several authorization servers (RFC 9728 §7.6; SPEC D7). Default: the first. */
+  /** Choose among several authorization servers (RFC 9728 §7.6). Default: the first. */
   readonly chooseAuthorizationServer?:
     | ((issuers: readonly string[]) => string | undefined)
     | undefined;
 }
 
 export interface ResourceDiscovery {
-  /** The validated `resource` of the metadata: what is sent as the `resource` parameter (A5, A6). */
+  /** The validated `resource` of the metadata: what is sent as the `resource` parameter. */
   readonly resource: string;
   readonly metadata: ProtectedResourceMetadata;
   readonly metadataUrl: string;
   readonly source: MetadataCandidate["source"];
   readonly authorizationServer: string;
   readonly attempts: readonly ProbeAttempt[];
-  /** A challenge's resource_metadata that could not be used, and why (SPEC E18). */
+  /** A challenge's resource_metadata that could not be used, and why. */
   readonly ignoredResourceMetadata?:
     | { readonly value: string; readonly reason: string }
     | undefined;
@@ -96,7 +98,7 @@ export const discoverResource = (input: DiscoverResourceInput) =>
       return yield* new NoAuthorizationServer({ resource: metadata.resource, metadataUrl });
     }
     // The issuer is a URL the client will contact: https (loopback by policy), and no private
-    // address a remote server may not point it at (SPEC X1, X7; RFC 9728 §7.7).
+    // address a remote server may not point it at (RFC 9728 §7.7).
     const insecure = checkTransportSecurity(chosen, (yield* OAuthHttp).policy);
     if (insecure) return yield* insecure;
     return {
@@ -110,7 +112,7 @@ export const discoverResource = (input: DiscoverResourceInput) =>
     } satisfies ResourceDiscovery;
   });
 
-/** SPEC D5. Pure; exported for tests. */
+/** The `resource` check of RFC 9728 §3.3, and the opt-in relaxation. Pure; exported for tests. */
 export const resourceMatches = (
   published: string,
   requested: string,

@@ -3,7 +3,7 @@
  * a workload identity token (SEP-1933) or an identity assertion grant from an enterprise IdP
  * (ID-JAG, SEP-990; see token-exchange.ts) — and the authorization server answers with an access
  * token. The client may also authenticate itself (RFC 7523 §3.1: client authentication is
- * independent of the grant); it does so as for every token request (SPEC T2).
+ * independent of the grant); it does so as for every token request (OAuth 2.1 §2.4).
  *
  * A rejection is final (AssertionRejected): the assertion is not sent again and no other grant is
  * tried (the conformance suite's auth/wif-jwt-bearer counts both as failures). The assertion is a
@@ -14,10 +14,10 @@ import { AssertionRejected, AssertionUnavailable } from "../errors.js";
 import { formatScope } from "../protocol/scopes.js";
 import type { OAuthResponse } from "../services/http.js";
 import {
-  clientAuthenticatedPost,
   processTokenResponse,
   saveGrantedTokens,
   type TokenEndpointContext,
+  tokenEndpointPost,
 } from "./tokens.js";
 
 /** RFC 7523 §2.1 `grant_type`. */
@@ -30,7 +30,7 @@ export type AssertionSource<E = never, R = never> =
 
 export interface JwtBearerInput<E = never, R = never> extends TokenEndpointContext {
   readonly assertion: AssertionSource<E, R>;
-  /** The MCP server's canonical URI (RFC 8707 §2; SPEC A5). */
+  /** The MCP server's canonical URI (RFC 8707 §2; MCP "Resource Parameter Implementation"). */
   readonly resource: string;
   /** RFC 7523 §2.1 / RFC 6749 §3.3 `scope`; empty or absent: omitted. */
   readonly scopes?: readonly string[] | undefined;
@@ -75,11 +75,16 @@ export const processJwtBearerResponse = (response: OAuthResponse) =>
 export const jwtBearerExchange = Effect.fn("jwtBearerGrant")(function* (
   input: JwtBearerInput & { readonly assertion: Redacted.Redacted<string> },
 ) {
-  const response = yield* clientAuthenticatedPost(input, jwtBearerParams(input));
+  const key = { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId };
+  // A use_dpop_nonce answer is retried once inside (RFC 9449 §8): it judges the proof, not the
+  // assertion, so it is not the final rejection below.
+  const { response, dpop } = yield* tokenEndpointPost(input, jwtBearerParams(input), key);
   const granted = yield* processJwtBearerResponse(response);
   return yield* saveGrantedTokens(granted, {
-    key: { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId },
+    key,
     requestedScopes: input.scopes ?? [],
+    grantType: JWT_BEARER_GRANT,
+    dpop,
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The one discovery pattern shared by resource and authorization-server metadata: try candidate
- * URLs in order; a 4xx means "not here, try the next" (SPEC D3, D11 [lib]); the first 200 is the
- * answer and must be a valid document — a broken 200 is an error, never a silent fallback to the
- * next candidate; anything else (5xx, redirects, timeouts) stops discovery with a typed error.
+ * URLs in order; a 4xx means "not here, try the next" (our reading of MCP's ordered lists); the
+ * first 200 is the answer and must be a valid document — a broken 200 is an error, never a silent
+ * fallback to the next candidate; anything else (5xx, redirects, timeouts) stops discovery with a
+ * typed error.
  */
 import { Effect } from "effect";
 import { UnexpectedStatus } from "../errors.js";

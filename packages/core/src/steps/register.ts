@@ -1,7 +1,10 @@
 /**
- * Step 3: obtain a client_id at the authorization server (SPEC R1-R12), in the MCP priority
- * order: pre-registered credentials for this issuer, then a client registered earlier and still
- * valid (from the store), then a client-ID metadata document, then dynamic registration.
+ * Step 3: obtain a client_id at the authorization server, in the MCP priority order
+ * ("Client Registration Approaches"): pre-registered credentials for this issuer, then a client
+ * registered earlier and still valid (from the store), then a client-ID metadata document, then
+ * dynamic registration.
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#client-registration-approaches
  */
 import { Clock, Effect, Option, Redacted } from "effect";
 import { type ClientSettings, findPreRegistered } from "../client-settings.js";
@@ -30,6 +33,12 @@ export interface RegisterInput {
   readonly settings: ClientSettings;
   /** The scopes this client is about to ask for; sent as `scope` on dynamic registration. */
   readonly scopes: readonly string[];
+  /**
+   * The grants a dynamically registered client asks for (RFC 7591 §2 `grant_types`). Default:
+   * the authorization code and refresh tokens; a device-flow client asks for the device code
+   * (RFC 8628 §3.4) and registers no redirect URI.
+   */
+  readonly grantTypes?: readonly string[] | undefined;
 }
 
 export interface Registration {
@@ -101,7 +110,10 @@ export const register = (input: RegisterInput) =>
 
     const store = yield* CredentialStore;
     const stored = yield* store.loadClient(input.issuer);
-    if (Option.isSome(stored) && isStillValid(stored.value, input.settings, now)) {
+    if (
+      Option.isSome(stored) &&
+      isStillValid(stored.value, input.settings, now, input.grantTypes)
+    ) {
       return { client: stored.value, via: "store" } satisfies Registration;
     }
 
@@ -137,12 +149,27 @@ export const clientSecretExpired = (
   );
 };
 
-/** A stored client is reused while its secret is valid and it knows our redirect URIs (R11). */
-const isStillValid = (client: ClientRegistration, settings: ClientSettings, now: number) =>
+/**
+ * A stored client is reused while its secret is valid, it was registered for the grants asked
+ * for, and (for the authorization code) it knows our redirect URIs.
+ */
+const isStillValid = (
+  client: ClientRegistration,
+  settings: ClientSettings,
+  now: number,
+  grantTypes: readonly string[] | undefined,
+) =>
   !clientSecretExpired(client, now) &&
-  settings.redirectUris.every((uri) => client.redirectUris.includes(uri));
+  (grantTypes === undefined ||
+    grantTypes.every((grant) => (client.grantTypes ?? []).includes(grant))) &&
+  (grantTypes !== undefined && !grantTypes.includes("authorization_code")
+    ? true
+    : settings.redirectUris.every((uri) => client.redirectUris.includes(uri)));
 
-/** SPEC R4: https with a path; no userinfo, fragment, dot segments. */
+/**
+ * A client ID metadata document URL: https with a path; no userinfo, fragment, dot segments
+ * (draft-ietf-oauth-client-id-metadata-document-00 §3; MCP "Client ID Metadata Documents").
+ */
 export const clientMetadataUrlProblem = (value: string): string | undefined => {
   let url: URL;
   try {
@@ -175,7 +202,10 @@ export const defaultApplicationType = (redirectUris: readonly string[]): "native
     ? "native"
     : "web";
 
-/** RFC 7591 §3.1; SPEC R8, R9, R12. `scope` is always sent when there is one (Fastmail requires it). */
+/**
+ * RFC 7591 §3.1, §3.2; `application_type` per SEP-837 ("Update authorization spec to clarify client
+ * type requirements"). `scope` is always sent when there is one (Fastmail requires it).
+ */
 const registerDynamically = (input: RegisterInput, endpoint: string, now: number) =>
   Effect.gen(function* () {
     const http = yield* OAuthHttp;
@@ -183,11 +213,13 @@ const registerDynamically = (input: RegisterInput, endpoint: string, now: number
     const requestedMethod =
       settings.tokenEndpointAuthMethod ?? (settings.signingKey ? "private_key_jwt" : "none");
     const scope = formatScope(input.scopes);
+    const grantTypes = input.grantTypes ?? ["authorization_code", "refresh_token"];
+    const withRedirect = grantTypes.includes("authorization_code");
     const body = {
       client_name: settings.clientName,
-      redirect_uris: settings.redirectUris,
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
+      ...(withRedirect ? { redirect_uris: settings.redirectUris } : {}),
+      grant_types: grantTypes,
+      response_types: withRedirect ? ["code"] : [],
       token_endpoint_auth_method: requestedMethod,
       application_type: settings.applicationType ?? defaultApplicationType(settings.redirectUris),
       ...(scope === undefined ? {} : { scope }),
@@ -215,8 +247,8 @@ const registerDynamically = (input: RegisterInput, endpoint: string, now: number
         tokenEndpointAuthMethod:
           info.token_endpoint_auth_method ??
           (info.client_secret === undefined ? requestedMethod : "client_secret_basic"),
-        redirectUris: info.redirect_uris ?? [...settings.redirectUris],
-        grantTypes: info.grant_types,
+        redirectUris: info.redirect_uris ?? (withRedirect ? [...settings.redirectUris] : []),
+        grantTypes: info.grant_types ?? [...grantTypes],
         scope: info.scope ?? scope,
         registeredAt: now,
       } satisfies ClientRegistration;

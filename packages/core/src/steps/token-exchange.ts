@@ -8,8 +8,8 @@
  *    (RFC 8693 §2.2.1); its `token_type` is "N_A" (the ID-JAG is not an access token).
  * 2. At the authorization server, the JWT bearer grant (RFC 7523 §2.1, jwt-bearer.ts) with the
  *    ID-JAG as `assertion`. A rejection is final, as for every assertion grant.
- * The client authenticates at each server with the credentials it holds there (SPEC T2). The ID
- * token and the ID-JAG are secrets: Redacted until they go into a request body.
+ * The client authenticates at each server with the credentials it holds there (OAuth 2.1
+ * §2.4). The ID token and the ID-JAG are secrets: Redacted until they go into a request body.
  */
 import { Clock, Effect, Redacted } from "effect";
 import { TokenEndpointFailed } from "../errors.js";
@@ -42,7 +42,7 @@ export interface IdJagRequestInput {
   readonly subjectTokenType?: "id_token" | "refresh_token" | undefined;
   /** The authorization server the ID-JAG is for: its issuer identifier (RFC 8693 §2.1 `audience`). */
   readonly audience: string;
-  /** The MCP server's canonical URI (RFC 8707 §2; SPEC A5). */
+  /** The MCP server's canonical URI (RFC 8707 §2; MCP "Resource Parameter Implementation"). */
   readonly resource: string;
   readonly scopes?: readonly string[] | undefined;
 }
@@ -115,6 +115,8 @@ export const processIdJagResponse = (response: OAuthResponse) =>
 
 /** Step 1 of SEP-990: the token exchange at the IdP's token endpoint. */
 export const requestIdJag = Effect.fn("requestIdJag")(function* (input: IdJagRequestInput) {
+  // No DPoP proof here: the ID-JAG is not an access token (token_type N_A), nothing is bound to a
+  // key; the JWT bearer grant that redeems it carries one when DPoP is in use.
   const response = yield* clientAuthenticatedPost(input.idp, idJagRequestParams(input));
   return yield* processIdJagResponse(response);
 });

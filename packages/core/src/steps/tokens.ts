@@ -1,21 +1,27 @@
 /**
- * Step 5 and 6: the authorization-code grant and the refresh grant (OAuth 2.1 §4.1.3, §4.3;
- * SPEC T1-T10). Both send `resource` (A5), authenticate the client per T2, decode the answer
- * strictly (T3), map OAuth errors to TokenRejected{code} (T4), and write the new token set to the
- * CredentialStore before returning — so a rotated refresh token replaces the old one before any
- * other caller can read it (T7).
+ * Step 5 and 6: the authorization-code grant and the refresh grant (OAuth 2.1 §4.1.3, §4.3).
+ * Both send `resource` (RFC 8707 §2), authenticate the client (OAuth 2.1 §2.4), decode the
+ * answer strictly (§3.2.3), map OAuth errors to TokenRejected{code} (§3.2.4), and write the new
+ * token set to the CredentialStore before returning — so a rotated refresh token replaces the
+ * old one before any other caller can read it (OAuth 2.1 §4.3.2).
+ *
+ * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#resource-parameter-implementation
  */
 import { Clock, Effect, Option, Redacted, type Schema } from "effect";
 import type * as oauth from "oauth4webapi";
 import type { ClientSigningKey } from "../client-settings.js";
 import {
   ClientSecretExpired,
+  DpopBindingMismatch,
+  DpopUnsupported,
   InvalidClientConfiguration,
   TokenEndpointFailed,
   TokenRejected,
 } from "../errors.js";
+import { type DpopUse, tokenTypeVerdict, USE_DPOP_NONCE } from "../protocol/dpop.js";
 import { formatScope, parseScope } from "../protocol/scopes.js";
-import type { ClientRegistration, TokenSet } from "../schema/credentials.js";
+import { findChallenge, parseWwwAuthenticate } from "../protocol/www-authenticate.js";
+import type { ClientRegistration, TokenKey, TokenSet } from "../schema/credentials.js";
 import {
   type AuthorizationServerMetadata,
   decodeDocument,
@@ -25,14 +31,23 @@ import {
   wireLimits,
 } from "../schema/wire.js";
 import { CredentialStore } from "../services/credential-store.js";
+import { DPoP } from "../services/dpop.js";
 import { OAuthHttp, type OAuthResponse, readJsonObject } from "../services/http.js";
 import type { AuthorizationGrant } from "./authorize.js";
 import { clientAuthentication } from "./client-auth.js";
 import { clientSecretExpired } from "./register.js";
 
+/**
+ * What a token request needs of the server's metadata: its token endpoint, and what else it
+ * says (auth methods) when known — an identity provider configured by its token endpoint alone
+ * has no more.
+ */
+export type TokenEndpointMetadata = Pick<AuthorizationServerMetadata, "issuer" | "token_endpoint"> &
+  Partial<Omit<AuthorizationServerMetadata, "issuer" | "token_endpoint">>;
+
 export interface TokenEndpointContext {
   readonly issuer: string;
-  readonly metadata: AuthorizationServerMetadata;
+  readonly metadata: TokenEndpointMetadata;
   readonly client: ClientRegistration;
   readonly signingKey?: ClientSigningKey | undefined;
 }
@@ -54,13 +69,19 @@ export const exchangeCode = (input: ExchangeCodeInput) =>
       grant_type: "authorization_code",
       code: Redacted.value(grant.code),
       code_verifier: Redacted.value(grant.codeVerifier),
-      // SPEC T1 [lib]: redirect_uri because the authorization request carried it.
+      // Our choice: redirect_uri because the authorization request carried it; OAuth 2.0
+      // servers require it then (RFC 6749 §4.1.3, OAuth 2.1 §10.2).
       redirect_uri: grant.redirectUri,
       resource: grant.resource,
     });
-    const response = yield* tokenRequest(input, "authorization_code", params);
     const key = { resource: grant.resource, issuer: input.issuer, clientId: input.client.clientId };
-    return yield* saveGrantedTokens(response, { key, requestedScopes: grant.requestedScopes });
+    const { response, dpop } = yield* tokenRequest(input, "authorization_code", params, key);
+    return yield* saveGrantedTokens(response, {
+      key,
+      requestedScopes: grant.requestedScopes,
+      grantType: "authorization_code",
+      dpop,
+    });
   });
 
 export const refresh = (input: RefreshInput) =>
@@ -81,12 +102,16 @@ export const refresh = (input: RefreshInput) =>
     });
     const scope = input.scopes === undefined ? undefined : formatScope(input.scopes);
     if (scope !== undefined) params.set("scope", scope);
-    const response = yield* tokenRequest(input, "refresh_token", params);
+    // RFC 9449 §5: the proof is signed with the token set's own key — the one a public client's
+    // refresh token is bound to.
+    const { response, dpop } = yield* tokenRequest(input, "refresh_token", params, tokens.key);
     const next = yield* toTokenSet(response, {
       key: tokens.key,
       fallbackScopes: input.scopes ?? tokens.scopes,
       previousRefreshToken: tokens.refreshToken,
       previousVersion: tokens.version,
+      grantType: "refresh_token",
+      dpop,
     });
     const store = yield* CredentialStore;
     yield* store.saveTokens(next);
@@ -95,7 +120,7 @@ export const refresh = (input: RefreshInput) =>
 
 /**
  * A client-authenticated form POST to one of the authorization server's endpoints (OAuth 2.1
- * §3.2, §2.4; SPEC T2): the token endpoint by default, or another endpoint that authenticates
+ * §3.2, §2.4): the token endpoint by default, or another endpoint that authenticates
  * clients the same way (RFC 8628 §3.1's device authorization endpoint). An expired client secret
  * is never sent; the client assertion of private_key_jwt is signed here. The answer is returned
  * unread: `processTokenEndpointResponse` reads it.
@@ -104,6 +129,10 @@ export const clientAuthenticatedPost = (
   context: TokenEndpointContext,
   params: URLSearchParams,
   url: string = context.metadata.token_endpoint,
+  options: {
+    /** A DPoP proof for this request (RFC 9449 §5), sent as the `DPoP` header. */
+    readonly dpopProof?: string | undefined;
+  } = {},
 ) =>
   Effect.gen(function* () {
     const http = yield* OAuthHttp;
@@ -126,6 +155,7 @@ export const clientAuthenticatedPost = (
             "the client could not authenticate with the configured credentials (signing failed)",
         }),
     });
+    if (options.dpopProof !== undefined) headers.set("dpop", options.dpopProof);
     return yield* http.send({
       method: "POST",
       url,
@@ -135,7 +165,110 @@ export const clientAuthenticatedPost = (
   });
 
 /**
- * Reads a token endpoint's answer (OAuth 2.1 §3.2.3, §3.2.4; SPEC T3, T4): a 200 decoded with
+ * How token requests to this authorization server use DPoP (RFC 9449 §5.1): not at all when no
+ * DPoP service is provided or its decision is off; otherwise the service, the algorithm of a key
+ * made now and whether a Bearer answer is acceptable. A "required" policy with no common algorithm
+ * is DpopUnsupported, before anything is sent.
+ */
+export const dpopPlan = (context: TokenEndpointContext) =>
+  Effect.gen(function* () {
+    const service = yield* Effect.serviceOption(DPoP);
+    if (Option.isNone(service)) return undefined;
+    const decision = service.value.decide(context.metadata.dpop_signing_alg_values_supported);
+    switch (decision._tag) {
+      case "Off":
+        return undefined;
+      case "Unsupported":
+        return yield* new DpopUnsupported({
+          issuer: context.issuer,
+          advertised: [...decision.advertised],
+        });
+      case "On": {
+        const use: DpopUse = decision.required ? "required" : "offered";
+        return { service: service.value, alg: decision.alg, use };
+      }
+    }
+  });
+
+/**
+ * RFC 9449 §8: the authorization server demands a nonce — an OAuth error `use_dpop_nonce` in the
+ * body (a 400, RFC 9449 §12.2), or in a `DPoP` challenge for servers that answer 401 with one.
+ * Reads the body without consuming anything: the response is processed as usual when it is not
+ * retried.
+ */
+export const asksForDpopNonce = (response: OAuthResponse) => {
+  if (response.status < 400 || response.status >= 500) return Effect.succeed(false);
+  const challenge = findChallenge(
+    parseWwwAuthenticate(response.headers["www-authenticate"]),
+    "DPoP",
+  );
+  if (challenge?.params.error === USE_DPOP_NONCE) return Effect.succeed(true);
+  return readJsonObject(response).pipe(
+    Effect.map((json) => json.error === USE_DPOP_NONCE),
+    Effect.orElseSucceed(() => false),
+  );
+};
+
+/** A token endpoint's answer, unread, and how the request used DPoP. */
+export interface TokenEndpointAnswer {
+  readonly response: OAuthResponse;
+  readonly dpop: DpopUse;
+}
+
+/**
+ * A token request (OAuth 2.1 §3.2) that carries a DPoP proof when DPoP is in use for this
+ * authorization server (RFC 9449 §5), signed with the key of the token set `bindTo` (made and
+ * stored on first use), with the server's last nonce for the token endpoint's origin. Every
+ * answer's `DPoP-Nonce` is remembered (RFC 9449 §8.2). On `use_dpop_nonce` with a nonce other
+ * than the one just sent, the request is sent exactly once more, with a fresh proof (new `jti`)
+ * carrying it and a fresh client authentication; whatever that answers is the answer — a second
+ * `use_dpop_nonce` is TokenRejected{code: "use_dpop_nonce"}, never another round. Returns the
+ * answer unread and how DPoP was used (what `toTokenSet` accepts as `token_type`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ */
+export const tokenEndpointPost = (
+  context: TokenEndpointContext,
+  params: URLSearchParams,
+  bindTo: TokenKey,
+) =>
+  Effect.gen(function* () {
+    const plan = yield* dpopPlan(context);
+    if (plan === undefined) {
+      const response = yield* clientAuthenticatedPost(context, new URLSearchParams(params));
+      return { response, dpop: "none" } satisfies TokenEndpointAnswer;
+    }
+    const url = context.metadata.token_endpoint;
+    const attempt = Effect.gen(function* () {
+      const proof = yield* plan.service.proof({
+        key: bindTo,
+        server: "authorization-server",
+        method: "POST",
+        url,
+        alg: plan.alg,
+      });
+      // A copy per attempt: client authentication writes into the body (a fresh assertion each time).
+      const response = yield* clientAuthenticatedPost(context, new URLSearchParams(params), url, {
+        dpopProof: proof.jwt,
+      });
+      const received = yield* plan.service.rememberNonce(
+        "authorization-server",
+        url,
+        response.headers["dpop-nonce"],
+      );
+      return { response, sent: proof.nonce, received: Option.getOrUndefined(received) };
+    });
+    const first = yield* attempt;
+    const retry =
+      first.received !== undefined &&
+      first.received !== first.sent &&
+      (yield* asksForDpopNonce(first.response));
+    const { response } = retry ? yield* attempt : first;
+    return { response, dpop: plan.use } satisfies TokenEndpointAnswer;
+  });
+
+/**
+ * Reads a token endpoint's answer (OAuth 2.1 §3.2.3, §3.2.4): a 200 decoded with
  * `schema` (the token response unless a grant defines its own, like RFC 8693 §2.2.1), a 4xx OAuth
  * error as TokenRejected{code}, anything else as TokenEndpointFailed. No I/O: testable from a
  * plain response.
@@ -178,24 +311,40 @@ export const processTokenEndpointResponse = <A, I>(
 export const processTokenResponse = (response: OAuthResponse, grantType: string) =>
   processTokenEndpointResponse(response, grantType, TokenResponse, "token response");
 
-/** One token request: client authentication, the POST, the answer read as a token response. */
+/**
+ * One token request for the token set `bindTo`: client authentication, the DPoP proof when in
+ * use, the POST (and its one nonce retry), the answer read as a token response.
+ */
 export const tokenRequest = (
   context: TokenEndpointContext,
   grantType: string,
   params: URLSearchParams,
+  bindTo: TokenKey,
 ) =>
-  clientAuthenticatedPost(context, params).pipe(
-    Effect.flatMap((response) => processTokenResponse(response, grantType)),
+  tokenEndpointPost(context, params, bindTo).pipe(
+    Effect.flatMap(({ response, dpop }) =>
+      Effect.map(processTokenResponse(response, grantType), (token) => ({
+        response: token,
+        dpop,
+      })),
+    ),
   );
 
 /**
- * A newly granted token set (not a refresh): validated per SPEC T3, versioned above whatever the
- * store holds for its key, and saved before it is returned — what every grant that obtains a new
- * grant does (authorization code, client credentials, JWT bearer, device code).
+ * A newly granted token set (not a refresh): validated per OAuth 2.1 §3.2.3, versioned above
+ * whatever the store holds for its key, and saved before it is returned — what every grant that
+ * obtains a new grant does (authorization code, client credentials, JWT bearer, device code).
  */
 export const saveGrantedTokens = (
   response: TokenResponse,
-  options: { readonly key: TokenSet["key"]; readonly requestedScopes: readonly string[] },
+  options: {
+    readonly key: TokenSet["key"];
+    readonly requestedScopes: readonly string[];
+    /** For errors: the grant that answered. Default "token". */
+    readonly grantType?: string | undefined;
+    /** How the request used DPoP (`tokenEndpointPost`). Default "none". */
+    readonly dpop?: DpopUse | undefined;
+  },
 ) =>
   Effect.gen(function* () {
     const store = yield* CredentialStore;
@@ -205,12 +354,14 @@ export const saveGrantedTokens = (
       fallbackScopes: options.requestedScopes,
       previousRefreshToken: undefined,
       previousVersion: Option.match(previous, { onNone: () => 0, onSome: (p) => p.version }),
+      grantType: options.grantType,
+      dpop: options.dpop,
     });
     yield* store.saveTokens(tokens);
     return tokens;
   });
 
-/** SPEC T3: a token response as the TokenSet the store holds (not saved here). */
+/** OAuth 2.1 §3.2.3: a token response as the TokenSet the store holds (not saved here). */
 export const toTokenSet = (
   response: TokenResponse,
   options: {
@@ -219,16 +370,28 @@ export const toTokenSet = (
     readonly previousRefreshToken: Redacted.Redacted<string> | undefined;
     /** The version of the token this one replaces for its key (0: none stored). */
     readonly previousVersion: number;
+    /** For errors: the grant that answered. Default "token". */
+    readonly grantType?: string | undefined;
+    /** How the request used DPoP (`tokenEndpointPost`). Default "none": only Bearer is accepted. */
+    readonly dpop?: DpopUse | undefined;
   },
 ) =>
   Effect.gen(function* () {
-    // SPEC T3: token_type is case-insensitive; only Bearer is supported here (DPoP comes later).
-    if (response.token_type.toLowerCase() !== "bearer") {
-      return yield* new TokenEndpointFailed({
-        status: 200,
-        grantType: "token",
-        reason: `token_type "${response.token_type.slice(0, 40)}" is not supported`,
-      });
+    // OAuth 2.1 §3.2.3, RFC 9449 §5: token_type is case-insensitive; `DPoP` only after a proof,
+    // `Bearer` unless binding is required (tokenTypeVerdict).
+    const grantType = options.grantType ?? "token";
+    const verdict = tokenTypeVerdict(response.token_type, options.dpop ?? "none");
+    if (verdict._tag === "Refused") {
+      return yield* verdict.reason === "unknown"
+        ? new TokenEndpointFailed({
+            status: 200,
+            grantType,
+            reason: `token_type "${response.token_type.slice(0, 40)}" is not supported`,
+          })
+        : new DpopBindingMismatch({
+            grantType,
+            received: verdict.reason === "dpop without proof" ? "DPoP" : "Bearer",
+          });
     }
     const now = yield* Clock.currentTimeMillis;
     const lifetime = tokenLifetimeSeconds(response.expires_in);
@@ -236,7 +399,7 @@ export const toTokenSet = (
     if (granted !== undefined && granted.length > wireLimits.scopes) {
       return yield* new TokenEndpointFailed({
         status: 200,
-        grantType: "token",
+        grantType,
         reason: `the granted scope lists more than ${wireLimits.scopes} scopes`,
       });
     }
@@ -247,7 +410,8 @@ export const toTokenSet = (
     return {
       key: options.key,
       accessToken: Redacted.make(response.access_token),
-      tokenType: "Bearer",
+      // What the session presents it with: `Authorization: DPoP` and a proof, or Bearer.
+      tokenType: verdict.tokenType,
       refreshToken,
       expiresAt: lifetime === undefined ? undefined : now + lifetime * 1000,
       // OAuth 2.1 §3.2.3: a returned scope is the granted set; without one, what was asked for.

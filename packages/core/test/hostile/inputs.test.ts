@@ -163,3 +163,17 @@ describe("error texts never carry a header value", () => {
     expect(describeDefect("not an error")).toBe("unknown failure");
   });
 });
+
+describe("scrubText: credentials out, prose kept", () => {
+  it("redacts a credential after an auth scheme and long token-like runs, not the words", async () => {
+    const { scrubText } = await import("../../src/errors.js");
+    expect(scrubText("Auth server only supports jwt-bearer grant, got authorization_code")).toBe(
+      "Auth server only supports jwt-bearer grant, got authorization_code",
+    );
+    expect(scrubText("invalid header: Bearer abc123.def456")).toBe(
+      "invalid header: Bearer <redacted>",
+    );
+    expect(scrubText("Basic dXNlcjpwYXNz")).toBe("Basic <redacted>");
+    expect(scrubText("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln here")).not.toContain("eyJ");
+  });
+});

@@ -122,6 +122,7 @@ describe("1. first request without a token", () => {
     expect(d.context().token).toMatchObject({ version: 1, obtainedBy: "authorization" });
     expect(decisions(d)).toEqual([
       "discover",
+      "grant",
       "resource metadata",
       "scopes",
       "client",

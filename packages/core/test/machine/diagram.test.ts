@@ -14,8 +14,9 @@ import {
 } from "../../scripts/diagram.mjs";
 import { authMachine } from "../../src/machine/auth-machine.js";
 import { authorizationCodeFlow } from "../../src/machine/flows/authorization-code.js";
+import { flows } from "./scripted.js";
 
-const charts = { lifecycle: authMachine, flows: [authorizationCodeFlow] };
+const charts = { lifecycle: authMachine, flows: Object.values(flows) };
 
 import { stateNodesOf, transitionsOf } from "./scripted.js";
 
@@ -38,7 +39,7 @@ describe("docs/state-diagram.md", () => {
   });
 
   it("draws every state node and lists every transition, of the lifecycle and of each flow", () => {
-    for (const machine of [authMachine, authorizationCodeFlow]) {
+    for (const machine of [authMachine, ...Object.values(flows)]) {
       const mermaid = toMermaid(machine);
       expect(mermaid.startsWith("stateDiagram-v2\n")).toBe(true);
       for (const node of stateNodesOf(machine)) expect(mermaid).toContain(node.key);

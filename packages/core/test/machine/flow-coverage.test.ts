@@ -14,9 +14,11 @@ import {
   clientInfo,
   driveFlow,
   type FlowSnapshot,
+  flows,
   resourceInfo,
   SERVER_URL,
   type StepId,
+  standalone,
   standaloneFlow,
 } from "./scripted.js";
 
@@ -42,6 +44,60 @@ const known = {
   resource: resourceInfo(["read", "write"]),
   authServer: authServerInfo(undefined, ["read", "write"]),
 };
+
+const replay = (machine: typeof standaloneFlow) => (flowInput: FlowInput) => {
+  const driven = driveFlow(flowInput, machine);
+  return {
+    taken: driven.taken,
+    snapshot: driven.snapshot,
+    apply: async (event: AnyEventObject) => {
+      if (event.type.startsWith("xstate.done.actor.")) {
+        await driven.resolve(event.type.slice(18) as StepId, event.output);
+      } else if (event.type.startsWith("xstate.error.actor.")) {
+        await driven.reject(event.type.slice(19) as StepId, event.error);
+      } else {
+        driven.elapse();
+      }
+    },
+    stop: () => driven.actor.stop(),
+  };
+};
+
+/** The flows without a browser step: a first token, and a step-up on known metadata. */
+const withoutBrowser = (name: string, flow: (typeof flows)[keyof typeof flows], depth: number) => {
+  const machine = standalone(flow);
+  describeCoverage<FlowInput>({
+    name,
+    machine,
+    scenarios: [
+      { name: "a first token", input: flowInput(), depth },
+      {
+        name: "a step-up on known metadata",
+        input: flowInput({
+          facts: { ...noFacts, challenge: stepUp, granted: ["read"], ...known },
+          client: clientInfo("pre-registered"),
+        }),
+        depth: depth - 2,
+      },
+      {
+        name: "a step-up the loop guard refuses",
+        input: flowInput({
+          facts: { ...noFacts, challenge: stepUp, granted: ["read"], ...known },
+          authorizations: countAuthorization(noAuthorizations, ["read", "write"]),
+        }),
+        depth: 1,
+      },
+    ],
+    events: (snapshot: AnyMachineSnapshot) => flowEvents(snapshot as FlowSnapshot),
+    serialize: (snapshot: AnyMachineSnapshot) => serializeFlow(snapshot as FlowSnapshot),
+    replay: replay(machine),
+  });
+};
+
+withoutBrowser("clientCredentialsFlow", flows.clientCredentials, 5);
+withoutBrowser("jwtBearerFlow", flows.jwtBearer, 5);
+withoutBrowser("crossAppAccessFlow", flows.crossAppAccess, 6);
+withoutBrowser("deviceAuthorizationFlow", flows.deviceAuthorization, 7);
 
 describeCoverage<FlowInput>({
   name: "authorizationCodeFlow",
@@ -89,21 +145,5 @@ describeCoverage<FlowInput>({
   ],
   events: (snapshot: AnyMachineSnapshot) => flowEvents(snapshot as FlowSnapshot),
   serialize: (snapshot: AnyMachineSnapshot) => serializeFlow(snapshot as FlowSnapshot),
-  replay: (input) => {
-    const driven = driveFlow(input);
-    return {
-      taken: driven.taken,
-      snapshot: driven.snapshot,
-      apply: async (event: AnyEventObject) => {
-        if (event.type.startsWith("xstate.done.actor.")) {
-          await driven.resolve(event.type.slice(18) as StepId, event.output);
-        } else if (event.type.startsWith("xstate.error.actor.")) {
-          await driven.reject(event.type.slice(19) as StepId, event.error);
-        } else {
-          driven.elapse();
-        }
-      },
-      stop: () => driven.actor.stop(),
-    };
-  },
+  replay: replay(standaloneFlow),
 });

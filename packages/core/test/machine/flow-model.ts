@@ -3,6 +3,7 @@
  * completions and failures its step actors can give (realistic outputs that depend on the
  * snapshot, and every typed error its guards tell apart) and the browser step's timeout.
  */
+import { Redacted } from "effect";
 import type { AnyEventObject, AnyStateNode, AnyTransitionDefinition } from "xstate";
 import type { FlowSnapshot, StepId } from "./scripted.js";
 import {
@@ -58,6 +59,17 @@ export const flowEvents = (snapshot: FlowSnapshot): AnyEventObject[] => {
   const issuer = c.authServer?.issuer ?? c.resource?.authorizationServer ?? ISSUER;
   const requested = c.plan?.requested ?? [];
   const granted = requested.length > 0 ? requested : ["read"];
+  const token = {
+    issuer,
+    clientId: c.client?.clientId ?? "static-client",
+    resource: c.resource?.resource ?? RESOURCE,
+    version: 1,
+    scopes: granted,
+    expiresAt: FAR_FUTURE,
+    hasRefreshToken: true,
+    obtainedAt: 0,
+    obtainedBy: "authorization",
+  };
   // Only the step actor that runs can complete or fail (an error event nobody handles would
   // fail the actor, which is not what the world can do to this flow).
   const running = new Set(Object.keys(snapshot.children));
@@ -84,20 +96,26 @@ export const flowEvents = (snapshot: FlowSnapshot): AnyEventObject[] => {
     done("authorize", grantFor(requested, c.client?.clientId)),
     failed("authorize", failures.deniedInvalidScope),
     failed("authorize", failures.deniedAccess),
-    done("exchangeCode", {
-      issuer,
-      clientId: c.client?.clientId ?? "dyn-client",
-      resource: c.resource?.resource ?? RESOURCE,
-      version: 1,
-      scopes: granted,
-      expiresAt: FAR_FUTURE,
-      hasRefreshToken: true,
-      obtainedAt: 0,
-      obtainedBy: "authorization",
-    }),
+    done("exchangeCode", token),
     failed("exchangeCode", failures.tokenInvalidClient),
     failed("exchangeCode", failures.tokenInvalidScope),
     failed("exchangeCode", failures.tokenInvalidGrant),
+    done("requestClientCredentials", token),
+    failed("requestClientCredentials", failures.tokenInvalidClient),
+    done("requestJwtBearer", token),
+    failed("requestJwtBearer", failures.tokenInvalidGrant),
+    done("requestIdJag", { assertion: Redacted.make("id-jag"), scopes: granted }),
+    failed("requestIdJag", failures.tokenInvalidGrant),
+    done("exchangeIdJag", token),
+    failed("exchangeIdJag", failures.tokenInvalidGrant),
+    done("requestDeviceCode", {
+      deviceCode: Redacted.make("device-code"),
+      expiresAt: FAR_FUTURE,
+      intervalSeconds: 5,
+    }),
+    failed("requestDeviceCode", failures.transport),
+    done("pollDeviceToken", token),
+    failed("pollDeviceToken", failures.deniedAccess),
     ...snapshot._nodes.flatMap((node: AnyStateNode) =>
       node.after.map((t: AnyTransitionDefinition) => ({ type: t.eventType })),
     ),

@@ -58,6 +58,7 @@ export const abstractState = (snapshot: AuthSnapshot) => {
   const refreshingNow = snapshot.matches("refreshing") || snapshot.matches("refreshBackoff");
   return {
     value: snapshot.value,
+    status: snapshot.status,
     configuredScopes: c.config.configuredScopes,
     challengeScope: c.challenge?.scope,
     resource: c.resource && {
@@ -270,5 +271,13 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
 
   // --- timers ---
   add(...afterEvents(snapshot));
-  return events;
+  // Only an actor that runs can complete or fail: an error event nobody handles would fail the
+  // whole actor, which is not something the world can do to the lifecycle.
+  const running = new Set(Object.keys(snapshot.children));
+  return events.filter(
+    (event) =>
+      !(
+        event.type.startsWith("xstate.done.actor.") || event.type.startsWith("xstate.error.actor.")
+      ) || running.has(String((event as { actorId?: unknown }).actorId)),
+  );
 };

@@ -34,6 +34,13 @@ interface Scenario {
 
 const scenarios: readonly Scenario[] = [
   { name: "a new session", input: input(config), depth: 6 },
+  ...(["client_credentials", "jwt_bearer", "cross_app_access", "device_code"] as const).map(
+    (grant) => ({
+      name: `a new session with the ${grant} grant`,
+      input: input({ ...config, grant }),
+      depth: 3,
+    }),
+  ),
   {
     name: "a session restored with a token",
     input: input(config, {

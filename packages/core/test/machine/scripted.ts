@@ -27,15 +27,24 @@ import {
 } from "../../src/errors.js";
 import type {
   AuthorizeActorInput,
+  DeviceCodeActorInput,
+  DeviceTokenActorInput,
+  DirectGrantActorInput,
   DiscoverAuthServerActorInput,
   DiscoverResourceActorInput,
   ExchangeCodeActorInput,
+  IdJagGrantActorInput,
+  PendingDeviceAuthorization,
   RefreshActorInput,
   RegisterActorInput,
 } from "../../src/machine/actors.js";
 import { type AuthMachine, authMachine } from "../../src/machine/auth-machine.js";
 import { authorizationCodeFlow } from "../../src/machine/flows/authorization-code.js";
+import { clientCredentialsFlow } from "../../src/machine/flows/client-credentials.js";
+import { crossAppAccessFlow } from "../../src/machine/flows/cross-app-access.js";
+import { deviceAuthorizationFlow } from "../../src/machine/flows/device-authorization.js";
 import type { FlowInput, FlowOutput } from "../../src/machine/flows/flow.js";
+import { jwtBearerFlow } from "../../src/machine/flows/jwt-bearer.js";
 import type {
   AuthConfig,
   AuthEmitted,
@@ -196,6 +205,12 @@ export type StepId =
   | "register"
   | "authorize"
   | "exchangeCode"
+  | "requestClientCredentials"
+  | "requestJwtBearer"
+  | "requestIdJag"
+  | "exchangeIdJag"
+  | "requestDeviceCode"
+  | "pollDeviceToken"
   | "refreshToken";
 
 interface StepInputs {
@@ -205,6 +220,12 @@ interface StepInputs {
   readonly register: RegisterActorInput;
   readonly authorize: AuthorizeActorInput;
   readonly exchangeCode: ExchangeCodeActorInput;
+  readonly requestClientCredentials: DirectGrantActorInput;
+  readonly requestJwtBearer: DirectGrantActorInput;
+  readonly requestIdJag: DirectGrantActorInput;
+  readonly exchangeIdJag: IdJagGrantActorInput;
+  readonly requestDeviceCode: DeviceCodeActorInput;
+  readonly pollDeviceToken: DeviceTokenActorInput;
   readonly refreshToken: RefreshActorInput;
 }
 
@@ -274,8 +295,42 @@ export const scriptedActors = {
   register: scripted<"register", ClientInfo>("register"),
   authorize: scripted<"authorize", AuthorizationGrant>("authorize"),
   exchangeCode: scripted<"exchangeCode", TokenInfo>("exchangeCode"),
+  requestClientCredentials: scripted<"requestClientCredentials", TokenInfo>(
+    "requestClientCredentials",
+  ),
+  requestJwtBearer: scripted<"requestJwtBearer", TokenInfo>("requestJwtBearer"),
+  requestIdJag: scripted<"requestIdJag", IdJagGrantActorInput["idJag"]>("requestIdJag"),
+  exchangeIdJag: scripted<"exchangeIdJag", TokenInfo>("exchangeIdJag"),
+  requestDeviceCode: scripted<"requestDeviceCode", PendingDeviceAuthorization>("requestDeviceCode"),
+  pollDeviceToken: scripted<"pollDeviceToken", TokenInfo>("pollDeviceToken"),
   refreshToken: scripted<"refreshToken", TokenInfo>("refreshToken"),
 };
+
+/** The step actors of every flow, scripted. */
+const flowSteps = {
+  discoverResource: scriptedActors.discoverResource,
+  discoverAuthServer: scriptedActors.discoverAuthServer,
+  register: scriptedActors.register,
+  authorize: scriptedActors.authorize,
+  exchangeCode: scriptedActors.exchangeCode,
+  requestClientCredentials: scriptedActors.requestClientCredentials,
+  requestJwtBearer: scriptedActors.requestJwtBearer,
+  requestIdJag: scriptedActors.requestIdJag,
+  exchangeIdJag: scriptedActors.exchangeIdJag,
+  requestDeviceCode: scriptedActors.requestDeviceCode,
+  pollDeviceToken: scriptedActors.pollDeviceToken,
+};
+
+export type FlowMachine = (typeof flows)[keyof typeof flows];
+
+/** Every grant's flow, by the lifecycle's actor name. */
+export const flows = {
+  authorizationCode: authorizationCodeFlow,
+  clientCredentials: clientCredentialsFlow,
+  jwtBearer: jwtBearerFlow,
+  crossAppAccess: crossAppAccessFlow,
+  deviceAuthorization: deviceAuthorizationFlow,
+} as const;
 
 /** `provide()` builds a whole new machine; it is done once per machine, not once per test. */
 const provided = new WeakMap<AuthMachine, AuthMachine>();
@@ -284,15 +339,11 @@ const withScriptedActors = (machine: AuthMachine): AuthMachine => {
   if (!result) {
     result = machine.provide({
       actors: {
-        authorizationCode: authorizationCodeFlow.provide({
-          actors: {
-            discoverResource: scriptedActors.discoverResource,
-            discoverAuthServer: scriptedActors.discoverAuthServer,
-            register: scriptedActors.register,
-            authorize: scriptedActors.authorize,
-            exchangeCode: scriptedActors.exchangeCode,
-          },
-        }),
+        authorizationCode: authorizationCodeFlow.provide({ actors: flowSteps }),
+        clientCredentials: clientCredentialsFlow.provide({ actors: flowSteps }),
+        jwtBearer: jwtBearerFlow.provide({ actors: flowSteps }),
+        crossAppAccess: crossAppAccessFlow.provide({ actors: flowSteps }),
+        deviceAuthorization: deviceAuthorizationFlow.provide({ actors: flowSteps }),
         refreshToken: scriptedActors.refreshToken,
       },
     });
@@ -310,6 +361,10 @@ const withScriptedFlow = (machine: AuthMachine): AuthMachine => {
       actors: {
         // Any logic with the flow's input and output may stand in for it (flows/flow.ts).
         authorizationCode: scriptedActors.flow as unknown as typeof authorizationCodeFlow,
+        clientCredentials: scriptedActors.flow as unknown as typeof clientCredentialsFlow,
+        jwtBearer: scriptedActors.flow as unknown as typeof jwtBearerFlow,
+        crossAppAccess: scriptedActors.flow as unknown as typeof crossAppAccessFlow,
+        deviceAuthorization: scriptedActors.flow as unknown as typeof deviceAuthorizationFlow,
         refreshToken: scriptedActors.refreshToken,
       },
     });
@@ -322,25 +377,22 @@ const withScriptedFlow = (machine: AuthMachine): AuthMachine => {
  * The authorization-code flow alone, with scripted steps; what it reports to a parent (trace,
  * authorizations) goes nowhere — the composed machine's tests check those reports.
  */
-export const standaloneFlow = authorizationCodeFlow.provide({
-  actors: {
-    discoverResource: scriptedActors.discoverResource,
-    discoverAuthServer: scriptedActors.discoverAuthServer,
-    register: scriptedActors.register,
-    authorize: scriptedActors.authorize,
-    exchangeCode: scriptedActors.exchangeCode,
-  },
-  actions: { trace: () => undefined, reportAuthorizing: () => undefined },
-});
+export const standalone = (flow: FlowMachine) =>
+  // Every flow is a machine of the one flow setup (flows/setup.ts): same actors and actions.
+  (flow as typeof authorizationCodeFlow).provide({
+    actors: flowSteps,
+    actions: { trace: () => undefined, reportAuthorizing: () => undefined },
+  });
+export const standaloneFlow = standalone(authorizationCodeFlow);
 
 export type FlowSnapshot = SnapshotFrom<typeof authorizationCodeFlow>;
 
-/** A running authorization-code flow (standalone) with scripted steps and a simulated clock. */
-export const driveFlow = (flowInput: FlowInput) => {
+/** A running flow (standalone) with scripted steps and a simulated clock. */
+export const driveFlow = (flowInput: FlowInput, machine = standaloneFlow) => {
   const script = new Script();
   const clock = new SimulatedClock();
   const taken: AnyTransitionDefinition[] = [];
-  const actor = createActor(standaloneFlow, {
+  const actor = createActor(machine, {
     input: flowInput,
     clock,
     inspect: (event: InspectionEvent) => {
@@ -373,8 +425,9 @@ export const whereIs = (snapshot: AuthSnapshot): string => {
   const value = snapshot.value;
   const top = typeof value === "string" ? value : Object.keys(value).join(",");
   const flow = snapshot.children.flow?.getSnapshot();
-  if (top === "obtaining" && flow && "value" in flow) {
-    return `obtaining.${typeof flow.value === "string" ? flow.value : JSON.stringify(flow.value)}`;
+  const step = flow && "value" in flow ? (flow as { readonly value: unknown }).value : undefined;
+  if (top === "obtaining" && step !== undefined) {
+    return `obtaining.${typeof step === "string" ? step : JSON.stringify(step)}`;
   }
   return typeof value === "string" ? value : JSON.stringify(value);
 };

@@ -13,233 +13,28 @@
  * runs, the flow reports to its parent each authorization it starts (the loop guard counts it for
  * the session) and each decision (the parent's trace).
  */
-import { assertEvent, assign, fromPromise, sendParent, setup } from "xstate";
-import { missingScopes, unionScopes } from "../../protocol/scopes.js";
-import type { AuthorizationGrant } from "../../steps/authorize.js";
-import type {
-  AuthorizeActorInput,
-  DiscoverAuthServerActorInput,
-  DiscoverResourceActorInput,
-  ExchangeCodeActorInput,
-  RegisterActorInput,
-} from "../actors.js";
-import { notProvided } from "../actors.js";
-import {
-  authorizationRefused,
-  codeExchangeFailureVerdict,
-  currentAuthServer,
-  describeScopes,
-  planFor,
-  type ScopeFacts,
-  scopesFromSupportedRefused,
-  withoutScopePlan,
-} from "../decisions.js";
-import {
-  type AuthchartError,
-  AuthorizationTimeout,
-  asAuthchartError,
-  StepDefect,
-} from "../errors.js";
-import { type AuthorizationCounts, authorizationsFor, countAuthorization } from "../loop-guard.js";
-import type {
-  AuthConfig,
-  AuthServerInfo,
-  ClientInfo,
-  FlowReport,
-  ResourceInfo,
-  ScopePlan,
-  TokenInfo,
-  TraceEntry,
-} from "../model.js";
+import { assertEvent } from "xstate";
+import { describeScopes } from "../decisions.js";
 import { because } from "../vocabulary.js";
-import type { FlowInput, FlowOutput } from "./flow.js";
+import {
+  authorizingEntry,
+  authServerMetadataState,
+  established,
+  flowContext,
+  flowOutput,
+  flowSetup,
+  planningState,
+  resourceMetadataState,
+  userTimeout,
+} from "./setup.js";
 
-export interface FlowContext extends ScopeFacts {
-  readonly serverUrl: string;
-  readonly config: AuthConfig;
-  readonly client?: ClientInfo | undefined;
-  /** The session's loop-guard counters, counted on here for this flow's own retries. */
-  readonly authorizations: AuthorizationCounts;
-  readonly plan?: ScopePlan | undefined;
-  /** The next registration forgets the stored client first. */
-  readonly forgetClient: boolean;
-  /** The client was registered again in this flow already: not twice. */
-  readonly reregistered: boolean;
-  readonly token?: TokenInfo | undefined;
-  readonly error?: AuthchartError | undefined;
-}
-
-type TraceParams = Omit<TraceEntry, "type">;
-
-/**
- * A fact an earlier state established (the guards and the state order guarantee it); its
- * absence is a defect of this machine, reported as one, never papered over with a default.
- */
-const established = <A>(value: A | undefined, what: string): A => {
-  if (value === undefined)
-    throw new StepDefect({ step: "authorizationCode", reason: `${what} is not known yet` });
-  return value;
-};
-
-/** The typed failure an actor's error event carries (anything else becomes a StepDefect). */
-const errorOf = (step: string, event: object): AuthchartError =>
-  asAuthchartError(step, "error" in event ? event.error : undefined);
-
-/** What the flow learned, whatever its outcome. */
-const learnedOf = (context: FlowContext) => ({
-  resource: context.resource,
-  authServer: context.authServer,
-  client: context.client,
-});
-
-export const authorizationCodeFlow = setup({
-  types: {
-    context: {} as FlowContext,
-    input: {} as FlowInput,
-    output: {} as FlowOutput,
-  },
-  actors: {
-    discoverResource: fromPromise<ResourceInfo, DiscoverResourceActorInput>(
-      notProvided("discoverResource"),
-    ),
-    discoverAuthServer: fromPromise<AuthServerInfo, DiscoverAuthServerActorInput>(
-      notProvided("discoverAuthServer"),
-    ),
-    register: fromPromise<ClientInfo, RegisterActorInput>(notProvided("register")),
-    authorize: fromPromise<AuthorizationGrant, AuthorizeActorInput>(notProvided("authorize")),
-    exchangeCode: fromPromise<TokenInfo, ExchangeCodeActorInput>(notProvided("exchangeCode")),
-  },
-  guards: {
-    /**
-     * A step-up with metadata the session knows and may still use (within its time to live, and
-     * the challenge names no other resource metadata — MCP "Step-Up Authorization Flow"), and a
-     * client of that issuer: straight to the authorization request.
-     */
-    knownMetadataServesStepUp: ({ context }) =>
-      context.challenge?.status === 403 &&
-      context.challenge.error === "insufficient_scope" &&
-      context.resource !== undefined &&
-      currentAuthServer(context, Date.now()) !== undefined &&
-      context.client?.issuer === context.authServer?.issuer &&
-      (context.challenge.resourceMetadata === undefined ||
-        context.challenge.resourceMetadata === context.resource.metadataUrl),
-    resourceMetadataMissing: ({ event }) => {
-      assertEvent(event, "xstate.error.actor.discoverResource");
-      return errorOf("discoverResource", event)._tag === "ResourceMetadataNotFound";
-    },
-    planRefused: ({ context }) => authorizationRefused(context, context.plan) !== undefined,
-    scopesFromSupportedRefused: ({ context, event }) => {
-      assertEvent(event, "xstate.error.actor.authorize");
-      return (
-        scopesFromSupportedRefused(context.plan, errorOf("authorize", event)) &&
-        authorizationRefused(context, withoutScopePlan(context.plan)) === undefined
-      );
-    },
-    exchangeFailure: ({ context, event }, params: { readonly verdict: string }) => {
-      assertEvent(event, "xstate.error.actor.exchangeCode");
-      return codeExchangeFailureVerdict(context, errorOf("exchangeCode", event)) === params.verdict;
-    },
-  },
-  delays: {
-    authorizationTimeout: ({ context }) => context.config.authorizationTimeoutMillis,
-  },
-  actions: {
-    trace: sendParent(
-      (_, params: TraceParams): FlowReport => ({
-        type: "flow.trace",
-        entry: { type: "trace", ...params },
-      }),
-    ),
-    assignResource: assign({
-      resource: ({ event }) => {
-        assertEvent(event, "xstate.done.actor.discoverResource");
-        return event.output;
-      },
-    }),
-    assignLegacyResource: assign({
-      resource: ({ context }) => ({
-        resource: context.serverUrl,
-        metadataUrl: "(none: 2025-03-26 fallback)",
-        authorizationServer: new URL(context.serverUrl).origin,
-        legacy: true,
-      }),
-    }),
-    /** A client of another issuer is not used here (RFC 9207; MCP: one client per issuer). */
-    assignAuthServer: assign(({ context, event }) => {
-      assertEvent(event, "xstate.done.actor.discoverAuthServer");
-      return {
-        authServer: event.output,
-        client: context.client?.issuer === event.output.issuer ? context.client : undefined,
-      };
-    }),
-    assignPlan: assign({ plan: ({ context }) => planFor(context) }),
-    assignClient: assign({
-      client: ({ event }) => {
-        assertEvent(event, "xstate.done.actor.register");
-        return event.output;
-      },
-      forgetClient: false,
-    }),
-    /** Counted here for this flow's own retries, and reported for the session's loop guard. */
-    countAuthorization: assign({
-      authorizations: ({ context }) =>
-        countAuthorization(context.authorizations, context.plan?.requested ?? []),
-    }),
-    reportAuthorizing: sendParent(
-      ({ context }): FlowReport => ({
-        type: "flow.authorizing",
-        plan: established(context.plan, "the scope plan"),
-        refused: context.refused,
-      }),
-    ),
-    /**
-     * The scopes taken from scopes_supported were refused (invalid_scope): which one is unknown,
-     * so none of them that the grant or the request does not need is asked for again.
-     */
-    planWithoutScope: assign(({ context }) => ({
-      refused: unionScopes(
-        context.refused,
-        missingScopes(
-          context.plan?.requested ?? [],
-          unionScopes(context.granted, context.plan?.required ?? []),
-        ),
-      ),
-      plan: withoutScopePlan(context.plan),
-    })),
-    markReregistering: assign({ forgetClient: true, reregistered: true, client: undefined }),
-    assignToken: assign({
-      token: ({ event }) => {
-        assertEvent(event, "xstate.done.actor.exchangeCode");
-        return event.output;
-      },
-    }),
-    assignError: assign({ error: (_, params: { readonly error: AuthchartError }) => params.error }),
-  },
-}).createMachine({
+export const authorizationCodeFlow = flowSetup.createMachine({
   id: "authorizationCode",
   description:
     "The authorization-code grant with PKCE: discovery, a client, the browser step, the code exchange.",
-  context: ({ input }) => ({
-    ...input.facts,
-    serverUrl: input.serverUrl,
-    config: input.config,
-    client: input.client,
-    authorizations: input.authorizations,
-    forgetClient: input.reregister,
-    reregistered: input.reregister,
-  }),
+  context: flowContext,
   initial: "starting",
-  output: ({ context }): FlowOutput =>
-    context.token !== undefined
-      ? { ok: true, token: context.token, plan: context.plan, learned: learnedOf(context) }
-      : {
-          ok: false,
-          error:
-            context.error ??
-            new StepDefect({ step: "authorizationCode", reason: "the flow ended without a token" }),
-          plan: context.plan,
-          learned: learnedOf(context),
-        },
+  output: flowOutput,
   states: {
     starting: {
       always: [
@@ -255,130 +50,12 @@ export const authorizationCodeFlow = setup({
       ],
     },
 
-    resourceMetadata: {
-      invoke: {
-        id: "discoverResource",
-        src: "discoverResource",
-        input: ({ context }) => ({
-          serverUrl: context.serverUrl,
-          resourceMetadataUrl: context.challenge?.resourceMetadata,
-        }),
-        onDone: {
-          target: "authServerMetadata",
-          actions: [
-            "assignResource",
-            {
-              type: "trace",
-              params: ({ event }) => ({
-                decision: "resource metadata",
-                reason: `found at ${event.output.metadataUrl}`,
-                details: {
-                  authorization_server: event.output.authorizationServer,
-                  resource: event.output.resource,
-                },
-              }),
-            },
-          ],
-        },
-        onError: [
-          {
-            guard: "resourceMetadataMissing",
-            target: "authServerMetadata",
-            description:
-              "No protected-resource metadata anywhere: MCP 2025-03-26 servers are their own authorization server.",
-            actions: [
-              "assignLegacyResource",
-              {
-                type: "trace",
-                params: { decision: "2025-03-26 fallback", reason: because.legacyFallback },
-              },
-            ],
-          },
-          {
-            target: "failed",
-            actions: {
-              type: "assignError",
-              params: ({ event }) => ({ error: errorOf("discoverResource", event) }),
-            },
-          },
-        ],
-      },
-    },
+    resourceMetadata: resourceMetadataState,
+    authServerMetadata: authServerMetadataState,
+    planning: planningState("registering"),
 
-    authServerMetadata: {
-      invoke: {
-        id: "discoverAuthServer",
-        src: "discoverAuthServer",
-        input: ({ context }) => {
-          const resource = established(context.resource, "the resource");
-          return {
-            issuer: resource.authorizationServer,
-            legacyServerUrl: resource.legacy ? context.serverUrl : undefined,
-          };
-        },
-        onDone: {
-          target: "planning",
-          actions: "assignAuthServer",
-        },
-        onError: {
-          target: "failed",
-          actions: {
-            type: "assignError",
-            params: ({ event }) => ({ error: errorOf("discoverAuthServer", event) }),
-          },
-        },
-      },
-    },
-
-    planning: {
-      description:
-        "The scope plan, judged by the loop guard before any registration or authorization request.",
-      entry: [
-        "assignPlan",
-        {
-          type: "trace",
-          params: ({ context }) => ({
-            decision: "scopes",
-            reason: `asking for ${describeScopes(context.plan?.requested)} (from ${context.plan?.origin})`,
-            details: {
-              metadata: context.authServer?.metadataUrl ?? "(unknown)",
-              issuer: context.authServer?.issuer ?? "(unknown)",
-            },
-          }),
-        },
-      ],
-      always: [
-        {
-          guard: "planRefused",
-          target: "failed",
-          actions: {
-            type: "assignError",
-            params: ({ context }) => ({
-              error: established(authorizationRefused(context, context.plan), "the refusal"),
-            }),
-          },
-        },
-        { target: "registering" },
-      ],
-    },
-
-    reusingMetadata: {
-      description: "A step-up's plan, judged by the loop guard; the client is known.",
-      entry: "assignPlan",
-      always: [
-        {
-          guard: "planRefused",
-          target: "failed",
-          actions: {
-            type: "assignError",
-            params: ({ context }) => ({
-              error: established(authorizationRefused(context, context.plan), "the refusal"),
-            }),
-          },
-        },
-        { target: "authorizing" },
-      ],
-    },
+    /** A step-up on known metadata: the plan, judged by the loop guard; the client is known. */
+    reusingMetadata: planningState("authorizing"),
 
     registering: {
       invoke: {
@@ -405,36 +82,22 @@ export const authorizationCodeFlow = setup({
         onError: {
           target: "failed",
           actions: {
-            type: "assignError",
-            params: ({ event }) => ({ error: errorOf("register", event) }),
+            type: "assignStepError",
+            params: { step: "register" },
           },
         },
       },
     },
 
     authorizing: {
-      entry: [
-        "countAuthorization",
-        "reportAuthorizing",
-        {
-          type: "trace",
-          params: ({ context }) => ({
-            decision: "authorize",
-            reason: `browser step for ${describeScopes(context.plan?.requested)} (${context.plan?.origin}), attempt ${authorizationsFor(context.authorizations, context.plan?.requested ?? [])} of ${context.config.maxAuthorizationsPerScopeSet}`,
-          }),
-        },
-      ],
+      entry: authorizingEntry,
       after: {
         authorizationTimeout: {
           target: "failed",
           description: "Nobody completed the browser step in time.",
           actions: {
             type: "assignError",
-            params: ({ context }) => ({
-              error: new AuthorizationTimeout({
-                timeoutMillis: context.config.authorizationTimeoutMillis,
-              }),
-            }),
+            params: ({ context }) => ({ error: userTimeout(context) }),
           },
         },
       },
@@ -466,8 +129,8 @@ export const authorizationCodeFlow = setup({
           {
             target: "failed",
             actions: {
-              type: "assignError",
-              params: ({ event }) => ({ error: errorOf("authorize", event) }),
+              type: "assignStepError",
+              params: { step: "authorize" },
             },
           },
         ],
@@ -517,8 +180,8 @@ export const authorizationCodeFlow = setup({
             guard: { type: "exchangeFailure", params: { verdict: "final" } },
             target: "failed",
             actions: {
-              type: "assignError",
-              params: ({ event }) => ({ error: errorOf("exchangeCode", event) }),
+              type: "assignStepError",
+              params: { step: "exchangeCode" },
             },
           },
         ],

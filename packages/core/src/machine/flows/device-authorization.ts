@@ -1,0 +1,123 @@
+/**
+ * The device authorization grant (RFC 8628) as a child flow, for a user whose browser is on
+ * another device: resource metadata → authorization-server metadata → the scope plan → a client
+ * → the device authorization request, whose user code and verification URI go to the user
+ * through the application's DeviceCodePresenter (printed by default) → polling the token
+ * endpoint at the server's `interval`, slower on `slow_down` (§3.5), until the user decides, the
+ * code expires, or the lifecycle's authorization timeout passes. The device code travels on the
+ * request's done event into the polling step and is in no context.
+ */
+import { assertEvent } from "xstate";
+import {
+  authorizingEntry,
+  authServerMetadataState,
+  directGrantInput,
+  established,
+  flowContext,
+  flowOutput,
+  flowSetup,
+  planningState,
+  resourceMetadataState,
+  startingState,
+  userTimeout,
+} from "./setup.js";
+
+export const deviceAuthorizationFlow = flowSetup.createMachine({
+  id: "deviceAuthorization",
+  description:
+    "RFC 8628: a user code shown to the user, then polling the token endpoint until the user decides.",
+  context: flowContext,
+  initial: "starting",
+  output: flowOutput,
+  states: {
+    starting: startingState,
+    resourceMetadata: resourceMetadataState,
+    authServerMetadata: authServerMetadataState,
+    planning: planningState("registering"),
+    registering: {
+      invoke: {
+        id: "register",
+        src: "register",
+        input: ({ context }) => ({
+          authServer: established(context.authServer, "the authorization server"),
+          scopes: context.plan?.requested ?? [],
+          forgetStored: context.forgetClient,
+          grantTypes: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        }),
+        onDone: {
+          target: "requestingUserCode",
+          actions: [
+            "assignClient",
+            {
+              type: "trace",
+              params: ({ event }) => ({
+                decision: "client",
+                reason: `${event.output.kind} client ${event.output.clientId}`,
+              }),
+            },
+          ],
+        },
+        onError: {
+          target: "failed",
+          actions: { type: "assignStepError", params: { step: "register" } },
+        },
+      },
+    },
+    requestingUserCode: {
+      entry: authorizingEntry,
+      invoke: {
+        id: "requestDeviceCode",
+        src: "requestDeviceCode",
+        input: ({ context }) => ({
+          ...directGrantInput({ context }),
+          client: established(context.client, "the client"),
+        }),
+        onDone: {
+          target: "awaitingUser",
+          actions: {
+            type: "trace",
+            params: ({ event }) => ({
+              decision: "user code",
+              reason: `the user was shown a code to enter at the verification URI; polling every ${event.output.intervalSeconds} s`,
+            }),
+          },
+        },
+        onError: {
+          target: "failed",
+          actions: { type: "assignStepError", params: { step: "requestDeviceCode" } },
+        },
+      },
+    },
+    awaitingUser: {
+      after: {
+        authorizationTimeout: {
+          target: "failed",
+          description: "Nobody entered the code in time.",
+          actions: {
+            type: "assignError",
+            params: ({ context }) => ({ error: userTimeout(context) }),
+          },
+        },
+      },
+      invoke: {
+        id: "pollDeviceToken",
+        src: "pollDeviceToken",
+        input: ({ context, event }) => {
+          assertEvent(event, "xstate.done.actor.requestDeviceCode");
+          return {
+            ...directGrantInput({ context }),
+            client: established(context.client, "the client"),
+            pending: event.output,
+          };
+        },
+        onDone: { target: "succeeded", actions: "assignToken" },
+        onError: {
+          target: "failed",
+          actions: { type: "assignStepError", params: { step: "pollDeviceToken" } },
+        },
+      },
+    },
+    succeeded: { type: "final" },
+    failed: { type: "final" },
+  },
+});

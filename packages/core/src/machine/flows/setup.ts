@@ -1,0 +1,419 @@
+/**
+ * What every grant's child flow is made of: one xstate `setup` with the steps the flows invoke,
+ * their guards and actions, and the states they share — finding the resource and its
+ * authorization server, making the scope plan the loop guard judges, and the two ends. Each flow
+ * (authorization-code.ts, client-credentials.ts, jwt-bearer.ts, cross-app-access.ts,
+ * device-authorization.ts) is a machine of this setup with its own token steps.
+ *
+ * Data one step hands the next that is a secret (an authorization code and its verifier, an
+ * ID-JAG, a device code) travels on the step's done event into the next step's input and is in
+ * no context. What a flow learns (the resource, the authorization server, the client, the token's
+ * metadata) is in its context and in its output.
+ */
+import { assertEvent, assign, fromPromise, sendParent, setup } from "xstate";
+import { missingScopes, unionScopes } from "../../protocol/scopes.js";
+import type { AuthorizationGrant } from "../../steps/authorize.js";
+import type {
+  AuthorizeActorInput,
+  DeviceCodeActorInput,
+  DeviceTokenActorInput,
+  DirectGrantActorInput,
+  DiscoverAuthServerActorInput,
+  DiscoverResourceActorInput,
+  ExchangeCodeActorInput,
+  IdJagGrantActorInput,
+  PendingDeviceAuthorization,
+  RegisterActorInput,
+} from "../actors.js";
+import { notProvided } from "../actors.js";
+import {
+  authorizationRefused,
+  codeExchangeFailureVerdict,
+  currentAuthServer,
+  describeScopes,
+  planFor,
+  type ScopeFacts,
+  scopesFromSupportedRefused,
+  withoutScopePlan,
+} from "../decisions.js";
+import {
+  type AuthchartError,
+  AuthorizationTimeout,
+  asAuthchartError,
+  StepDefect,
+} from "../errors.js";
+import { type AuthorizationCounts, authorizationsFor, countAuthorization } from "../loop-guard.js";
+import type {
+  AuthConfig,
+  AuthServerInfo,
+  ClientInfo,
+  FlowReport,
+  ResourceInfo,
+  ScopePlan,
+  TokenInfo,
+  TraceEntry,
+} from "../model.js";
+import { because } from "../vocabulary.js";
+import type { FlowInput, FlowOutput } from "./flow.js";
+
+export interface FlowContext extends ScopeFacts {
+  readonly serverUrl: string;
+  readonly config: AuthConfig;
+  readonly client?: ClientInfo | undefined;
+  /** The session's loop-guard counters, counted on here for this flow's own retries. */
+  readonly authorizations: AuthorizationCounts;
+  readonly plan?: ScopePlan | undefined;
+  /** The next registration forgets the stored client first. */
+  readonly forgetClient: boolean;
+  /** The client was registered again in this flow already: not twice. */
+  readonly reregistered: boolean;
+  readonly token?: TokenInfo | undefined;
+  readonly error?: AuthchartError | undefined;
+}
+
+type TraceParams = Omit<TraceEntry, "type">;
+
+/**
+ * A fact an earlier state established (the guards and the state order guarantee it); its
+ * absence is a defect of the flow, reported as one, never papered over with a default.
+ */
+export const established = <A>(value: A | undefined, what: string): A => {
+  if (value === undefined)
+    throw new StepDefect({ step: "flow", reason: `${what} is not known yet` });
+  return value;
+};
+
+/** The typed failure an actor's error event carries (anything else becomes a StepDefect). */
+export const errorOf = (step: string, event: object): AuthchartError =>
+  asAuthchartError(step, "error" in event ? event.error : undefined);
+
+const learnedOf = (context: FlowContext) => ({
+  resource: context.resource,
+  authServer: context.authServer,
+  client: context.client,
+});
+
+/** What every flow ends with: the token's metadata and what it learned, or its typed error. */
+export const flowOutput = ({ context }: { readonly context: FlowContext }): FlowOutput =>
+  context.token !== undefined
+    ? { ok: true, token: context.token, plan: context.plan, learned: learnedOf(context) }
+    : {
+        ok: false,
+        error:
+          context.error ??
+          new StepDefect({ step: "flow", reason: "the flow ended without a token" }),
+        plan: context.plan,
+        learned: learnedOf(context),
+      };
+
+/** Every flow's context at its start. */
+export const flowContext = ({ input }: { readonly input: FlowInput }): FlowContext => ({
+  ...input.facts,
+  serverUrl: input.serverUrl,
+  config: input.config,
+  client: input.client,
+  authorizations: input.authorizations,
+  forgetClient: input.reregister,
+  reregistered: input.reregister,
+});
+
+export const flowSetup = setup({
+  types: {
+    context: {} as FlowContext,
+    input: {} as FlowInput,
+    output: {} as FlowOutput,
+  },
+  actors: {
+    discoverResource: fromPromise<ResourceInfo, DiscoverResourceActorInput>(
+      notProvided("discoverResource"),
+    ),
+    discoverAuthServer: fromPromise<AuthServerInfo, DiscoverAuthServerActorInput>(
+      notProvided("discoverAuthServer"),
+    ),
+    register: fromPromise<ClientInfo, RegisterActorInput>(notProvided("register")),
+    authorize: fromPromise<AuthorizationGrant, AuthorizeActorInput>(notProvided("authorize")),
+    exchangeCode: fromPromise<TokenInfo, ExchangeCodeActorInput>(notProvided("exchangeCode")),
+    requestClientCredentials: fromPromise<TokenInfo, DirectGrantActorInput>(
+      notProvided("requestClientCredentials"),
+    ),
+    requestJwtBearer: fromPromise<TokenInfo, DirectGrantActorInput>(
+      notProvided("requestJwtBearer"),
+    ),
+    requestIdJag: fromPromise<IdJagGrantActorInput["idJag"], DirectGrantActorInput>(
+      notProvided("requestIdJag"),
+    ),
+    exchangeIdJag: fromPromise<TokenInfo, IdJagGrantActorInput>(notProvided("exchangeIdJag")),
+    requestDeviceCode: fromPromise<PendingDeviceAuthorization, DeviceCodeActorInput>(
+      notProvided("requestDeviceCode"),
+    ),
+    pollDeviceToken: fromPromise<TokenInfo, DeviceTokenActorInput>(notProvided("pollDeviceToken")),
+  },
+  guards: {
+    /**
+     * A step-up with metadata the session knows and may still use (within its time to live, and
+     * the challenge names no other resource metadata — MCP "Step-Up Authorization Flow"), and a
+     * client of that issuer: straight to the authorization request.
+     */
+    knownMetadataServesStepUp: ({ context }) =>
+      context.challenge?.status === 403 &&
+      context.challenge.error === "insufficient_scope" &&
+      context.client?.issuer === context.authServer?.issuer &&
+      knownMetadataCurrent(context),
+    /** The known metadata may still be used (a grant without a user needs no client first). */
+    knownMetadataCurrent: ({ context }) => knownMetadataCurrent(context),
+    resourceMetadataMissing: ({ event }) =>
+      errorOf("discoverResource", event)._tag === "ResourceMetadataNotFound",
+    planRefused: ({ context }) => authorizationRefused(context, context.plan) !== undefined,
+    scopesFromSupportedRefused: ({ context, event }) =>
+      scopesFromSupportedRefused(context.plan, errorOf("authorize", event)) &&
+      authorizationRefused(context, withoutScopePlan(context.plan)) === undefined,
+    exchangeFailure: ({ context, event }, params: { readonly verdict: string }) =>
+      codeExchangeFailureVerdict(context, errorOf("exchangeCode", event)) === params.verdict,
+  },
+  delays: {
+    authorizationTimeout: ({ context }) => context.config.authorizationTimeoutMillis,
+  },
+  actions: {
+    trace: sendParent(
+      (_, params: TraceParams): FlowReport => ({
+        type: "flow.trace",
+        entry: { type: "trace", ...params },
+      }),
+    ),
+    assignResource: assign({
+      resource: ({ event }) => {
+        assertEvent(event, "xstate.done.actor.discoverResource");
+        return event.output;
+      },
+    }),
+    assignLegacyResource: assign({
+      resource: ({ context }) => ({
+        resource: context.serverUrl,
+        metadataUrl: "(none: 2025-03-26 fallback)",
+        authorizationServer: new URL(context.serverUrl).origin,
+        legacy: true,
+      }),
+    }),
+    /** A client of another issuer is not used here (RFC 9207; MCP: one client per issuer). */
+    assignAuthServer: assign(({ context, event }) => {
+      assertEvent(event, "xstate.done.actor.discoverAuthServer");
+      return {
+        authServer: event.output,
+        client: context.client?.issuer === event.output.issuer ? context.client : undefined,
+      };
+    }),
+    assignPlan: assign({ plan: ({ context }) => planFor(context) }),
+    assignClient: assign({
+      client: ({ event }) => {
+        assertEvent(event, "xstate.done.actor.register");
+        return event.output;
+      },
+      forgetClient: false,
+    }),
+    /** Counted here for this flow's own retries, and reported for the session's loop guard. */
+    countAuthorization: assign({
+      authorizations: ({ context }) =>
+        countAuthorization(context.authorizations, context.plan?.requested ?? []),
+    }),
+    reportAuthorizing: sendParent(
+      ({ context }): FlowReport => ({
+        type: "flow.authorizing",
+        plan: established(context.plan, "the scope plan"),
+        refused: context.refused,
+      }),
+    ),
+    /**
+     * The scopes taken from scopes_supported were refused (invalid_scope): which one is unknown,
+     * so none of them that the grant or the request does not need is asked for again.
+     */
+    planWithoutScope: assign(({ context }) => ({
+      refused: unionScopes(
+        context.refused,
+        missingScopes(
+          context.plan?.requested ?? [],
+          unionScopes(context.granted, context.plan?.required ?? []),
+        ),
+      ),
+      plan: withoutScopePlan(context.plan),
+    })),
+    markReregistering: assign({ forgetClient: true, reregistered: true, client: undefined }),
+    /** The token a step returned: its metadata, and the client it was issued to. */
+    assignToken: assign(({ context, event }) => {
+      assertEvent(event, [
+        "xstate.done.actor.exchangeCode",
+        "xstate.done.actor.requestClientCredentials",
+        "xstate.done.actor.requestJwtBearer",
+        "xstate.done.actor.exchangeIdJag",
+        "xstate.done.actor.pollDeviceToken",
+      ]);
+      const token: TokenInfo = event.output;
+      return {
+        token,
+        client: context.client ?? {
+          issuer: token.issuer,
+          clientId: token.clientId,
+          kind: "pre-registered" as const,
+        },
+      };
+    }),
+    assignError: assign({ error: (_, params: { readonly error: AuthchartError }) => params.error }),
+    assignStepError: assign({
+      error: ({ event }, params: { readonly step: string }) => errorOf(params.step, event),
+    }),
+  },
+});
+
+function knownMetadataCurrent(context: FlowContext): boolean {
+  return (
+    context.resource !== undefined &&
+    currentAuthServer(context, Date.now()) !== undefined &&
+    (context.challenge?.resourceMetadata === undefined ||
+      context.challenge.resourceMetadata === context.resource.metadataUrl)
+  );
+}
+
+// ------------------------------------------------------------------ the shared states
+
+/** Protected-resource metadata (RFC 9728 §3), or the MCP 2025-03-26 fallback without it. */
+export const resourceMetadataState = flowSetup.createStateConfig({
+  invoke: {
+    id: "discoverResource",
+    src: "discoverResource",
+    input: ({ context }) => ({
+      serverUrl: context.serverUrl,
+      resourceMetadataUrl: context.challenge?.resourceMetadata,
+    }),
+    onDone: {
+      target: "authServerMetadata",
+      actions: [
+        "assignResource",
+        {
+          type: "trace",
+          params: ({ event }) => ({
+            decision: "resource metadata",
+            reason: `found at ${event.output.metadataUrl}`,
+            details: {
+              authorization_server: event.output.authorizationServer,
+              resource: event.output.resource,
+            },
+          }),
+        },
+      ],
+    },
+    onError: [
+      {
+        guard: "resourceMetadataMissing",
+        target: "authServerMetadata",
+        description:
+          "No protected-resource metadata anywhere: MCP 2025-03-26 servers are their own authorization server.",
+        actions: [
+          "assignLegacyResource",
+          {
+            type: "trace",
+            params: { decision: "2025-03-26 fallback", reason: because.legacyFallback },
+          },
+        ],
+      },
+      {
+        target: "failed",
+        actions: { type: "assignStepError", params: { step: "discoverResource" } },
+      },
+    ],
+  },
+});
+
+/** Authorization-server metadata (RFC 8414 §3, OpenID Connect Discovery §4). */
+export const authServerMetadataState = flowSetup.createStateConfig({
+  invoke: {
+    id: "discoverAuthServer",
+    src: "discoverAuthServer",
+    input: ({ context }) => {
+      const resource = established(context.resource, "the resource");
+      return {
+        issuer: resource.authorizationServer,
+        legacyServerUrl: resource.legacy ? context.serverUrl : undefined,
+      };
+    },
+    onDone: { target: "planning", actions: "assignAuthServer" },
+    onError: {
+      target: "failed",
+      actions: { type: "assignStepError", params: { step: "discoverAuthServer" } },
+    },
+  },
+});
+
+/**
+ * The scope plan, judged by the loop guard before any registration, authorization or token
+ * request; then `next`.
+ */
+export const planningState = <const Next extends string>(next: Next) =>
+  flowSetup.createStateConfig({
+    description:
+      "The scope plan, judged by the loop guard before any registration, authorization or token request.",
+    entry: [
+      "assignPlan",
+      {
+        type: "trace",
+        params: ({ context }) => ({
+          decision: "scopes",
+          reason: `asking for ${describeScopes(context.plan?.requested)} (from ${context.plan?.origin})`,
+          details: {
+            metadata: context.authServer?.metadataUrl ?? "(unknown)",
+            issuer: context.authServer?.issuer ?? "(unknown)",
+          },
+        }),
+      },
+    ],
+    always: [
+      {
+        guard: "planRefused",
+        target: "failed",
+        actions: {
+          type: "assignError",
+          params: ({ context }) => ({
+            error: established(authorizationRefused(context, context.plan), "the refusal"),
+          }),
+        },
+      },
+      { target: next },
+    ],
+  });
+
+/** Where a flow without a user starts: known, current metadata is used as is. */
+export const startingState = flowSetup.createStateConfig({
+  always: [
+    {
+      guard: "knownMetadataCurrent",
+      target: "planning",
+      actions: {
+        type: "trace",
+        params: { decision: "metadata reused", reason: because.metadataCurrent },
+      },
+    },
+    { target: "resourceMetadata" },
+  ],
+});
+
+/** Entering a token request: counted by the loop guard, reported to the session, traced. */
+export const authorizingEntry = [
+  "countAuthorization",
+  "reportAuthorizing",
+  {
+    type: "trace",
+    params: ({ context }: { readonly context: FlowContext }) => ({
+      decision: "authorize" as const,
+      reason: `authorizing for ${describeScopes(context.plan?.requested)} (${context.plan?.origin}), attempt ${authorizationsFor(context.authorizations, context.plan?.requested ?? [])} of ${context.config.maxAuthorizationsPerScopeSet}`,
+    }),
+  },
+] as const;
+
+/** The input of a token step that needs the authorization server and the plan only. */
+export const directGrantInput = ({ context }: { readonly context: FlowContext }) => ({
+  authServer: established(context.authServer, "the authorization server"),
+  resource: established(context.resource, "the resource").resource,
+  scopes: context.plan?.requested ?? [],
+});
+
+/** A timeout error for the browser step or the user at another device. */
+export const userTimeout = (context: FlowContext) =>
+  new AuthorizationTimeout({ timeoutMillis: context.config.authorizationTimeoutMillis });
