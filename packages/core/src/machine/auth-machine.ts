@@ -60,14 +60,13 @@ import {
 import { because } from "./vocabulary.js";
 
 type TraceParams = Omit<TraceEntry, "type">;
-type RequestEvent = Extract<AuthEvent, { type: "challenge.received" | "token.expired" }>;
 
 /** The largest delay a timer can hold (setTimeout's 32-bit limit); the guard re-checks on fire. */
 const maxDelay = 2_147_483_647;
 
 const requestIdOf = (event: AuthEvent): string => {
   assertEvent(event, ["challenge.received", "token.expired"]);
-  return (event as RequestEvent).requestId;
+  return event.requestId;
 };
 
 /** The verdict of the challenge this transition answers (decisions.ts: one classifier). */

@@ -134,7 +134,7 @@ export interface Session {
   readonly actor: Actor<typeof authMachine>;
 }
 
-/** The store key of the token the machine knows about (SPEC T6: resource, issuer, client). */
+/** The store key of the token the machine knows about: resource, issuer and client (RFC 8707 §2). */
 const tokenKeyOf = (token: TokenInfo): TokenKey => ({
   resource: token.resource,
   issuer: token.issuer,
@@ -197,7 +197,7 @@ const restoredFrom = (context: AuthContext | undefined): RestoredSession | undef
 
 export const createSession = async (options: SessionOptions): Promise<Session> => {
   // The server URL must be usable as a resource identifier and reached over https (loopback
-  // excepted, SPEC X1): the bearer token is never sent in plaintext over a network.
+  // excepted; MCP "Communication Security"): the bearer token is never sent in plaintext.
   // The configured grant must be able to run at all: a missing credential is an error now, not
   // in the middle of a flow.
   const grantProblem = grantConfigurationProblem(options.client);
@@ -213,7 +213,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   const serverUrl = new URL(options.serverUrl);
   // Plain http to loopback only for a local MCP server (development), and loopback or private
   // addresses only when the MCP server is itself on one: a remote server cannot make the client
-  // talk http to this machine, nor point it at this machine's network (SPEC X1, X7).
+  // talk http to this machine, nor point it at this machine's network (RFC 9728 §7.7).
   const http = {
     ...options.http,
     allowInsecureLoopback:
@@ -565,7 +565,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
 
   /**
    * Sends one request, following redirects by hand so that the bearer token goes to the
-   * protected origin only (behaviour 8): dropped on a hop to another origin, attached again on a
+   * protected origin only (RFC 6750 §5.3): dropped on a hop to another origin, attached again on a
    * hop back — so that a 401 at the end of a chain is about the token, and is attributed to it.
    */
   const sendOnce = async (
@@ -661,7 +661,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
         if (tokens === undefined) {
           // Never send an expired or vanished token: refresh or re-authorize first. A token
           // that expires before a request can use it (a server's lifetime shorter than a round
-          // trip) is sent once anyway: the resource judges it, and a 401 is bounded (SPEC T9).
+          // trip) is sent once anyway: the resource judges it, and a 401 is bounded (one refresh).
           if (expired) askedExpired = true;
           await ask({ type: "token.expired", tokenVersion: token.version }, signal);
           continue;
@@ -796,7 +796,7 @@ const challengeProblem = (challenge: ChallengeInfo): string | undefined => {
   return undefined;
 };
 
-/** A 401 (any), or a 403 whose Bearer/DPoP challenge says insufficient_scope (SPEC G3, S4). */
+/** A 401 (any), or a 403 whose Bearer/DPoP challenge says insufficient_scope (RFC 6750 §3.1). */
 export const challengeOf = (response: Response): ChallengeInfo | undefined => {
   if (response.status !== 401 && response.status !== 403) return undefined;
   const parsed = readResourceChallenge(response.headers.get("www-authenticate"));

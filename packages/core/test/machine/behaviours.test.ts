@@ -709,3 +709,34 @@ describe("6. re-registration is once per flow, not once per session", () => {
     expect(d.context().reregistered).toBe(false);
   });
 });
+
+describe("the metadata's time to live applies in a running session", () => {
+  const session = (ageMillis: number) =>
+    drive(
+      input(
+        { metadataTtlMillis: 60_000 },
+        {
+          resource: resourceInfo(["read", "write"]),
+          authServer: { ...authServerInfo(), discoveredAt: Date.now() - ageMillis },
+          client: clientInfo("dynamic"),
+          token: tokenInfo({ version: 1 }),
+        },
+      ),
+    );
+
+  it("within it, a step-up goes straight to the authorization request", () => {
+    const d = session(1_000);
+    d.send(insufficientScope403(["write"], 1, "up"));
+    expect(d.at()).toBe("obtaining.authorizing");
+  });
+
+  it("past it, a step-up discovers first and a refresh is given no metadata to trust", () => {
+    const d = session(120_000);
+    d.send(insufficientScope403(["write"], 1, "up"));
+    expect(d.at()).toBe("obtaining.resourceMetadata");
+    const r = session(120_000);
+    r.send(unauthorized401(1, "expired"));
+    expect(r.value()).toBe("refreshing");
+    expect(r.running("refreshToken").input.authServer).toBeUndefined();
+  });
+});

@@ -14,16 +14,17 @@
  * the session) and each decision (the parent's trace).
  */
 import { assertEvent } from "xstate";
-import { describeScopes } from "../decisions.js";
 import { because } from "../vocabulary.js";
 import {
   authorizingEntry,
   authServerMetadataState,
+  endStates,
   established,
   flowContext,
   flowOutput,
   flowSetup,
   planningState,
+  registeringState,
   resourceMetadataState,
   userTimeout,
 } from "./setup.js";
@@ -57,37 +58,7 @@ export const authorizationCodeFlow = flowSetup.createMachine({
     /** A step-up on known metadata: the plan, judged by the loop guard; the client is known. */
     reusingMetadata: planningState("authorizing"),
 
-    registering: {
-      invoke: {
-        id: "register",
-        src: "register",
-        input: ({ context }) => ({
-          authServer: established(context.authServer, "the authorization server"),
-          scopes: context.plan?.requested ?? [],
-          forgetStored: context.forgetClient,
-        }),
-        onDone: {
-          target: "authorizing",
-          actions: [
-            "assignClient",
-            {
-              type: "trace",
-              params: ({ event }) => ({
-                decision: "client",
-                reason: `${event.output.kind} client ${event.output.clientId}`,
-              }),
-            },
-          ],
-        },
-        onError: {
-          target: "failed",
-          actions: {
-            type: "assignStepError",
-            params: { step: "register" },
-          },
-        },
-      },
-    },
+    registering: registeringState("authorizing"),
 
     authorizing: {
       entry: authorizingEntry,
@@ -188,8 +159,7 @@ export const authorizationCodeFlow = flowSetup.createMachine({
       },
     },
 
-    succeeded: { type: "final" },
-    failed: { type: "final" },
+    ...endStates,
   },
 });
 

@@ -7,15 +7,12 @@
  * scopes.
  */
 import {
-  authorizingEntry,
-  authServerMetadataState,
-  directGrantInput,
+  discoveryStates,
+  endStates,
   flowContext,
   flowOutput,
   flowSetup,
-  planningState,
-  resourceMetadataState,
-  startingState,
+  tokenRequestState,
 } from "./setup.js";
 
 export const clientCredentialsFlow = flowSetup.createMachine({
@@ -25,24 +22,12 @@ export const clientCredentialsFlow = flowSetup.createMachine({
   initial: "starting",
   output: flowOutput,
   states: {
-    starting: startingState,
-    resourceMetadata: resourceMetadataState,
-    authServerMetadata: authServerMetadataState,
-    planning: planningState("requestingToken"),
-    requestingToken: {
-      entry: authorizingEntry,
-      invoke: {
-        id: "requestClientCredentials",
-        src: "requestClientCredentials",
-        input: directGrantInput,
-        onDone: { target: "succeeded", actions: "assignToken" },
-        onError: {
-          target: "failed",
-          actions: { type: "assignStepError", params: { step: "clientCredentials" } },
-        },
-      },
-    },
-    succeeded: { type: "final" },
-    failed: { type: "final" },
+    ...discoveryStates("requestingToken"),
+    requestingToken: tokenRequestState(
+      "requestClientCredentials",
+      "clientCredentials",
+      "The token endpoint refused the client: the flow fails with its answer.",
+    ),
+    ...endStates,
   },
 });

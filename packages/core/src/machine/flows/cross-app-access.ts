@@ -9,14 +9,12 @@
 import { assertEvent } from "xstate";
 import {
   authorizingEntry,
-  authServerMetadataState,
   directGrantInput,
+  discoveryStates,
+  endStates,
   flowContext,
   flowOutput,
   flowSetup,
-  planningState,
-  resourceMetadataState,
-  startingState,
 } from "./setup.js";
 
 export const crossAppAccessFlow = flowSetup.createMachine({
@@ -27,10 +25,7 @@ export const crossAppAccessFlow = flowSetup.createMachine({
   initial: "starting",
   output: flowOutput,
   states: {
-    starting: startingState,
-    resourceMetadata: resourceMetadataState,
-    authServerMetadata: authServerMetadataState,
-    planning: planningState("exchangingAtIdentityProvider"),
+    ...discoveryStates("exchangingAtIdentityProvider"),
     exchangingAtIdentityProvider: {
       entry: authorizingEntry,
       invoke: {
@@ -69,7 +64,6 @@ export const crossAppAccessFlow = flowSetup.createMachine({
         },
       },
     },
-    succeeded: { type: "final" },
-    failed: { type: "final" },
+    ...endStates,
   },
 });

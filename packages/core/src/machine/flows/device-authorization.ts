@@ -8,17 +8,17 @@
  * request's done event into the polling step and is in no context.
  */
 import { assertEvent } from "xstate";
+import { DEVICE_CODE_GRANT } from "../../steps/device-authorization.js";
 import {
   authorizingEntry,
-  authServerMetadataState,
   directGrantInput,
+  discoveryStates,
+  endStates,
   established,
   flowContext,
   flowOutput,
   flowSetup,
-  planningState,
-  resourceMetadataState,
-  startingState,
+  registeringState,
   userTimeout,
 } from "./setup.js";
 
@@ -30,39 +30,8 @@ export const deviceAuthorizationFlow = flowSetup.createMachine({
   initial: "starting",
   output: flowOutput,
   states: {
-    starting: startingState,
-    resourceMetadata: resourceMetadataState,
-    authServerMetadata: authServerMetadataState,
-    planning: planningState("registering"),
-    registering: {
-      invoke: {
-        id: "register",
-        src: "register",
-        input: ({ context }) => ({
-          authServer: established(context.authServer, "the authorization server"),
-          scopes: context.plan?.requested ?? [],
-          forgetStored: context.forgetClient,
-          grantTypes: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
-        }),
-        onDone: {
-          target: "requestingUserCode",
-          actions: [
-            "assignClient",
-            {
-              type: "trace",
-              params: ({ event }) => ({
-                decision: "client",
-                reason: `${event.output.kind} client ${event.output.clientId}`,
-              }),
-            },
-          ],
-        },
-        onError: {
-          target: "failed",
-          actions: { type: "assignStepError", params: { step: "register" } },
-        },
-      },
-    },
+    ...discoveryStates("registering"),
+    registering: registeringState("requestingUserCode", [DEVICE_CODE_GRANT, "refresh_token"]),
     requestingUserCode: {
       entry: authorizingEntry,
       invoke: {
@@ -117,7 +86,6 @@ export const deviceAuthorizationFlow = flowSetup.createMachine({
         },
       },
     },
-    succeeded: { type: "final" },
-    failed: { type: "final" },
+    ...endStates,
   },
 });

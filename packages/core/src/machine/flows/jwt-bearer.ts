@@ -5,15 +5,12 @@
  * to another grant — the workload's identity is what it is.
  */
 import {
-  authorizingEntry,
-  authServerMetadataState,
-  directGrantInput,
+  discoveryStates,
+  endStates,
   flowContext,
   flowOutput,
   flowSetup,
-  planningState,
-  resourceMetadataState,
-  startingState,
+  tokenRequestState,
 } from "./setup.js";
 
 export const jwtBearerFlow = flowSetup.createMachine({
@@ -24,25 +21,12 @@ export const jwtBearerFlow = flowSetup.createMachine({
   initial: "starting",
   output: flowOutput,
   states: {
-    starting: startingState,
-    resourceMetadata: resourceMetadataState,
-    authServerMetadata: authServerMetadataState,
-    planning: planningState("requestingToken"),
-    requestingToken: {
-      entry: authorizingEntry,
-      invoke: {
-        id: "requestJwtBearer",
-        src: "requestJwtBearer",
-        input: directGrantInput,
-        onDone: { target: "succeeded", actions: "assignToken" },
-        onError: {
-          target: "failed",
-          description: "Final: no retry and no other grant.",
-          actions: { type: "assignStepError", params: { step: "jwtBearer" } },
-        },
-      },
-    },
-    succeeded: { type: "final" },
-    failed: { type: "final" },
+    ...discoveryStates("requestingToken"),
+    requestingToken: tokenRequestState(
+      "requestJwtBearer",
+      "jwtBearer",
+      "Final: no retry and no other grant.",
+    ),
+    ...endStates,
   },
 });

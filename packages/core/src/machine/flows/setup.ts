@@ -394,6 +394,82 @@ export const startingState = flowSetup.createStateConfig({
   ],
 });
 
+/**
+ * The states every flow without a browser step starts with — known, current metadata reused or
+ * discovered, then the loop-guarded plan — going to `next`.
+ */
+export const discoveryStates = <const Next extends string>(next: Next) => ({
+  starting: startingState,
+  resourceMetadata: resourceMetadataState,
+  authServerMetadata: authServerMetadataState,
+  planning: planningState(next),
+});
+
+/** How every flow ends: its output (flowOutput) says which and with what. */
+export const endStates = {
+  succeeded: { type: "final" },
+  failed: { type: "final" },
+} as const;
+
+/**
+ * A client at the authorization server: pre-registered, stored, a client ID metadata document or
+ * RFC 7591 dynamic registration for `grantTypes` (default: the authorization code); then `next`.
+ */
+export const registeringState = <const Next extends string>(
+  next: Next,
+  grantTypes?: readonly string[],
+) =>
+  flowSetup.createStateConfig({
+    invoke: {
+      id: "register",
+      src: "register",
+      input: ({ context }) => ({
+        authServer: established(context.authServer, "the authorization server"),
+        scopes: context.plan?.requested ?? [],
+        forgetStored: context.forgetClient,
+        grantTypes,
+      }),
+      onDone: {
+        target: next,
+        actions: [
+          "assignClient",
+          {
+            type: "trace",
+            params: ({ event }) => ({
+              decision: "client",
+              reason: `${event.output.kind} client ${event.output.clientId}`,
+            }),
+          },
+        ],
+      },
+      onError: {
+        target: "failed",
+        actions: { type: "assignStepError", params: { step: "register" } },
+      },
+    },
+  });
+
+/** One token request for the plan, with nothing but the authorization server and the client. */
+export const tokenRequestState = (
+  src: "requestClientCredentials" | "requestJwtBearer",
+  step: string,
+  onRejection: string,
+) =>
+  flowSetup.createStateConfig({
+    entry: authorizingEntry,
+    invoke: {
+      id: src,
+      src,
+      input: directGrantInput,
+      onDone: { target: "succeeded", actions: "assignToken" },
+      onError: {
+        target: "failed",
+        description: onRejection,
+        actions: { type: "assignStepError", params: { step } },
+      },
+    },
+  });
+
 /** Entering a token request: counted by the loop guard, reported to the session, traced. */
 export const authorizingEntry = [
   "countAuthorization",
