@@ -149,6 +149,6 @@ export const grantConfigurationProblem = (settings: ClientSettings): string | un
         ? undefined
         : "cross_app_access needs an idToken function that returns the user's ID token";
     default:
-      return `unknown grant ${JSON.stringify((grant as { type?: unknown }).type)}`;
+      return `unknown grant ${JSON.stringify(String((grant as { type?: unknown }).type).slice(0, 40))}`;
   }
 };
