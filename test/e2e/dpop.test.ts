@@ -7,7 +7,7 @@
 import { createSession, type Session, type TraceEntry } from "@authchart/core";
 import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { callTool, redirectUri } from "./support.js";
+import { callTool, memoryStore, redirectUri } from "./support.js";
 
 let kit: Testkit | undefined;
 let session: Session | undefined;
@@ -79,6 +79,27 @@ describe("DPoP across the lifecycle", () => {
       [200, true],
     ]);
     expect(k.user.authorizations).toBe(1);
+  });
+
+  it("logout, a new login, then a new session over the same store: the new token's key is stored", async () => {
+    const k = await startTestkit({ authServer: { dpop: true }, mcp: { dpop: { required: true } } });
+    kit = k;
+    const store = memoryStore();
+    const options = {
+      serverUrl: k.mcpUrl,
+      client: { clientName: "authchart e2e", redirectUris: [redirectUri] as [string] },
+      userAgent: (prompt: { url: string }) => k.user.authorize(prompt.url),
+      store,
+    };
+    const first = await createSession(options);
+    expect((await callTool(first, k.mcpUrl, "echo", { text: "a" })).status).toBe(200);
+    await first.logout();
+    expect((await callTool(first, k.mcpUrl, "echo", { text: "b" }, 2)).status).toBe(200);
+    await first.close();
+    const second = await createSession(options);
+    session = second;
+    expect((await callTool(second, k.mcpUrl, "echo", { text: "c" }, 3)).status).toBe(200);
+    expect(k.user.authorizations).toBe(2);
   });
 
   it("without DPoP at the authorization server, the token stays Bearer (auto)", async () => {

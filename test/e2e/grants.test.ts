@@ -154,6 +154,50 @@ describe("client_credentials (RFC 6749 §4.4)", () => {
     expect(s.state().token?.scopes).toEqual(expect.arrayContaining(["mcp:read", "mcp:write"]));
   });
 
+  it("renews after every expiry, one token request each, without ever tripping the loop guard", async () => {
+    const k = await startTestkit({ authServer: { clientCredentials: true } });
+    kit = k;
+    const registered = await k.registerClient({
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
+    const s = await createSession({
+      serverUrl: k.mcpUrl,
+      client: {
+        ...base,
+        grant: { type: "client_credentials" },
+        preRegistered: [
+          {
+            issuer: k.issuer,
+            clientId: String(registered.client_id),
+            clientSecret: Redacted.make(String(registered.client_secret)),
+          },
+        ],
+      },
+    });
+    session = s;
+    for (let i = 1; i <= 6; i++) {
+      expect((await callTool(s, k.mcpUrl, "echo", { text: `call ${i}` }, i)).status).toBe(200);
+      k.expireAccessTokens();
+    }
+    expect(tokenRequests(k, "client_credentials")).toBe(6);
+  });
+
+  it("an issuer-less pre-registered client is refused: no MCP server picks where the secret goes", async () => {
+    await expect(
+      createSession({
+        serverUrl: "https://mcp.example.com/mcp",
+        client: {
+          ...base,
+          grant: { type: "client_credentials" },
+          preRegistered: [{ clientId: "svc", clientSecret: Redacted.make("s") }],
+        },
+      }),
+    ).rejects.toMatchObject({ _tag: "InvalidClientConfiguration" });
+  });
+
   it("without a confidential client: InvalidClientConfiguration when the session is created", async () => {
     await expect(
       createSession({

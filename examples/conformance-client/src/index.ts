@@ -16,13 +16,15 @@
  */
 import {
   createSession,
+  discoverResource,
   type GrantSettings,
   headlessUserAgent,
+  OAuthHttp,
   type PreRegisteredClient,
 } from "@authchart/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { Redacted } from "effect";
+import { Effect, Redacted } from "effect";
 
 /** The client ID metadata document URL the suite expects (nobody serves it; it is an id here). */
 const clientMetadataUrl = "https://conformance-test.local/client-metadata.json";
@@ -75,6 +77,36 @@ const signingKeyFrom = async (pem: string, algorithm: string | undefined) => {
   return { key: await crypto.subtle.importKey("pkcs8", der, params, false, ["sign"]) };
 };
 
+/** The grant the context's credentials are for (see clientFrom). */
+const grantFor = (context: Readonly<Record<string, string>>, hasKey: boolean): GrantSettings =>
+  context.idp_id_token !== undefined
+    ? {
+        type: "cross_app_access",
+        identityProvider: {
+          issuer: context.idp_issuer ?? "",
+          tokenEndpoint: context.idp_token_endpoint,
+          clientId: context.idp_client_id ?? "",
+          tokenEndpointAuthMethod: "none",
+        },
+        idToken: () => context.idp_id_token ?? "",
+      }
+    : context.valid_jwt !== undefined
+      ? { type: "jwt_bearer", assertion: () => context.valid_jwt ?? "" }
+      : hasKey || context.name?.includes("client-credentials")
+        ? { type: "client_credentials" }
+        : { type: "authorization_code" };
+
+/** The authorization server the MCP server's protected-resource metadata names (RFC 9728 §3). */
+const authorizationServerOf = async (serverUrl: string) =>
+  Effect.runPromise(
+    discoverResource({ serverUrl, policy: "same-origin-path-prefix" }).pipe(
+      Effect.map((found) => found.authorizationServer),
+      Effect.provide(
+        OAuthHttp.layerFetch({ allowInsecureLoopback: true, allowPrivateNetwork: true }),
+      ),
+    ),
+  );
+
 /**
  * The client settings the context's credentials call for: pre-registered credentials (bound to
  * the issuer when given), a signing key for private_key_jwt, and the grant they are for. The
@@ -83,13 +115,20 @@ const signingKeyFrom = async (pem: string, algorithm: string | undefined) => {
  * authorization code — or client credentials when the context names that scenario, the one
  * shape two scenarios share.
  */
-const clientFrom = async (context: Readonly<Record<string, string>>) => {
-  const { client_id, client_secret, issuer, private_key_pem, signing_algorithm } = context;
+const clientFrom = async (serverUrl: string, context: Readonly<Record<string, string>>) => {
+  const { client_id, client_secret, private_key_pem, signing_algorithm } = context;
   if (client_id === undefined) return {};
   const signingKey =
     private_key_pem === undefined
       ? undefined
       : await signingKeyFrom(private_key_pem, signing_algorithm);
+  const grant = grantFor(context, signingKey !== undefined);
+  // A grant without a user needs the issuer its credentials belong to (the library refuses an
+  // issuer-less client there); these test credentials belong to the suite's own authorization
+  // server, found the way the library finds it.
+  const issuer =
+    context.issuer ??
+    (grant.type === "authorization_code" ? undefined : await authorizationServerOf(serverUrl));
   const preRegistered: PreRegisteredClient[] = [
     {
       clientId: client_id,
@@ -104,23 +143,6 @@ const clientFrom = async (context: Readonly<Record<string, string>>) => {
             : undefined,
     },
   ];
-  const grant: GrantSettings =
-    context.idp_id_token !== undefined
-      ? {
-          type: "cross_app_access",
-          identityProvider: {
-            issuer: context.idp_issuer ?? "",
-            tokenEndpoint: context.idp_token_endpoint,
-            clientId: context.idp_client_id ?? "",
-            tokenEndpointAuthMethod: "none",
-          },
-          idToken: () => context.idp_id_token ?? "",
-        }
-      : context.valid_jwt !== undefined
-        ? { type: "jwt_bearer", assertion: () => context.valid_jwt ?? "" }
-        : signingKey !== undefined || context.name?.includes("client-credentials")
-          ? { type: "client_credentials" }
-          : { type: "authorization_code" };
   return { preRegistered, grant };
 };
 
@@ -152,7 +174,7 @@ const run = async (serverUrl: string, signal: AbortSignal): Promise<string> => {
       clientName: "authchart conformance client",
       redirectUris: [redirectUri],
       clientMetadataUrl,
-      ...(await clientFrom(contextFrom(process.env.MCP_CONFORMANCE_CONTEXT))),
+      ...(await clientFrom(serverUrl, contextFrom(process.env.MCP_CONFORMANCE_CONTEXT))),
     },
     userAgent: headlessUserAgent(),
     // The suite's servers publish their origin as the resource while serving /mcp (RFC 9728 §3.3

@@ -123,6 +123,14 @@ export const findPreRegistered = (
  */
 export const grantConfigurationProblem = (settings: ClientSettings): string | undefined => {
   const grant = settings.grant ?? { type: "authorization_code" };
+  // A grant without a user sends its credentials with nobody to see where they go: an issuer-less
+  // pre-registered client would serve whatever authorization server the MCP server names.
+  const withoutUser =
+    grant.type === "client_credentials" ||
+    grant.type === "jwt_bearer" ||
+    grant.type === "cross_app_access";
+  if (withoutUser && (settings.preRegistered ?? []).some((c) => !c.issuer))
+    return `the ${grant.type} grant runs without a user: every pre-registered client needs the issuer it belongs to`;
   const confidential = (settings.preRegistered ?? []).some(
     (c) => c.clientSecret !== undefined || c.signingKey !== undefined || settings.signingKey,
   );

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { type ClientSettings, grantConfigurationProblem } from "../src/client-settings.js";
 
 const base: ClientSettings = { clientName: "t", redirectUris: ["http://127.0.0.1:1/cb"] };
-const withSecret = [{ clientId: "c", clientSecret: Redacted.make("s") }];
+const issuer = "https://as.example";
+const withSecret = [{ issuer, clientId: "c", clientSecret: Redacted.make("s") }];
 
 describe("grantConfigurationProblem", () => {
   it("the authorization code and the device code need nothing more", () => {
@@ -16,7 +17,7 @@ describe("grantConfigurationProblem", () => {
     const grant = { type: "client_credentials" } as const;
     expect(grantConfigurationProblem({ ...base, grant })).toContain("secret or a signing key");
     expect(
-      grantConfigurationProblem({ ...base, grant, preRegistered: [{ clientId: "c" }] }),
+      grantConfigurationProblem({ ...base, grant, preRegistered: [{ issuer, clientId: "c" }] }),
     ).toContain("secret or a signing key");
     expect(
       grantConfigurationProblem({ ...base, grant, preRegistered: withSecret }),
@@ -30,7 +31,7 @@ describe("grantConfigurationProblem", () => {
     expect(
       grantConfigurationProblem({
         ...base,
-        preRegistered: [{ clientId: "c" }],
+        preRegistered: [{ issuer, clientId: "c" }],
         grant: { type: "jwt_bearer", assertion: "not a function" as never },
       }),
     ).toContain("assertion function");
@@ -52,6 +53,25 @@ describe("grantConfigurationProblem", () => {
         grant: { ...grant, identityProvider: { issuer: "", clientId: "x" } },
       }),
     ).toContain("identity provider");
+  });
+
+  it("a grant without a user needs the issuer of every pre-registered client (no server picks it)", () => {
+    for (const grant of [
+      { type: "client_credentials" } as const,
+      { type: "jwt_bearer", assertion: () => "j" } as const,
+    ]) {
+      expect(
+        grantConfigurationProblem({
+          ...base,
+          grant,
+          preRegistered: [{ clientId: "c", clientSecret: Redacted.make("s") }],
+        }),
+      ).toContain("needs the issuer");
+    }
+    // the authorization code shows the user where the credentials go: issuer-less is allowed
+    expect(
+      grantConfigurationProblem({ ...base, preRegistered: [{ clientId: "c" }] }),
+    ).toBeUndefined();
   });
 
   it("an unknown grant is named, clipped", () => {

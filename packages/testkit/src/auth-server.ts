@@ -332,6 +332,10 @@ export async function startAuthServer(
   provider.on("access_token.issued", (token) => {
     issuedJtis.set(token.jti, token.grantId);
   });
+  // Tokens of the client credentials grant are another model: expireAccessTokens() covers them.
+  provider.on("client_credentials.issued", (token: { jti: string }) => {
+    issuedJtis.set(token.jti, undefined);
+  });
   provider.on("grant.revoked", (_ctx: unknown, grantId: string) => {
     revokedGrants.add(grantId);
   });

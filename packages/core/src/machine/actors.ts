@@ -14,6 +14,8 @@ export interface DiscoverResourceActorInput {
 }
 export interface DiscoverAuthServerActorInput {
   readonly issuer: string;
+  /** The metadata serves the authorization code: an authorization endpoint and PKCE S256 needed. */
+  readonly forAuthorizationCode: boolean;
   /** Set for the MCP 2025-03-26 fallback: the MCP server URL whose origin is the AS. */
   readonly legacyServerUrl?: string | undefined;
 }
@@ -43,6 +45,8 @@ export interface RefreshActorInput {
   /** The authorization server as known; unknown or past its time to live: discovered again. */
   readonly authServer: AuthServerInfo | undefined;
   readonly reason: "proactive" | "after-401" | "expired";
+  /** Metadata discovered again for this refresh must serve the authorization code. */
+  readonly forAuthorizationCode: boolean;
   /** Set when the resource uses the 2025-03-26 fallback: stale metadata is rediscovered that way. */
   readonly legacyServerUrl?: string | undefined;
 }

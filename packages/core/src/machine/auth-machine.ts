@@ -46,7 +46,7 @@ import { crossAppAccessFlow } from "./flows/cross-app-access.js";
 import { deviceAuthorizationFlow } from "./flows/device-authorization.js";
 import type { FlowInput, FlowOutput } from "./flows/flow.js";
 import { jwtBearerFlow } from "./flows/jwt-bearer.js";
-import { countAuthorization, noAuthorizations } from "./loop-guard.js";
+import { countAuthorization, forgetAuthorizations, noAuthorizations } from "./loop-guard.js";
 import {
   type AuthContext,
   type AuthEmitted,
@@ -83,6 +83,10 @@ const refreshError = (event: object) =>
   asAuthchartError("refreshToken", "error" in event ? event.error : undefined);
 const verdictOfRefreshFailure = ({ context, event }: { context: AuthContext; event: object }) =>
   refreshFailureVerdict(context, refreshError(event));
+
+/** Grants that run without a user: each renewal is a token request, not a prompt. */
+const withoutUser = (grant: GrantType) =>
+  grant === "client_credentials" || grant === "jwt_bearer" || grant === "cross_app_access";
 
 /** The output of the flow's done event. */
 const flowOutputOf = (event: object): FlowOutput | undefined =>
@@ -151,7 +155,10 @@ const lifecycle = setup({
     },
     acceptedTokenIsNew: ({ context, event }) => {
       assertEvent(event, "token.accepted");
-      return context.token?.version === event.tokenVersion && !context.tokenAccepted;
+      return (
+        context.token?.version === event.tokenVersion &&
+        (!context.tokenAccepted || (event.proven === true && !context.tokenProven))
+      );
     },
     // After retries were exhausted, no proactive refresh: the next request that needs one asks.
     refreshIsDue: ({ context }) => {
@@ -280,6 +287,7 @@ const lifecycle = setup({
       refreshFailures: 0,
       failedFlows: 0,
       tokenAccepted: false,
+      tokenProven: false,
       error: undefined,
     }),
     /** What the grant lacks of what was asked: the user declined it, it is not asked for again. */
@@ -301,12 +309,26 @@ const lifecycle = setup({
     clearError: assign({ error: undefined }),
     assignError: assign({ error: (_, params: { readonly error: AuthchartError }) => params.error }),
     /** The resource accepted the current token: a refresh-after-401 token has proven itself. */
-    markTokenAccepted: assign({
-      token: ({ context }) =>
-        context.token?.obtainedBy === "refresh-after-401"
-          ? { ...context.token, obtainedBy: "refresh" as const }
-          : context.token,
-      tokenAccepted: true,
+    markTokenAccepted: assign(({ context, event }) => {
+      assertEvent(event, "token.accepted");
+      const proven = event.proven === true && !context.tokenProven;
+      return {
+        token:
+          context.token?.obtainedBy === "refresh-after-401"
+            ? { ...context.token, obtainedBy: "refresh" as const }
+            : context.token,
+        tokenAccepted: true,
+        tokenProven: context.tokenProven || event.proven === true,
+        // For a grant without a user, a token that works ends the loop that produced it: its
+        // plan's token requests are forgotten, so the session renews after every expiry (no
+        // refresh token, RFC 6749 §4.4.3). A user is never prompted without bound: for the
+        // authorization code and the device code the budget holds until the application calls
+        // authorize() again.
+        authorizations:
+          proven && withoutUser(context.config.grant)
+            ? forgetAuthorizations(context.authorizations, context.scopes?.requested ?? [])
+            : context.authorizations,
+      };
     }),
     markReregistering: assign({ reregistered: true, client: undefined }),
     countFailedFlow: assign({
@@ -344,6 +366,7 @@ const lifecycle = setup({
       refreshFailures: 0,
       failedFlows: 0,
       tokenAccepted: false,
+      tokenProven: false,
     }),
   },
 });
@@ -452,6 +475,7 @@ export const authMachine = lifecycle.createMachine({
     reregistered: false,
     failedFlows: 0,
     tokenAccepted: false,
+    tokenProven: false,
   }),
   on: {
     "session.logout": {
@@ -808,6 +832,7 @@ export const authMachine = lifecycle.createMachine({
           token: context.token,
           authServer: currentAuthServer(context, Date.now()),
           reason: context.refreshReason ?? "proactive",
+          forAuthorizationCode: context.config.grant === "authorization_code",
           legacyServerUrl: context.resource?.legacy ? context.serverUrl : undefined,
         }),
         onDone: {

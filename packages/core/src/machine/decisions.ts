@@ -203,12 +203,16 @@ export const declinedInGrant = (plan: ScopePlan | undefined, granted: Scopes): S
   );
 
 /**
- * A failed authorization the user declined: only `access_denied` (RFC 6749 §4.1.2.1) is the
- * user's answer; `invalid_scope`, `server_error`, `temporarily_unavailable` and the rest are the
- * server's, and a later request may ask for the same scopes again.
+ * A failed authorization that was declined: the user's `access_denied` (RFC 6749 §4.1.2.1, or
+ * RFC 8628 §3.5 for a device), or a final assertion refusal; `invalid_scope`, `server_error`,
+ * `temporarily_unavailable` and the rest are the server's, and a later request may ask again.
  */
 export const isDeclined = (error: AuthchartError): boolean =>
-  error._tag === "AuthorizationDenied" && error.error === "access_denied";
+  (error._tag === "AuthorizationDenied" && error.error === "access_denied") ||
+  // RFC 7523 §3.1: a refused assertion is final — the same workload asking for the same scopes
+  // gets the same answer, so a later 403 for them is not sent again.
+  error._tag === "AssertionRejected" ||
+  error._tag === "DeviceAuthorizationDenied";
 
 /** invalid_scope for scopes that came from scopes_supported: asked once more without a scope. */
 export const scopesFromSupportedRefused = (

@@ -30,6 +30,21 @@ export const countAuthorization = (
   return new Map(counts).set(key, (counts.get(key) ?? 0) + 1);
 };
 
+/**
+ * The counts without this scope set: a token it produced proved itself (a 2xx answer at the
+ * resource), so the authorizations that led to it were no loop.
+ */
+export const forgetAuthorizations = (
+  counts: AuthorizationCounts,
+  scopes: Scopes,
+): AuthorizationCounts => {
+  const key = scopeSetKey(scopes);
+  if (!counts.has(key)) return counts;
+  const next = new Map(counts);
+  next.delete(key);
+  return next;
+};
+
 /** Authorizations started for this scope set. */
 export const authorizationsFor = (counts: AuthorizationCounts, scopes: Scopes): number =>
   counts.get(scopeSetKey(scopes)) ?? 0;

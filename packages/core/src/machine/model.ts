@@ -208,6 +208,8 @@ export interface AuthContext {
    * ahead of expiry: an idle session makes no requests at all.
    */
   readonly tokenAccepted: boolean;
+  /** The resource answered the current token with a success (2xx) at least once. */
+  readonly tokenProven: boolean;
   /** The failure the session is in (the last flow's or refresh's), until a flow starts. */
   readonly error?: AuthchartError | undefined;
 }
@@ -227,7 +229,12 @@ export type AuthEvent =
    * is in use, so it is refreshed ahead of expiry; and a token that a refresh after a 401
    * produced has proven itself, so a later 401 may refresh again.
    */
-  | { readonly type: "token.accepted"; readonly tokenVersion: number }
+  | {
+      readonly type: "token.accepted";
+      readonly tokenVersion: number;
+      /** The answer was a success (2xx): the token proved itself, not merely was not refused. */
+      readonly proven?: boolean | undefined;
+    }
   /**
    * The store holds a newer token for this resource, issuer and client than the machine knows
    * (another session or process refreshed): use it instead of refreshing again.

@@ -159,7 +159,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       runtime,
       (input: DiscoverAuthServerActorInput) =>
         (input.legacyServerUrl === undefined
-          ? discoverAuthServer(input.issuer)
+          ? discoverAuthServer(input.issuer, { forAuthorizationCode: input.forAuthorizationCode })
           : discoverLegacyAuthServer(input.legacyServerUrl)
         ).pipe(
           Effect.map(
@@ -373,7 +373,9 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             ? input.authServer.metadata
             : input.legacyServerUrl !== undefined
               ? (yield* discoverLegacyAuthServer(input.legacyServerUrl)).metadata
-              : (yield* discoverAuthServer(issuer)).metadata;
+              : (yield* discoverAuthServer(issuer, {
+                  forAuthorizationCode: input.forAuthorizationCode,
+                })).metadata;
         const client = yield* resolveClient(issuer, clientId, settingsFor(issuer));
         const tokens = yield* refresh({
           issuer,

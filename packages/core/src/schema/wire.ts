@@ -81,7 +81,9 @@ export type ProtectedResourceMetadata = typeof ProtectedResourceMetadata.Type;
 /** RFC 8414 §2 authorization-server metadata, with the OIDC Discovery members MCP reads. */
 export const AuthorizationServerMetadata = Schema.Struct({
   issuer: NonEmptyString,
-  authorization_endpoint: NonEmptyString,
+  // RFC 8414 §2: required unless no grant type the server supports uses it (a server only for
+  // client credentials or devices); the authorization code checks it is there.
+  authorization_endpoint: Schema.optional(NonEmptyString),
   token_endpoint: NonEmptyString,
   registration_endpoint: Schema.optional(Url),
   revocation_endpoint: Schema.optional(Url),

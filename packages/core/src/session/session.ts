@@ -305,6 +305,8 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   const heldTokens = new Map<string, TokenKey>();
   /** The token version the resource last accepted (token.accepted is sent once per version). */
   let acceptedVersion: number | undefined;
+  /** The token version the resource last answered with a success. */
+  let provenVersion: number | undefined;
 
   const onSnapshot = (snapshot: AuthSnapshot) => {
     const token = snapshot.context.token;
@@ -349,6 +351,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       error: (error) => {
         if (closed || actor !== next) return;
         acceptedVersion = undefined;
+        provenVersion = undefined;
         notify(traceListeners, {
           type: "trace",
           decision: "recovered",
@@ -484,6 +487,13 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       return held;
     }
     if (held.version !== token.version) return undefined;
+    // A DPoP-bound token whose key is gone (deleted with a logout elsewhere, a store restored
+    // without it) cannot be presented: it is as good as no token, and a refresh or a new
+    // authorization replaces it (RFC 9449 §7.1).
+    if (isDpopTokenType(held.tokenType)) {
+      const dpopKey = await withStore((store) => store.loadDpopKey(held.key));
+      if (Option.isNone(dpopKey)) return undefined;
+    }
     cached = { version: token.version, key, tokens: held };
     return held;
   };
@@ -684,19 +694,39 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
           ({ response, url } = await sendOnce(request, body, tokens));
           atResource = new URL(url).origin === protectedOrigin;
           if (atResource) await rememberResourceNonce(url, response);
+          // A server that asks for yet another nonce with the one it gave is not judging the
+          // token: no refresh, no re-authorization — a typed error for this request.
+          const again = readResourceNonceChallenge({
+            status: response.status,
+            wwwAuthenticate: response.headers.get("www-authenticate"),
+            dpopNonce: response.headers.get("dpop-nonce"),
+          });
+          if (atResource && again !== undefined) {
+            await response.body?.cancel();
+            throw new InvalidChallenge({
+              status: 401,
+              reason: "the resource server asked for another DPoP nonce after the one it gave",
+            });
+          }
         }
       }
       const challenge = atResource ? challengeOf(response) : undefined;
       if (challenge === undefined) {
         // The token is in use (proactive refresh) and, after a refresh-after-401, proven (T9).
-        if (
-          token !== undefined &&
-          atResource &&
-          response.status !== 401 &&
-          acceptedVersion !== token.version
-        ) {
-          acceptedVersion = token.version;
-          actor.send({ type: "token.accepted", tokenVersion: token.version });
+        if (token !== undefined && atResource && response.status !== 401) {
+          // Sent once per token when a request is not refused, and once more when one succeeds.
+          if (acceptedVersion !== token.version) {
+            acceptedVersion = token.version;
+            if (response.ok) provenVersion = token.version;
+            actor.send({
+              type: "token.accepted",
+              tokenVersion: token.version,
+              proven: response.ok,
+            });
+          } else if (response.ok && provenVersion !== token.version) {
+            provenVersion = token.version;
+            actor.send({ type: "token.accepted", tokenVersion: token.version, proven: true });
+          }
         }
         return response;
       }
@@ -739,12 +769,20 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     heldTokens.clear();
     await withStore((store) =>
       Effect.all(
-        [
-          ...keys.map((key) => store.deleteTokens(key)),
-          ...keys.map((key) => store.deleteDpopKey(key)),
-          store.deleteSession(options.serverUrl),
-        ],
+        [...keys.map((key) => store.deleteTokens(key)), store.deleteSession(options.serverUrl)],
         { discard: true },
+      ),
+    );
+    // The DPoP keys of those tokens go too, from the store and from the DPoP service's memory (a
+    // key kept in memory only would bind the next login's token to a key no store holds).
+    await runTyped(
+      Effect.flatMap(Effect.serviceOption(DPoP), (service) =>
+        Option.isSome(service)
+          ? Effect.all(
+              keys.map((key) => service.value.discardKey(key)),
+              { discard: true },
+            )
+          : Effect.void,
       ),
     );
     lastSaved = "";

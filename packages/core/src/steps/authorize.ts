@@ -12,6 +12,7 @@ import {
   AuthorizationDenied,
   describeDefect,
   InvalidCallback,
+  InvalidDocument,
   IssMismatch,
   StateMismatch,
   scrubText,
@@ -55,7 +56,7 @@ export interface AuthorizationRequest {
  * set once (a parameter the endpoint URL already has is replaced, never duplicated; §3.1).
  */
 export const buildAuthorizationUrl = (
-  input: AuthorizeInput,
+  input: AuthorizeInput & { readonly metadata: { readonly authorization_endpoint: string } },
   pkce: { readonly codeChallenge: string; readonly state: string },
 ): string => {
   const url = new URL(input.metadata.authorization_endpoint);
@@ -78,6 +79,16 @@ export const buildAuthorizationUrl = (
 
 export const prepareAuthorization = (input: AuthorizeInput) =>
   Effect.gen(function* () {
+    // RFC 8414 §2: metadata without an authorization endpoint serves no authorization code
+    // (discovery for this grant already refuses it; metadata given by hand may lack it).
+    const endpoint = input.metadata.authorization_endpoint;
+    if (endpoint === undefined) {
+      return yield* new InvalidDocument({
+        url: input.issuer,
+        document: "authorization-server metadata",
+        issues: ["authorization_endpoint is missing"],
+      });
+    }
     const random = yield* Randomness;
     const codeVerifier = yield* random.codeVerifier;
     const state = yield* random.state;
@@ -85,7 +96,10 @@ export const prepareAuthorization = (input: AuthorizeInput) =>
       oauth.calculatePKCECodeChallenge(codeVerifier),
     );
     return {
-      url: buildAuthorizationUrl(input, { codeChallenge, state }),
+      url: buildAuthorizationUrl(
+        { ...input, metadata: { ...input.metadata, authorization_endpoint: endpoint } },
+        { codeChallenge, state },
+      ),
       state,
       codeVerifier,
     } satisfies AuthorizationRequest;

@@ -5,7 +5,12 @@
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#authorization-server-metadata-discovery
  */
 import { Effect } from "effect";
-import { AuthServerMetadataNotFound, IssuerMismatch, PkceUnsupported } from "../errors.js";
+import {
+  AuthServerMetadataNotFound,
+  InvalidDocument,
+  IssuerMismatch,
+  PkceUnsupported,
+} from "../errors.js";
 import { authorizationServerMetadataUrls } from "../protocol/metadata-urls.js";
 import { sameOrigin } from "../protocol/resource-uri.js";
 import {
@@ -25,9 +30,9 @@ export interface AuthServerDiscovery {
   readonly legacy: boolean;
 }
 
-export const discoverAuthServer = (issuer: string) =>
+export const discoverAuthServer = (issuer: string, options: DiscoveryOptions = {}) =>
   Effect.gen(function* () {
-    const found = yield* lookUp(issuer, exactIssuer(issuer));
+    const found = yield* lookUp(issuer, exactIssuer(issuer), options);
     if (found._tag === "NotFound") {
       return yield* new AuthServerMetadataNotFound({
         issuer,
@@ -94,11 +99,24 @@ export const sameOriginIssuer = (origin: string) => (claimed: string) => {
   return url.username === "" && url.password === "";
 };
 
+export interface DiscoveryOptions {
+  /**
+   * The metadata serves the authorization code (the default): it must have an authorization
+   * endpoint and advertise PKCE S256 (MCP "Authorization Code Protection"). A grant without a
+   * browser step (client credentials, JWT bearer, device code) needs neither.
+   */
+  readonly forAuthorizationCode?: boolean | undefined;
+}
+
 /**
  * Probes the metadata locations built from `base` and decodes the first document; `accepts` says
  * whether its `issuer` may be used, and the discovery carries that issuer.
  */
-const lookUp = (base: string, accepts: (claimed: string) => boolean) =>
+const lookUp = (
+  base: string,
+  accepts: (claimed: string) => boolean,
+  options: DiscoveryOptions = {},
+) =>
   Effect.gen(function* () {
     const probed = yield* probeInOrder(authorizationServerMetadataUrls(base));
     if (probed._tag === "NotFound") return probed;
@@ -113,7 +131,7 @@ const lookUp = (base: string, accepts: (claimed: string) => boolean) =>
     if (!accepts(metadata.issuer)) {
       return yield* new IssuerMismatch({ expected: base, actual: metadata.issuer, metadataUrl });
     }
-    yield* checkUsable(metadata);
+    yield* checkUsable(metadata, metadataUrl, options.forAuthorizationCode ?? true);
     const discovery: AuthServerDiscovery = {
       issuer: metadata.issuer,
       metadata,
@@ -128,11 +146,25 @@ const lookUp = (base: string, accepts: (claimed: string) => boolean) =>
  * PKCE S256 advertised (MCP "Authorization Code Protection") and every endpoint https, loopback
  * http by policy (MCP "Communication Security").
  */
-const checkUsable = (metadata: AuthorizationServerMetadata) =>
+const checkUsable = (
+  metadata: AuthorizationServerMetadata,
+  metadataUrl: string,
+  forAuthorizationCode: boolean,
+) =>
   Effect.gen(function* () {
-    const methods = metadata.code_challenge_methods_supported;
-    if (methods === undefined || !methods.includes("S256")) {
-      return yield* new PkceUnsupported({ issuer: metadata.issuer, advertised: methods });
+    if (forAuthorizationCode) {
+      // RFC 8414 §2: authorization_endpoint is required when a grant uses it — this one does.
+      if (metadata.authorization_endpoint === undefined) {
+        return yield* new InvalidDocument({
+          url: metadataUrl,
+          document: "authorization-server metadata",
+          issues: ["authorization_endpoint is missing"],
+        });
+      }
+      const methods = metadata.code_challenge_methods_supported;
+      if (methods === undefined || !methods.includes("S256")) {
+        return yield* new PkceUnsupported({ issuer: metadata.issuer, advertised: methods });
+      }
     }
     const http = yield* OAuthHttp;
     for (const endpoint of [

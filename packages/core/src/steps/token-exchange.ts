@@ -12,7 +12,7 @@
  * §2.4). The ID token and the ID-JAG are secrets: Redacted until they go into a request body.
  */
 import { Clock, Effect, Redacted } from "effect";
-import { TokenEndpointFailed } from "../errors.js";
+import { scrubText, TokenEndpointFailed } from "../errors.js";
 import { formatScope, parseScope } from "../protocol/scopes.js";
 import { TokenExchangeResponse, tokenLifetimeSeconds, wireLimits } from "../schema/wire.js";
 import type { OAuthResponse } from "../services/http.js";
@@ -92,12 +92,12 @@ export const processIdJagResponse = (response: OAuthResponse) =>
     );
     if (answer.issued_token_type !== TokenTypes.idJag) {
       return yield* notAnIdJag(
-        `issued_token_type "${answer.issued_token_type.slice(0, 80)}" is not ${TokenTypes.idJag}`,
+        `issued_token_type "${scrubText(answer.issued_token_type, 80)}" is not ${TokenTypes.idJag}`,
       );
     }
     if (answer.token_type !== undefined && answer.token_type.toLowerCase() !== "n_a") {
       return yield* notAnIdJag(
-        `token_type "${answer.token_type.slice(0, 40)}" is not N_A; an ID-JAG is not an access token`,
+        `token_type "${scrubText(answer.token_type, 40)}" is not N_A; an ID-JAG is not an access token`,
       );
     }
     const granted = answer.scope === undefined ? undefined : parseScope(answer.scope);

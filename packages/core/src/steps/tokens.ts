@@ -15,6 +15,7 @@ import {
   DpopBindingMismatch,
   DpopUnsupported,
   InvalidClientConfiguration,
+  scrubText,
   TokenEndpointFailed,
   TokenRejected,
 } from "../errors.js";
@@ -386,7 +387,7 @@ export const toTokenSet = (
         ? new TokenEndpointFailed({
             status: 200,
             grantType,
-            reason: `token_type "${response.token_type.slice(0, 40)}" is not supported`,
+            reason: `token_type "${scrubText(response.token_type, 40)}" is not supported`,
           })
         : new DpopBindingMismatch({
             grantType,

@@ -177,3 +177,28 @@ describe("scrubText: credentials out, prose kept", () => {
     expect(scrubText("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln here")).not.toContain("eyJ");
   });
 });
+
+describe("identity provider text never reaches a message raw", () => {
+  it("issued_token_type with escape sequences and a token-like run: scrubbed", async () => {
+    const { processIdJagResponse } = await import("../../src/steps/token-exchange.js");
+    const { answer } = await import("../steps/grant-helpers.js");
+    const { Effect, Either } = await import("effect");
+    const jag = `eyJ${"a".repeat(60)}.eyJ${"b".repeat(60)}.${"c".repeat(40)}`;
+    const result = Effect.runSync(
+      Effect.either(
+        processIdJagResponse(
+          answer(200, {
+            access_token: jag,
+            issued_token_type: `\u001b[2J x ${jag}`,
+            token_type: "N_A",
+          }),
+        ),
+      ),
+    );
+    expect(Either.isLeft(result)).toBe(true);
+    const message = Either.isLeft(result) ? result.left.message : "";
+    expect(message).toContain("issued_token_type");
+    expect(message).not.toContain("\u001b");
+    expect(message).not.toContain(jag.slice(0, 30));
+  });
+});

@@ -21,6 +21,7 @@ import {
   drive,
   FAR_FUTURE,
   failures,
+  flush,
   grantFor,
   ISSUER,
   input,
@@ -141,12 +142,13 @@ describe("1. first request without a token", () => {
     expect(d.running("authorize").input.scopes).toEqual(["files:read", "offline_access"]);
   });
 
-  it("falls back to the 2025-03-26 layout when no resource metadata exists (SPEC D15)", async () => {
+  it("falls back to the 2025-03-26 layout when no resource metadata exists", async () => {
     const d = drive(input());
     d.send(unauthorized401());
     await d.reject("discoverResource", failures.resourceMetadataNotFound);
     expect(d.running("discoverAuthServer").input).toEqual({
       issuer: "https://mcp.example.com",
+      forAuthorizationCode: true,
       legacyServerUrl: "https://mcp.example.com/mcp",
     });
   });
@@ -738,5 +740,62 @@ describe("the metadata's time to live applies in a running session", () => {
     r.send(unauthorized401(1, "expired"));
     expect(r.value()).toBe("refreshing");
     expect(r.running("refreshToken").input.authServer).toBeUndefined();
+  });
+});
+
+describe("grants without a user renew after every expiry: a token that worked ends the loop", () => {
+  it("client_credentials: expiry after expiry, one token request each, never AuthorizationLoop", async () => {
+    const d = drive(input({ grant: "client_credentials", maxAuthorizationsPerScopeSet: 2 }));
+    d.send(unauthorized401(undefined, "first"));
+    await d.resolve("discoverResource", resourceInfo(["read"]));
+    await d.resolve("discoverAuthServer", authServerInfo());
+    for (let version = 1; version <= 5; version++) {
+      await d.resolve(
+        "requestClientCredentials",
+        tokenInfo({ version, hasRefreshToken: false, clientId: "static-client" }),
+      );
+      expect(d.value()).toBe("authorized");
+      d.send({ type: "token.accepted", tokenVersion: version, proven: true });
+      d.send({ type: "token.expired", requestId: `expired-${version}`, tokenVersion: version });
+      expect(answer(d, `expired-${version}`)).toEqual(["wait"]);
+    }
+    expect(d.script.callsOf("requestClientCredentials")).toHaveLength(6);
+  });
+
+  it("a token that never worked keeps counting: the budget still stops a server that refuses every token", async () => {
+    const d = drive(input({ grant: "client_credentials", maxAuthorizationsPerScopeSet: 2 }));
+    d.send(unauthorized401(undefined, "first"));
+    await d.resolve("discoverResource", resourceInfo(["read"]));
+    await d.resolve("discoverAuthServer", authServerInfo());
+    await d.resolve("requestClientCredentials", tokenInfo({ version: 1, hasRefreshToken: false }));
+    d.send(unauthorized401(1, "again"));
+    await d.resolve("requestClientCredentials", tokenInfo({ version: 2, hasRefreshToken: false }));
+    d.send(unauthorized401(2, "third"));
+    expect(answer(d, "third")).toEqual(["refused"]);
+  });
+
+  it("the authorization code keeps its budget even for tokens that worked: a user is not prompted without bound", async () => {
+    const d = await authorizedSession(
+      { maxAuthorizationsPerScopeSet: 1, offlineAccess: false },
+      { token: { hasRefreshToken: false } },
+    );
+    d.send({ type: "token.accepted", tokenVersion: 1, proven: true });
+    d.send(unauthorized401(1, "again"));
+    expect(answer(d, "again")).toEqual(["refused"]);
+  });
+});
+
+describe("device authorization: the user code step is bounded too", () => {
+  it("a presenter that never returns ends with AuthorizationTimeout, the request released", async () => {
+    const d = drive(input({ grant: "device_code" }));
+    d.send(unauthorized401(undefined, "tv"));
+    await d.resolve("discoverResource", resourceInfo(["read"]));
+    await d.resolve("discoverAuthServer", authServerInfo());
+    await d.resolve("register", clientInfo("dynamic"));
+    expect(d.at()).toBe("obtaining.requestingUserCode");
+    d.elapse();
+    await flush();
+    expect(d.value()).toEqual({ failed: "coolingDown" });
+    expect(d.context().error?._tag).toBe("AuthorizationTimeout");
   });
 });

@@ -35,6 +35,7 @@ const context = (overrides: Partial<AuthContext> = {}): AuthContext => ({
   authorizations: noAuthorizations,
   failedFlows: 0,
   tokenAccepted: false,
+  tokenProven: false,
   refreshFailures: 0,
   reregistered: false,
   ...overrides,

@@ -83,6 +83,7 @@ export const abstractState = (snapshot: AuthSnapshot) => {
     authorizations: Object.fromEntries(c.authorizations),
     failedFlows: c.failedFlows,
     tokenAccepted: c.tokenAccepted,
+    tokenProven: c.tokenProven,
     refreshFailures: c.refreshFailures,
     refreshReason: refreshingNow ? c.refreshReason : undefined,
     reregistered: c.reregistered,
@@ -180,6 +181,7 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
       { type: "token.expired", requestId: "expired", tokenVersion: version },
       // a request with the current token got something other than 401 (SPEC T9)
       { type: "token.accepted", tokenVersion: version },
+      { type: "token.accepted", tokenVersion: version, proven: true },
       // another session over the same store refreshed: a newer token is adopted
       { type: "token.adopted", token: newToken({ version: version + 1, obtainedBy: "refresh" }) },
     );

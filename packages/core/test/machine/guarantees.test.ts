@@ -75,6 +75,7 @@ const contextArb: fc.Arbitrary<AuthContext> = fc
     reregistered: r.reregistered,
     failedFlows: 0,
     tokenAccepted: true,
+    tokenProven: false,
   }));
 
 const challengeArb = (status?: 401 | 403): fc.Arbitrary<ChallengeInfo> =>

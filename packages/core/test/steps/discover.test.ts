@@ -246,6 +246,26 @@ describe("discoverAuthServer", () => {
     }).pipe(Effect.provide(layer)),
   );
 
+  it.live(
+    "a server only for grants without a browser: no authorization endpoint, no PKCE — usable for them, refused for the code",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* Effect.promise(() => startScriptedServer());
+        server.route(
+          "/.well-known/oauth-authorization-server",
+          json({ issuer: server.origin, token_endpoint: `${server.origin}/token` }),
+        );
+        const found = yield* discoverAuthServer(server.origin, { forAuthorizationCode: false });
+        expect(found.metadata.token_endpoint).toBe(`${server.origin}/token`);
+        const error = yield* failureOf(discoverAuthServer(server.origin));
+        expect(error).toMatchObject({
+          _tag: "InvalidDocument",
+          issues: ["authorization_endpoint is missing"],
+        });
+        yield* Effect.promise(() => server.close());
+      }).pipe(Effect.provide(layer)),
+  );
+
   it.live("D13: no code_challenge_methods_supported, or no S256 -> PkceUnsupported", () =>
     Effect.gen(function* () {
       const server = yield* Effect.promise(() => startScriptedServer());

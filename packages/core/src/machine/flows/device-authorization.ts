@@ -34,6 +34,17 @@ export const deviceAuthorizationFlow = flowSetup.createMachine({
     registering: registeringState("requestingUserCode", [DEVICE_CODE_GRANT, "refresh_token"]),
     requestingUserCode: {
       entry: authorizingEntry,
+      // The application's presenter runs here: one that never returns does not hang the flow.
+      after: {
+        authorizationTimeout: {
+          target: "failed",
+          description: "The user code could not be shown in time.",
+          actions: {
+            type: "assignError",
+            params: ({ context }) => ({ error: userTimeout(context) }),
+          },
+        },
+      },
       invoke: {
         id: "requestDeviceCode",
         src: "requestDeviceCode",

@@ -332,6 +332,7 @@ export const authServerMetadataState = flowSetup.createStateConfig({
       return {
         issuer: resource.authorizationServer,
         legacyServerUrl: resource.legacy ? context.serverUrl : undefined,
+        forAuthorizationCode: context.config.grant === "authorization_code",
       };
     },
     onDone: { target: "planning", actions: "assignAuthServer" },
