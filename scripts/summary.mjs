@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const reports = ["packages/core", "packages/testkit", "test"].map((dir) =>
+const reports = ["packages/core", "packages/testkit", "packages/node", "test"].map((dir) =>
   join(root, dir, "test-results.json"),
 );
 let passed = 0;

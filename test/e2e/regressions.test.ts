@@ -14,7 +14,7 @@ import {
 } from "@authchart/core";
 import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
 import { Effect } from "effect";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { callTool, redirectUri, toolText } from "./support.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -188,8 +188,11 @@ describe("behaviour 10: cancellation", () => {
         }),
     });
     const pending = callTool(s, k.mcpUrl, "echo", { text: "x" });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(s.state().flowStep).toBe("authorizing");
+    // Until the browser step is reached (a fixed sleep is a guess on a loaded machine).
+    await vi.waitFor(() => expect(s.state().flowStep).toBe("authorizing"), {
+      timeout: 15_000,
+      interval: 20,
+    });
     await s.close();
     await expect(pending).rejects.toMatchObject({ _tag: "FlowCancelled" });
     expect(aborted).toBe(true);
@@ -215,7 +218,10 @@ describe("behaviour 10: cancellation", () => {
       headers: { "content-type": "application/json" },
       signal: controller.signal,
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await vi.waitFor(() => expect(s.state().flowStep).toBe("authorizing"), {
+      timeout: 15_000,
+      interval: 20,
+    });
     controller.abort();
     await expect(pending).rejects.toThrow();
     expect(s.state().flowStep).toBe("authorizing");
@@ -238,8 +244,11 @@ describe("behaviour 10: cancellation", () => {
         ),
     });
     const pending = callTool(s, k.mcpUrl, "echo", { text: "x" });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(s.state().flowStep).toBe("authorizing");
+    // Until the browser step is reached (a fixed sleep is a guess on a loaded machine).
+    await vi.waitFor(() => expect(s.state().flowStep).toBe("authorizing"), {
+      timeout: 15_000,
+      interval: 20,
+    });
     s.cancel();
     await expect(pending).rejects.toMatchObject({ _tag: "FlowCancelled" });
     expect(s.state().value).toBe("unauthorized");

@@ -2,7 +2,7 @@
  * Storms (many concurrent calls) and timing (slow, silent servers; a user who takes long): one
  * refresh for a burst, bounded step-ups, cancellation that stops only what it should.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { disposeWorlds, json, type Outcome, random, startWorld } from "./harness.js";
 
 afterEach(disposeWorlds);
@@ -104,8 +104,11 @@ describe("timing", () => {
     });
     const controller = new AbortController();
     const waiting = w.call({ signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(w.counters.authorizations).toBe(1);
+    // Until the login has started (a fixed sleep is a guess on a loaded machine).
+    await vi.waitFor(() => expect(w.counters.authorizations).toBe(1), {
+      timeout: 15_000,
+      interval: 20,
+    });
     controller.abort();
     const aborted = await waiting;
     expect(aborted.kind).toBe("error");
@@ -136,7 +139,10 @@ describe("timing", () => {
         ),
     });
     const waiting = w.call();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await vi.waitFor(() => expect(w.counters.authorizations).toBe(1), {
+      timeout: 15_000,
+      interval: 20,
+    });
     const cancel = (w.session as unknown as { cancel?: () => unknown }).cancel;
     expect(typeof cancel).toBe("function");
     await cancel?.call(w.session);

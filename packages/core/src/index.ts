@@ -22,6 +22,7 @@ export {
 export * from "./services/headless-user-agent.js";
 export * from "./services/http.js";
 export * from "./services/randomness.js";
+export * from "./services/session-lock.js";
 export * from "./services/user-agent.js";
 export * from "./session/effect.js";
 export * from "./session/session.js";

@@ -6,6 +6,7 @@
 import { Schema } from "effect";
 import type * as Errors from "../errors.js";
 import { describeDefect } from "../errors.js";
+import type { LockFailed, LockTimeout } from "../services/session-lock.js";
 
 /** The authorization server granted less than the request needs (the user declined a scope). */
 export class ScopeDeclined extends Schema.TaggedError<ScopeDeclined>()("ScopeDeclined", {
@@ -118,6 +119,8 @@ export type AuthchartError =
   | Errors.DpopUnsupported
   | Errors.DpopBindingMismatch
   | Errors.DpopKeyFailed
+  | LockTimeout
+  | LockFailed
   | ScopeDeclined
   | AccessForbidden
   | AuthorizationLoop
@@ -143,6 +146,8 @@ export const isTransient = (error: AuthchartError): boolean => {
   switch (error._tag) {
     case "TransportError":
     case "RequestTimeout":
+    // Another process held the token's lock longer than the wait: it is refreshing; try again.
+    case "LockTimeout":
       return true;
     case "TokenEndpointFailed":
     case "UnexpectedStatus":

@@ -20,6 +20,7 @@ import {
 } from "../services/device-code-presenter.js";
 import type { OAuthHttp } from "../services/http.js";
 import type { Randomness } from "../services/randomness.js";
+import { clientLockName, tokenLockName, withSessionLock } from "../services/session-lock.js";
 import type { UserAgent } from "../services/user-agent.js";
 import { authorize } from "../steps/authorize.js";
 import { clientCredentials } from "../steps/client-credentials.js";
@@ -133,6 +134,51 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       return { issuer, metadata, client, signingKey: signingKeyFor(settings, issuer) };
     });
   const confidentialClientAt = configuredClientAt;
+  /** The refresh itself, run under the token's lock (see refreshToken). */
+  const refreshUnderLock = (
+    input: RefreshActorInput,
+    token: TokenInfo,
+    obtainedBy: TokenInfo["obtainedBy"],
+    noToken: TokenRejected,
+  ) =>
+    Effect.gen(function* () {
+      const store = yield* CredentialStore;
+      const held = yield* store.loadTokens(tokenKeyOf(token));
+      if (Option.isNone(held)) return yield* noToken;
+      const now = yield* Clock.currentTimeMillis;
+      if (
+        held.value.version > token.version &&
+        (held.value.expiresAt === undefined || held.value.expiresAt > now)
+      ) {
+        return toTokenInfo(held.value, obtainedBy);
+      }
+      const { issuer, clientId } = token;
+      // Metadata unknown or past its time to live is discovered again for the refresh.
+      const metadata =
+        input.authServer !== undefined
+          ? input.authServer.metadata
+          : input.legacyServerUrl !== undefined
+            ? (yield* discoverLegacyAuthServer(input.legacyServerUrl)).metadata
+            : (yield* discoverAuthServer(issuer, {
+                forAuthorizationCode: input.forAuthorizationCode,
+              })).metadata;
+      const client = yield* resolveClient(issuer, clientId, settingsFor(issuer));
+      const tokens = yield* refresh({
+        issuer,
+        metadata,
+        client,
+        tokens: held.value,
+        signingKey: signingKeyFor(settingsFor(issuer), issuer),
+      }).pipe(
+        // A dead refresh grant drops the tokens before re-authorizing (RFC 6749 §5.2).
+        Effect.tapError((error) =>
+          error._tag === "TokenRejected" && error.code === "invalid_grant"
+            ? store.deleteTokens(tokenKeyOf(held.value.key))
+            : Effect.void,
+        ),
+      );
+      return toTokenInfo(tokens, obtainedBy);
+    });
   return {
     discoverResource: effectActor(
       "discoverResource",
@@ -175,14 +221,29 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     register: effectActor("register", runtime, (input: RegisterActorInput) =>
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
-        if (input.forgetStored) yield* (yield* CredentialStore).deleteClient(issuer);
-        const { client, via } = yield* register({
-          issuer,
-          metadata,
-          settings: settingsFor(issuer),
-          scopes: input.scopes,
-          grantTypes: input.grantTypes,
-        });
+        const startedAt = yield* Clock.currentTimeMillis;
+        // Under the issuer's lock, so that processes sharing the store register once: the one
+        // that waited re-reads the store (register does) and finds the other's client.
+        const { client, via } = yield* withSessionLock(
+          yield* clientLockName(issuer),
+          Effect.gen(function* () {
+            const store = yield* CredentialStore;
+            if (input.forgetStored) {
+              // The rejected registration is forgotten — not one another process made while
+              // this one waited for the lock.
+              const stored = yield* store.loadClient(issuer);
+              if (Option.isNone(stored) || stored.value.registeredAt < startedAt)
+                yield* store.deleteClient(issuer);
+            }
+            return yield* register({
+              issuer,
+              metadata,
+              settings: settingsFor(issuer),
+              scopes: input.scopes,
+              grantTypes: input.grantTypes,
+            });
+          }),
+        );
         if (via === "pre-registered") bindIfWildcard(issuer, client.clientId);
         return {
           issuer: client.issuer,
@@ -356,42 +417,22 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     refreshToken: effectActor("refreshToken", runtime, (input: RefreshActorInput) =>
       Effect.gen(function* () {
-        const store = yield* CredentialStore;
-        const held = input.token && (yield* store.loadTokens(tokenKeyOf(input.token)));
-        if (input.token === undefined || held === undefined || Option.isNone(held)) {
-          return yield* new TokenRejected({
-            code: "invalid_grant",
-            status: 0,
-            errorDescription: "no token is stored",
-            grantType: "refresh_token",
-          });
-        }
-        const { issuer, clientId } = input.token;
-        // Metadata unknown or past its time to live is discovered again for the refresh.
-        const metadata =
-          input.authServer !== undefined
-            ? input.authServer.metadata
-            : input.legacyServerUrl !== undefined
-              ? (yield* discoverLegacyAuthServer(input.legacyServerUrl)).metadata
-              : (yield* discoverAuthServer(issuer, {
-                  forAuthorizationCode: input.forAuthorizationCode,
-                })).metadata;
-        const client = yield* resolveClient(issuer, clientId, settingsFor(issuer));
-        const tokens = yield* refresh({
-          issuer,
-          metadata,
-          client,
-          tokens: held.value,
-          signingKey: signingKeyFor(settingsFor(issuer), issuer),
-        }).pipe(
-          // A dead refresh grant drops the tokens before re-authorizing (RFC 6749 §5.2).
-          Effect.tapError((error) =>
-            error._tag === "TokenRejected" && error.code === "invalid_grant"
-              ? store.deleteTokens(tokenKeyOf(held.value.key))
-              : Effect.void,
-          ),
+        const noToken = new TokenRejected({
+          code: "invalid_grant",
+          status: 0,
+          errorDescription: "no token is stored",
+          grantType: "refresh_token",
+        });
+        if (input.token === undefined) return yield* noToken;
+        const obtainedBy = input.reason === "after-401" ? "refresh-after-401" : "refresh";
+        // Under the token's lock (processes sharing the store refresh one at a time), the store
+        // is read again: a newer token set there is another process's refresh, used as it is —
+        // refreshing again would reuse a rotated refresh token and revoke the grant (RFC 9700
+        // §4.14.2). Otherwise this refresh saves its token set before the lock is released.
+        return yield* withSessionLock(
+          yield* tokenLockName(tokenKeyOf(input.token)),
+          refreshUnderLock(input, input.token, obtainedBy, noToken),
         );
-        return toTokenInfo(tokens, input.reason === "after-401" ? "refresh-after-401" : "refresh");
       }),
     ),
   };

@@ -57,6 +57,7 @@ import {
   OAuthHttp,
 } from "../services/http.js";
 import { Randomness } from "../services/randomness.js";
+import { SessionLock, type SessionLockService } from "../services/session-lock.js";
 import { type AuthorizationPrompt, UserAgent } from "../services/user-agent.js";
 import type { ResourceMatchPolicy } from "../steps/discover-resource.js";
 
@@ -70,6 +71,12 @@ export interface SessionOptions {
     | undefined;
   /** Where tokens, clients and the session's state persist. Default: memory, for this process. */
   readonly store?: CredentialStoreService | undefined;
+  /**
+   * The lock taken around a refresh and a dynamic registration, so that the processes sharing
+   * `store` refresh a rotating refresh token once (see @authchart/node's file lock). Default: a
+   * lock within this process. With `layer`, provide SessionLock in the layer instead.
+   */
+  readonly lock?: SessionLockService | undefined;
   /**
    * Shows the user code and verification URI of the device authorization grant (RFC 8628 §3.3).
    * Default: printed to stderr.
@@ -233,6 +240,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       // otherwise: its keys live in the store with the tokens they bind.
       Layer.provideMerge(DPoP.layer({ policy: options.dpop ?? "auto" }), storeLayer),
       Randomness.layer,
+      options.lock ? Layer.succeed(SessionLock, options.lock) : SessionLock.layerInProcess,
       UserAgent.fromPromise(
         options.userAgent ??
           (async () => {

@@ -1,0 +1,12 @@
+/**
+ * @authchart/node — what a Node application needs around @authchart/core: the browser step on
+ * this machine, a per-user credential store, a lock shared by the processes of one user.
+ */
+
+export * from "./browser.js";
+export * from "./config-dir.js";
+export { type FileLockOptions, layerFileLock, lockFileName, makeFileLock } from "./file-lock.js";
+export * from "./file-store.js";
+export * from "./keychain.js";
+export * from "./loopback-receiver.js";
+export * from "./user-agent.js";
