@@ -529,3 +529,25 @@ export class DpopKeyFailed extends Schema.TaggedError<DpopKeyFailed>()("DpopKeyF
     return `the DPoP key (${this.alg}) could not ${this.operation === "generate" ? "be generated" : this.operation === "import" ? "be restored" : this.operation === "sign" ? "sign a proof" : "be hashed"}: ${this.reason}`;
   }
 }
+
+/**
+ * The authorization server did not revoke a token (RFC 7009 §2.2.1): the local copy is deleted
+ * all the same; the token stays valid at the server until it expires.
+ */
+export class RevocationFailed extends Schema.TaggedError<RevocationFailed>()("RevocationFailed", {
+  issuer: Schema.String,
+  tokenType: Schema.Literal("refresh_token", "access_token"),
+  status: Schema.Number,
+  error: Schema.optional(Schema.String),
+}) {
+  override get message() {
+    // An OAuth error code (RFC 6749 §5.2: lower-case words and underscores) is shown as is.
+    const code =
+      this.error === undefined
+        ? ""
+        : /^[a-z_]{1,40}$/.test(this.error)
+          ? ` ${this.error}`
+          : ` ${scrubText(this.error, 40)}`;
+    return `${this.issuer} did not revoke the ${this.tokenType.replace("_", " ")} (${this.status}${code}); it stays valid there until it expires`;
+  }
+}

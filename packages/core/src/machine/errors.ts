@@ -121,6 +121,7 @@ export type AuthchartError =
   | Errors.DpopKeyFailed
   | LockTimeout
   | LockFailed
+  | Errors.RevocationFailed
   | ScopeDeclined
   | AccessForbidden
   | AuthorizationLoop

@@ -25,6 +25,7 @@ export type Decision =
   | "flow failed"
   | "failed"
   | "logged out"
+  | "revoked"
   | "recovered"
   // a flow (flows/*.ts)
   | "grant"

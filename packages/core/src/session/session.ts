@@ -5,7 +5,11 @@
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Schema } from "effect";
 import { type Actor, createActor, type InspectionEvent, type SnapshotFrom } from "xstate";
-import { type ClientSettings, grantConfigurationProblem } from "../client-settings.js";
+import {
+  type ClientSettings,
+  findPreRegistered,
+  grantConfigurationProblem,
+} from "../client-settings.js";
 import {
   DpopKeyFailed,
   describeDefect,
@@ -18,6 +22,7 @@ import type { authMachine } from "../machine/auth-machine.js";
 import {
   type AuthchartError,
   AuthorizationLoop,
+  asAuthchartError,
   FlowCancelled,
   ScopeDeclined,
   StepDefect,
@@ -25,6 +30,7 @@ import {
 import type {
   AuthConfig,
   AuthContext,
+  AuthServerInfo,
   ChallengeInfo,
   RestoredSession,
   TokenInfo,
@@ -59,7 +65,10 @@ import {
 import { Randomness } from "../services/randomness.js";
 import { SessionLock, type SessionLockService } from "../services/session-lock.js";
 import { type AuthorizationPrompt, UserAgent } from "../services/user-agent.js";
+import { discoverAuthServer } from "../steps/discover-auth-server.js";
 import type { ResourceMatchPolicy } from "../steps/discover-resource.js";
+import { resolveClient } from "../steps/register.js";
+import { revokeTokens } from "../steps/revoke.js";
 
 export interface SessionOptions {
   /** The MCP server URL, e.g. https://mcp.example.com/mcp. */
@@ -109,6 +118,14 @@ export interface SessionOptions {
   readonly metadataTtlMillis?: number | undefined;
 }
 
+/** What a logout did at the authorization server. */
+export interface LogoutReport {
+  /** Tokens the authorization server confirmed revoked. */
+  readonly revoked: number;
+  /** Revocations that failed (the local copies were deleted all the same). */
+  readonly failures: readonly AuthchartError[];
+}
+
 export interface SessionState {
   /** The lifecycle's state: unauthorized, obtaining, authorized, refreshing, refreshBackoff, failed. */
   readonly value: string;
@@ -130,8 +147,12 @@ export interface Session {
    * closes, and the next request uses its result.
    */
   readonly cancel: () => void;
-  /** Forget the tokens and the session's state (the client registration stays). */
-  readonly logout: () => Promise<void>;
+  /**
+   * Revoke the tokens at the authorization server (RFC 7009, when it advertises revocation), then
+   * forget them and the session's state (the client registration stays). A failed revocation is
+   * reported, and the local copies are deleted all the same.
+   */
+  readonly logout: () => Promise<LogoutReport>;
   /** Stop everything in flight. Timers never keep the process alive, closed or not. */
   readonly close: () => Promise<void>;
   readonly state: () => SessionState;
@@ -767,7 +788,32 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     if (missing.length > 0) throw new ScopeDeclined({ missing });
   };
 
-  const logout = async () => {
+  /**
+   * RFC 7009: revoke one held token set at its issuer, when the issuer advertises revocation —
+   * with the metadata the session knows, else discovered again — and the client's authentication.
+   */
+  const revokeHeld = (key: TokenKey, known: AuthServerInfo | undefined) =>
+    Effect.gen(function* () {
+      const held = yield* (yield* CredentialStore).loadTokens(key);
+      if (Option.isNone(held)) return { revoked: 0 };
+      const metadata =
+        known?.issuer === key.issuer
+          ? known.metadata
+          : (yield* discoverAuthServer(key.issuer, { forAuthorizationCode: false })).metadata;
+      if (metadata.revocation_endpoint === undefined) return { revoked: 0 };
+      const client = yield* resolveClient(key.issuer, key.clientId, options.client);
+      return yield* revokeTokens({
+        issuer: key.issuer,
+        metadata,
+        client,
+        signingKey:
+          findPreRegistered(options.client, key.issuer)?.signingKey ?? options.client.signingKey,
+        tokens: held.value,
+      });
+    });
+
+  const logout = async (): Promise<LogoutReport> => {
+    const known = actor.getSnapshot().context.authServer;
     actor.send({ type: "session.logout" });
     cached = undefined;
     await saving;
@@ -775,6 +821,25 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
     // in progress, another issuer) may still sit in the store with its refresh token.
     const keys = [...heldTokens.values()];
     heldTokens.clear();
+    // Revoked first (RFC 7009), deleted whatever the answer: a failed revocation is reported,
+    // never a reason to keep the local copy.
+    let revoked = 0;
+    const failures: AuthchartError[] = [];
+    for (const key of keys) {
+      try {
+        revoked += (await runTyped(revokeHeld(key, known))).revoked;
+      } catch (error) {
+        failures.push(asAuthchartError("revoke", error));
+      }
+    }
+    notify(traceListeners, {
+      type: "trace",
+      decision: "revoked",
+      reason:
+        failures.length === 0
+          ? `${revoked} token${revoked === 1 ? "" : "s"} revoked at the authorization server; the local copies deleted`
+          : `${failures.map((f) => f.message).join("; ")}; the local copies deleted all the same`,
+    });
     await withStore((store) =>
       Effect.all(
         [...keys.map((key) => store.deleteTokens(key)), store.deleteSession(options.serverUrl)],
@@ -794,6 +859,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       ),
     );
     lastSaved = "";
+    return { revoked, failures };
   };
 
   const close = async () => {

@@ -7,5 +7,6 @@ export * from "./discover-resource.js";
 export * from "./jwt-bearer.js";
 export * from "./probe.js";
 export * from "./register.js";
+export * from "./revoke.js";
 export * from "./token-exchange.js";
 export * from "./tokens.js";
