@@ -81,35 +81,52 @@ const tokenRequests = (k: Testkit, grantType?: string) =>
 const authorizationRequests = (k: Testkit) =>
   k.requests.filter((r) => r.kind === "authorization").length;
 
+/**
+ * A session of the client_credentials grant against a testkit started with `options`: a client
+ * registered for the grant and configured as pre-registered (with its issuer).
+ */
+const clientCredentialsSession = async (
+  options: TestkitOptions,
+  method: "client_secret_basic" | "client_secret_post" = "client_secret_basic",
+  metadata: Record<string, unknown> = {},
+) => {
+  const k = await startTestkit({
+    ...options,
+    authServer: { ...options.authServer, clientCredentials: true },
+  });
+  kit = k;
+  const registered = await k.registerClient({
+    grant_types: ["client_credentials"],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: method,
+    ...metadata,
+  });
+  const s = await createSession({
+    serverUrl: k.mcpUrl,
+    client: {
+      ...base,
+      grant: { type: "client_credentials" },
+      preRegistered: [
+        {
+          issuer: k.issuer,
+          clientId: String(registered.client_id),
+          clientSecret: Redacted.make(String(registered.client_secret)),
+          tokenEndpointAuthMethod: method,
+        },
+      ],
+    },
+  });
+  session = s;
+  const trace: TraceEntry[] = [];
+  s.onTrace((entry) => trace.push(entry));
+  return { k, s, trace };
+};
+
 describe("client_credentials (RFC 6749 §4.4)", () => {
   for (const method of ["client_secret_basic", "client_secret_post"] as const) {
     it(`a token for the client itself with ${method}: no user, no authorization request`, async () => {
-      const k = await startTestkit({ authServer: { clientCredentials: true } });
-      kit = k;
-      const registered = await k.registerClient({
-        grant_types: ["client_credentials"],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: method,
-      });
-      const s = await createSession({
-        serverUrl: k.mcpUrl,
-        client: {
-          ...base,
-          grant: { type: "client_credentials" },
-          preRegistered: [
-            {
-              issuer: k.issuer,
-              clientId: String(registered.client_id),
-              clientSecret: Redacted.make(String(registered.client_secret)),
-              tokenEndpointAuthMethod: method,
-            },
-          ],
-        },
-      });
-      session = s;
-      const trace: TraceEntry[] = [];
-      s.onTrace((entry) => trace.push(entry));
+      const { k, s, trace } = await clientCredentialsSession({}, method);
       expect((await callTool(s, k.mcpUrl, "echo", { text: "svc" })).status).toBe(200);
       expect(tokenRequests(k, "client_credentials")).toBe(1);
       expect(authorizationRequests(k)).toBe(0);
@@ -119,33 +136,11 @@ describe("client_credentials (RFC 6749 §4.4)", () => {
   }
 
   it("a 403 insufficient_scope asks for a new token with the union of scopes, no user", async () => {
-    const k = await startTestkit({
-      authServer: { clientCredentials: true },
-      mcp: { challengeScope: ["mcp:read"] },
-    });
-    kit = k;
-    const registered = await k.registerClient({
-      grant_types: ["client_credentials"],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: "client_secret_basic",
-      scope: "mcp:read mcp:write",
-    });
-    const s = await createSession({
-      serverUrl: k.mcpUrl,
-      client: {
-        ...base,
-        grant: { type: "client_credentials" },
-        preRegistered: [
-          {
-            issuer: k.issuer,
-            clientId: String(registered.client_id),
-            clientSecret: Redacted.make(String(registered.client_secret)),
-          },
-        ],
-      },
-    });
-    session = s;
+    const { k, s } = await clientCredentialsSession(
+      { mcp: { challengeScope: ["mcp:read"] } },
+      "client_secret_basic",
+      { scope: "mcp:read mcp:write" },
+    );
     expect((await callTool(s, k.mcpUrl, "echo", { text: "a" })).status).toBe(200);
     expect((await callTool(s, k.mcpUrl, "write-note", { text: "b" }, 2)).status).toBe(200);
     expect(tokenRequests(k, "client_credentials")).toBe(2);
@@ -155,29 +150,7 @@ describe("client_credentials (RFC 6749 §4.4)", () => {
   });
 
   it("renews after every expiry, one token request each, without ever tripping the loop guard", async () => {
-    const k = await startTestkit({ authServer: { clientCredentials: true } });
-    kit = k;
-    const registered = await k.registerClient({
-      grant_types: ["client_credentials"],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: "client_secret_basic",
-    });
-    const s = await createSession({
-      serverUrl: k.mcpUrl,
-      client: {
-        ...base,
-        grant: { type: "client_credentials" },
-        preRegistered: [
-          {
-            issuer: k.issuer,
-            clientId: String(registered.client_id),
-            clientSecret: Redacted.make(String(registered.client_secret)),
-          },
-        ],
-      },
-    });
-    session = s;
+    const { k, s } = await clientCredentialsSession({});
     for (let i = 1; i <= 6; i++) {
       expect((await callTool(s, k.mcpUrl, "echo", { text: `call ${i}` }, i)).status).toBe(200);
       k.expireAccessTokens();

@@ -133,7 +133,6 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       bindIfWildcard(issuer, client.clientId);
       return { issuer, metadata, client, signingKey: signingKeyFor(settings, issuer) };
     });
-  const confidentialClientAt = configuredClientAt;
   /** The refresh itself, run under the token's lock (see refreshToken). */
   const refreshUnderLock = (
     input: RefreshActorInput,
@@ -285,7 +284,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       runtime,
       (input: DirectGrantActorInput) =>
         Effect.gen(function* () {
-          const context = yield* confidentialClientAt(input.authServer);
+          const context = yield* configuredClientAt(input.authServer);
           const tokens = yield* clientCredentials({
             ...context,
             resource: input.resource,

@@ -5,7 +5,8 @@
  */
 import { Redacted } from "effect";
 import type { AnyEventObject, AnyStateNode, AnyTransitionDefinition } from "xstate";
-import type { FlowSnapshot, StepId } from "./scripted.js";
+import { done, failed } from "./graph-model.js";
+import type { FlowSnapshot } from "./scripted.js";
 import {
   authServerInfo,
   clientInfo,
@@ -16,17 +17,6 @@ import {
   RESOURCE,
   resourceInfo,
 } from "./scripted.js";
-
-const done = (id: StepId, output: unknown): AnyEventObject => ({
-  type: `xstate.done.actor.${id}`,
-  actorId: id,
-  output,
-});
-const failed = (id: StepId, error: unknown): AnyEventObject => ({
-  type: `xstate.error.actor.${id}`,
-  actorId: id,
-  error,
-});
 
 /** What a flow snapshot is, for path generation: what its guards and outputs depend on. */
 export const abstractFlow = (snapshot: FlowSnapshot) => {

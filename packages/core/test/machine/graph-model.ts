@@ -24,13 +24,15 @@ import {
 
 export type ModelEvent = AnyEventObject;
 
-const done = (id: StepId, output: unknown): AnyEventObject => ({
+/** The completion of an invoked actor, as xstate sends it. */
+export const done = (id: StepId, output: unknown): AnyEventObject => ({
   type: `xstate.done.actor.${id}`,
   actorId: id,
   output,
 });
 
-const failed = (id: StepId, error: unknown): AnyEventObject => ({
+/** The failure of an invoked actor, as xstate sends it. */
+export const failed = (id: StepId, error: unknown): AnyEventObject => ({
   type: `xstate.error.actor.${id}`,
   actorId: id,
   error,
