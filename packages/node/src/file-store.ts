@@ -87,7 +87,24 @@ export interface FileStoreDescription {
 
 export interface FileCredentialStoreService extends CredentialStoreService {
   readonly describe: () => FileStoreDescription;
+  /** The server URLs that have a saved session (for `authchart status`), sorted. */
+  readonly listSessions: () => Effect.Effect<readonly string[], StoreFailed>;
 }
+
+const SESSION_KEY_PREFIX = sessionStoreKey("").slice(0, sessionStoreKey("").indexOf("["));
+
+/** The server URL a session entry's key names, or undefined for any other key. */
+const sessionUrlOf = (key: string): string | undefined => {
+  if (!key.startsWith(SESSION_KEY_PREFIX)) return undefined;
+  try {
+    const parts: unknown = JSON.parse(key.slice(SESSION_KEY_PREFIX.length));
+    return Array.isArray(parts) && parts.length === 1 && typeof parts[0] === "string"
+      ? parts[0]
+      : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 export const METADATA_FILE = "metadata.json";
 export const SECRETS_FILE = "secrets.json";
@@ -364,6 +381,13 @@ export const makeFileCredentialStore = (
         ...(secrets.kind === "file" ? { secretsFile } : { keychainService }),
         ...(keychainUnusable === undefined ? {} : { keychainUnusable }),
       }),
+
+      listSessions: () =>
+        Effect.map(readEntries(metadataFile, insecure, "listSessions"), (entries) =>
+          Object.keys(entries)
+            .flatMap((key) => sessionUrlOf(key) ?? [])
+            .sort(),
+        ),
 
       loadClient: (issuer) =>
         Effect.gen(function* () {

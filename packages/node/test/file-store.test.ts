@@ -123,6 +123,11 @@ describe("FileCredentialStore", () => {
     expect(Redacted.value(loadedKey.privateJwk)).toEqual(Redacted.value(dpopKey.privateJwk));
 
     expect(await run(store.loadSession(serverUrl))).toEqual(Option.some(sessionJson));
+    // The saved sessions are listed by server URL (a URL with brackets and quotes included).
+    const odd = 'https://mcp.example.com/a"[b]';
+    await run(store.saveSession(odd, sessionJson));
+    expect(await run(store.listSessions())).toEqual([odd, serverUrl].sort());
+    await run(store.deleteSession(odd));
 
     // Deletes persist too; absent entries are None, not errors.
     await run(
@@ -140,6 +145,7 @@ describe("FileCredentialStore", () => {
     expect(await run(after.loadSession(serverUrl))).toEqual(Option.none());
     expect(Option.isSome(await run(after.loadTokens(otherKey)))).toBe(true);
     expect(after.describe()).toMatchObject({ kind: "file", requested: "file" });
+    expect(await run(after.listSessions())).toEqual([]);
   });
 
   it("a client saved again without a secret does not keep the old one", async () => {
