@@ -1,1 +1,63 @@
-export {};
+/**
+ * @authchart/mcp — an MCP client of @modelcontextprotocol/sdk 1.x whose OAuth is an authchart
+ * session: `connect(url, options)` returns a connected `Client`, over Streamable HTTP or the
+ * deprecated HTTP+SSE transport, and `transportOptions(session)` authorizes a transport you make
+ * yourself. For @modelcontextprotocol/client 2.x, import `@authchart/mcp/v2`.
+ */
+import type { Session } from "@authchart/core";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type ConnectOptions, connectWith, type SdkAdapter } from "./connect.js";
+import type { McpTransportKind } from "./errors.js";
+
+export type { ConnectOptions } from "./connect.js";
+export {
+  authchartErrorOf,
+  isAuthchartError,
+  McpConnectFailed,
+  type McpTransportKind,
+} from "./errors.js";
+export { transportOptions } from "./transport-options.js";
+
+export interface McpConnection {
+  /** Connected (`initialize` done). */
+  readonly client: Client;
+  readonly session: Session;
+  readonly transport: McpTransportKind;
+  /** Closes the client, and the session if connect created it. */
+  readonly close: () => Promise<void>;
+}
+
+const sdk1: SdkAdapter<Client> = {
+  open: (kind, url, fetch, clientInfo) => {
+    const client = new Client(clientInfo);
+    // No authProvider: the session's fetch does the OAuth.
+    const transport =
+      kind === "sse"
+        ? new SSEClientTransport(url, { fetch })
+        : new StreamableHTTPClientTransport(url, { fetch });
+    return {
+      client,
+      connect: (options) => client.connect(transport, options),
+      close: () => client.close(),
+    };
+  },
+  httpStatus: (error) =>
+    (error instanceof StreamableHTTPError || error instanceof SseError) &&
+    typeof error.code === "number"
+      ? error.code
+      : undefined,
+};
+
+/**
+ * Connects a @modelcontextprotocol/sdk 1.x `Client` to the MCP server at `url`, through an
+ * authchart session (created from `options`, or `options.session`). Rejects with the session's
+ * typed error (`_tag`: AuthorizationDenied, ScopeDeclined, …) when the authorization fails, and
+ * with McpConnectFailed when the server does not answer as an MCP server.
+ */
+export const connect = (url: string, options: ConnectOptions): Promise<McpConnection> =>
+  connectWith(sdk1, url, options);
