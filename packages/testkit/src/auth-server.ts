@@ -2,7 +2,8 @@
  * The authorization server: oidc-provider 9 on a node:http server bound to 127.0.0.1:0, mounted
  * under the issuer path, with open dynamic registration, PKCE S256 for every client, resource
  * indicators (RFC 8707) minting JWT access tokens for the MCP server, RFC 9207 `iss`, refresh
- * tokens with rotation, and interaction routes a headless user drives over plain HTTP.
+ * tokens with rotation, and interaction routes a headless user drives over plain HTTP — with
+ * `browserPages`, also oidc-provider's own HTML login and consent pages for a real browser.
  */
 import { generateKeyPair, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -131,6 +132,7 @@ export async function startAuthServer(
   ]);
 
   const defaultScopes = [...(options.defaultScopes ?? resourceScopes)];
+  const browserPages = options.browserPages ?? false;
   const adapter = memoryAdapterFactory();
   const jwk = await rsaSigningJwk();
   const deviceFlow =
@@ -175,7 +177,9 @@ export async function startAuthServer(
       return { accountId: sub, claims: async () => ({ sub }) };
     },
     features: {
-      devInteractions: { enabled: false },
+      // oidc-provider's own HTML pages (a login form, then a consent form) at
+      // {issuer}/interaction/:uid, for a real browser; the JSON routes stay for the headless user.
+      devInteractions: { enabled: browserPages },
       // Open dynamic registration: no initial access token.
       registration: { enabled: true },
       revocation: { enabled: true },
@@ -248,9 +252,16 @@ export async function startAuthServer(
     rotateRefreshToken: rotation,
     // Tokens do not die with the headless user's login session.
     expiresWithSession: async () => false,
-    interactions: {
-      url: async (_ctx, interaction) => `${issuerPath}${ROUTES.interaction}/${interaction.uid}`,
-    },
+    // With devInteractions, oidc-provider points at its own pages, at the same path under the
+    // issuer (it warns when a url is configured as well).
+    ...(browserPages
+      ? {}
+      : {
+          interactions: {
+            url: async (_ctx: KoaContextWithOIDC, interaction: { uid: string }) =>
+              `${issuerPath}${ROUTES.interaction}/${interaction.uid}`,
+          },
+        }),
     async renderError(ctx, out) {
       ctx.type = "json";
       ctx.body = out;
@@ -421,7 +432,10 @@ export async function startAuthServer(
       sendJson(res, 404, { error: "not_found" });
       return;
     }
-    if (path.startsWith(interactionPrefix)) {
+    if (
+      path.startsWith(interactionPrefix) &&
+      (!browserPages || isHeadlessRequest(req, path, interactionPrefix))
+    ) {
       await interactions(req, res, path);
       return;
     }
@@ -559,6 +573,21 @@ function registerJwtBearerGrant(
 function mount(req: IncomingMessage, url: string, mountPath: string): void {
   const original = `${mountPath}${url}`;
   Object.assign(req, { originalUrl: original, url });
+}
+
+/**
+ * With `browserPages`, which interaction requests are the headless user's (answered as JSON by
+ * `interactionHandler`) rather than a browser's (oidc-provider's HTML pages): the prompt read as
+ * JSON, and POSTs to its login/confirm/abort actions. oidc-provider's own pages are a GET of
+ * `:uid` (HTML), a POST to `:uid` and a GET of `:uid/abort`.
+ */
+function isHeadlessRequest(req: IncomingMessage, path: string, prefix: string): boolean {
+  const [, action, ...rest] = path.slice(prefix.length).split("/");
+  if (rest.length > 0) return false;
+  if (action === undefined) {
+    return req.method === "GET" && (req.headers.accept ?? "").startsWith("application/json");
+  }
+  return req.method === "POST" && ["login", "confirm", "abort"].includes(action);
 }
 
 interface InteractionSetup {

@@ -103,6 +103,15 @@ export interface AuthServerOptions {
    * grant above answers Bearer tokens even after a proof (RFC 9449 §5 allows it).
    */
   readonly dpop?: boolean | AuthServerDpopOptions;
+  /**
+   * Extension: HTML login and consent pages a real browser can fill — oidc-provider's own
+   * development interactions (`features.devInteractions`) at `{issuer}/interaction/:uid`: a
+   * "Sign-in" form (any login, any password; the login is the account id), then an "Authorize"
+   * page whose "Continue" button grants every requested scope the AS knows, and a "[ Cancel ]"
+   * link that ends in `error=access_denied`. The headless user keeps working alongside (its
+   * JSON requests are told apart). Default false (JSON interaction routes only).
+   */
+  readonly browserPages?: boolean;
 }
 
 export interface AuthServerDpopOptions {
