@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { connect as connectV1 } from "../src/index.js";
+import { connect as connectV2 } from "../src/v2.js";
 import {
   type AnyConnect,
   type AnyConnection,
@@ -16,6 +17,7 @@ import {
 
 const generations: ReadonlyArray<{ readonly sdk: string; readonly connect: AnyConnect }> = [
   { sdk: "@modelcontextprotocol/sdk 1.x", connect: connectV1 },
+  { sdk: "@modelcontextprotocol/client 2.x", connect: connectV2 },
 ];
 
 const transports = ["streamable-http"] as const;
