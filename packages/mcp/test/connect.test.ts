@@ -20,7 +20,7 @@ const generations: ReadonlyArray<{ readonly sdk: string; readonly connect: AnyCo
   { sdk: "@modelcontextprotocol/client 2.x", connect: connectV2 },
 ];
 
-const transports = ["streamable-http"] as const;
+const transports = ["streamable-http", "sse"] as const;
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -31,7 +31,7 @@ afterEach(async () => {
 describe.each(generations)("$sdk", ({ connect }) => {
   describe.each(transports)("over %s", (transport) => {
     const start = async (options: Parameters<typeof setup>[0] = {}) => {
-      const env = await setup({ ...options, mcp: { ...options.mcp } });
+      const env = await setup({ ...options, mcp: { ...options.mcp, transport } });
       cleanup.push(env.close);
       return env;
     };
@@ -62,6 +62,14 @@ describe.each(generations)("$sdk", ({ connect }) => {
       expect(
         toolText(await first.client.callTool({ name: "echo", arguments: { text: "hi" } })),
       ).toBe("hi");
+      // The messages went where the transport sends them: the MCP URL (200, the answer in the
+      // body), or the SSE message endpoint (202, the answer on the stream).
+      const mcpPath = new URL(kit.mcpUrl).pathname;
+      expect(
+        transport === "sse"
+          ? kit.count("mcp", { method: "POST", path: `${mcpPath}/messages`, status: 202 })
+          : kit.count("mcp", { method: "POST", path: mcpPath, status: 200 }),
+      ).toBeGreaterThan(0);
 
       // A tool that needs more scope: 403 insufficient_scope → one more authorization, no refresh.
       const note = await first.client.callTool({ name: "write-note", arguments: { text: "n" } });
@@ -111,5 +119,30 @@ describe.each(generations)("$sdk", ({ connect }) => {
       ).toBe("still");
       expect(env.kit.user.authorizations).toBe(1);
     });
+  });
+
+  it("transport auto: an HTTP+SSE-only server answers the Streamable HTTP POST 405, and connect falls back to SSE", async () => {
+    const env = await setup({ mcp: { transport: "sse" } });
+    cleanup.push(env.close);
+    const connection = await connect(env.kit.mcpUrl, await env.connectOptions());
+    cleanup.push(connection.close);
+    expect(connection.transport).toBe("sse");
+    expect(
+      toolText(await connection.client.callTool({ name: "echo", arguments: { text: "old" } })),
+    ).toBe("old");
+    // The POST met the 401 first: one authorization, whose token then opened the stream.
+    expect(env.kit.user.authorizations).toBe(1);
+    expect(env.kit.count("mcp", { method: "POST", status: 405 })).toBe(1);
+  });
+
+  it("transport auto: a Streamable HTTP server is used as it is", async () => {
+    const env = await setup();
+    cleanup.push(env.close);
+    const connection = await connect(env.kit.mcpUrl, await env.connectOptions());
+    cleanup.push(connection.close);
+    expect(connection.transport).toBe("streamable-http");
+    expect(
+      toolText(await connection.client.callTool({ name: "echo", arguments: { text: "new" } })),
+    ).toBe("new");
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The protected MCP server: @modelcontextprotocol/sdk's McpServer over a stateless
- * StreamableHTTPServerTransport on its own node:http server, guarded by bearer-token checks
+ * StreamableHTTPServerTransport (or, with `transport: "sse"`, the deprecated HTTP+SSE transport)
+ * on its own node:http server, guarded by bearer-token checks
  * (RFC 6750) — and DPoP proof checks for DPoP-bound tokens (RFC 9449 §7, dpop.ts) — against the
  * testkit AS, publishing Protected Resource Metadata (RFC 9728) and answering with the
  * WWW-Authenticate challenges the options ask for.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { z } from "zod";
@@ -85,6 +87,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Who a request's access token speaks for. */
+interface Caller {
+  readonly scheme: Scheme;
+  readonly token: string;
+  readonly granted: ReadonlySet<string>;
+  readonly clientId: string;
+  readonly expiresAt: number | undefined;
+}
+
 interface JsonRpcCall {
   readonly method?: unknown;
   readonly params?: { readonly name?: unknown };
@@ -98,6 +109,9 @@ export async function startMcpServer(
   const loopback = bound ?? (await listenLoopback());
   const mcpPath = normalizeMcpPath(options.path);
   const mcpUrl = `${loopback.origin}${mcpPath}`;
+  const sse = options.transport === "sse";
+  /** Where the HTTP+SSE transport takes the client's messages. */
+  const messagesPath = `${mcpPath === "/" ? "" : mcpPath}/messages`;
   const tools = options.tools ?? DEFAULT_TOOLS;
   const scopes = toolScopes(tools);
   const toolScope = new Map(tools.map((t) => [t.name, t.scope]));
@@ -218,16 +232,24 @@ export async function startMcpServer(
     return server;
   };
 
-  const handleMcp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /**
+   * The caller behind a request's access token, or undefined once the request has been answered
+   * 401: bearer checks (RFC 6750 §3.1) and, for DPoP, the proof (RFC 9449 §7.1). Both transports
+   * run the same checks on every request.
+   */
+  const authenticate = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<Caller | undefined> => {
     const presented = presentedToken(req);
     if (presented === undefined) {
       unauthorized(res);
-      return;
+      return undefined;
     }
     const { scheme, token } = presented;
     if (scheme === "Bearer" && dpop.required) {
       unauthorized(res, "only DPoP-bound access tokens are accepted", "DPoP");
-      return;
+      return undefined;
     }
     let granted: Set<string>;
     let clientId = "";
@@ -242,7 +264,7 @@ export async function startMcpServer(
       });
       if (typeof payload.jti === "string" && setup.isRevoked(payload.jti)) {
         unauthorized(res, "the access token expired", scheme);
-        return;
+        return undefined;
       }
       granted = new Set(typeof payload.scope === "string" ? payload.scope.split(" ") : []);
       if (typeof payload.client_id === "string") clientId = payload.client_id;
@@ -255,7 +277,7 @@ export async function startMcpServer(
         code === "ERR_JWT_EXPIRED" ? "the access token expired" : "the access token is not valid",
         scheme,
       );
-      return;
+      return undefined;
     }
 
     // RFC 9449 §7.1: a DPoP-bound token only as `Authorization: DPoP` with a proof of its key;
@@ -267,44 +289,47 @@ export async function startMcpServer(
           "the access token is DPoP-bound; present it as DPoP with a proof",
           "DPoP",
         );
-        return;
+        return undefined;
       }
       if (jkt === undefined) {
         unauthorized(res, "the access token is not DPoP-bound", "DPoP");
-        return;
+        return undefined;
       }
       const check = await dpop.verify(req, `${loopback.origin}${req.url ?? "/"}`, token, jkt);
       if (!check.ok) {
         dpopRefused(res, check);
-        return;
+        return undefined;
       }
     }
+    return { scheme, token, granted, clientId, expiresAt };
+  };
 
-    if (req.method !== "POST") {
-      // Stateless: no standalone SSE stream (GET) and no sessions to delete (DELETE).
-      sendJson(res, 405, { error: "method_not_allowed" }, { allow: "POST" });
-      return;
-    }
-
-    let parsed: unknown;
+  /** The request's JSON body, or undefined once the request has been answered 400. */
+  const readJson = async (req: IncomingMessage, res: ServerResponse) => {
     try {
-      parsed = JSON.parse(await readBody(req, 4 * 1024 * 1024));
+      return { parsed: JSON.parse(await readBody(req, 4 * 1024 * 1024)) as unknown };
     } catch {
       sendJson(res, 400, {
         jsonrpc: "2.0",
         id: null,
         error: { code: -32700, message: "Parse error" },
       });
-      return;
+      return undefined;
     }
+  };
 
-    // Tool-level scopes: checked on the JSON-RPC body before the transport sees it.
+  /**
+   * Tool-level scopes, checked on the JSON-RPC body before the transport sees it: a tools/call
+   * whose scope the token lacks is answered 403 insufficient_scope (RFC 6750 §3.1). True when
+   * the request was answered.
+   */
+  const refusedForScope = (parsed: unknown, caller: Caller, res: ServerResponse): boolean => {
     const messages = (Array.isArray(parsed) ? parsed : [parsed]) as JsonRpcCall[];
     for (const message of messages) {
       if (message?.method !== "tools/call") continue;
       const name = message.params?.name;
       const needed = typeof name === "string" ? toolScope.get(name) : undefined;
-      if (needed !== undefined && !granted.has(needed)) {
+      if (needed !== undefined && !caller.granted.has(needed)) {
         const params: [string, string][] = [
           ["error", "insufficient_scope"],
           ["scope", needed],
@@ -314,11 +339,33 @@ export async function startMcpServer(
           res,
           403,
           { error: "insufficient_scope", error_description: `tool ${name} needs scope ${needed}` },
-          { "www-authenticate": wwwAuthenticate(params, scheme) },
+          { "www-authenticate": wwwAuthenticate(params, caller.scheme) },
         );
-        return;
+        return true;
       }
     }
+    return false;
+  };
+
+  /** What the SDK's transports hand to the server as `extra.authInfo`. */
+  const authInfo = (caller: Caller) => ({
+    token: caller.token,
+    clientId: caller.clientId,
+    scopes: [...caller.granted],
+    ...(caller.expiresAt === undefined ? {} : { expiresAt: caller.expiresAt }),
+  });
+
+  /** Streamable HTTP, stateless: a new server and transport per POST. */
+  const handleStreamable = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const caller = await authenticate(req, res);
+    if (caller === undefined) return;
+    if (req.method !== "POST") {
+      // Stateless: no standalone SSE stream (GET) and no sessions to delete (DELETE).
+      sendJson(res, 405, { error: "method_not_allowed" }, { allow: "POST" });
+      return;
+    }
+    const body = await readJson(req, res);
+    if (body === undefined || refusedForScope(body.parsed, caller, res)) return;
 
     const server = buildServer();
     // No sessionIdGenerator: stateless mode.
@@ -330,19 +377,67 @@ export async function startMcpServer(
       void server.close();
     });
     await server.connect(transport);
-    const auth = {
-      token,
-      clientId,
-      scopes: [...granted],
-      ...(expiresAt === undefined ? {} : { expiresAt }),
-    };
-    await transport.handleRequest(Object.assign(req, { auth }), res, parsed);
+    await transport.handleRequest(Object.assign(req, { auth: authInfo(caller) }), res, body.parsed);
+  };
+
+  /**
+   * The deprecated HTTP+SSE transport (MCP 2024-11-05): a GET on the MCP URL opens the event
+   * stream, whose first event names the endpoint (with a session id) that takes the client's
+   * messages as POSTs; answers come on the stream. A POST on the MCP URL is 405, so that a client
+   * probing for Streamable HTTP falls back (MCP "Transports", backwards compatibility).
+   * @see https://modelcontextprotocol.io/specification/2024-11-05/basic/transports#http-with-sse
+   */
+  const sseSessions = new Map<string, SSEServerTransport>();
+  const handleSseStream = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const caller = await authenticate(req, res);
+    if (caller === undefined) return;
+    if (req.method !== "GET") {
+      sendJson(res, 405, { error: "method_not_allowed" }, { allow: "GET" });
+      return;
+    }
+    const server = buildServer();
+    const transport = new SSEServerTransport(messagesPath, res);
+    sseSessions.set(transport.sessionId, transport);
+    res.on("close", () => {
+      sseSessions.delete(transport.sessionId);
+      void server.close();
+    });
+    await server.connect(transport);
+  };
+  const handleSseMessage = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const caller = await authenticate(req, res);
+    if (caller === undefined) return;
+    if (req.method !== "POST") {
+      sendJson(res, 405, { error: "method_not_allowed" }, { allow: "POST" });
+      return;
+    }
+    const body = await readJson(req, res);
+    if (body === undefined || refusedForScope(body.parsed, caller, res)) return;
+    const sessionId = new URL(req.url ?? "/", loopback.origin).searchParams.get("sessionId");
+    const transport = sessionId === null ? undefined : sseSessions.get(sessionId);
+    if (transport === undefined) {
+      sendJson(res, 404, {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32001, message: "Session not found" },
+      });
+      return;
+    }
+    await transport.handlePostMessage(
+      Object.assign(req, { auth: authInfo(caller) }),
+      res,
+      body.parsed,
+    );
   };
 
   const handler: Handler = async (req, res) => {
     const path = pathnameOf(req);
     log.track(req, res, "mcp", () => ({
-      kind: prmPaths.has(path) ? "prm" : path === mcpPath ? "mcp" : "other",
+      kind: prmPaths.has(path)
+        ? "prm"
+        : path === mcpPath || (sse && path === messagesPath)
+          ? "mcp"
+          : "other",
     }));
     if (prmPaths.has(path)) {
       if (req.method !== "GET" && req.method !== "HEAD") {
@@ -353,7 +448,11 @@ export async function startMcpServer(
       return;
     }
     if (path === mcpPath) {
-      await handleMcp(req, res);
+      await (sse ? handleSseStream(req, res) : handleStreamable(req, res));
+      return;
+    }
+    if (sse && path === messagesPath) {
+      await handleSseMessage(req, res);
       return;
     }
     sendJson(res, 404, { error: "not_found" });

@@ -168,6 +168,16 @@ export interface McpServerOptions {
    */
   readonly jsonResponse?: boolean;
   /**
+   * Extension: the MCP transport served at `path`.
+   * - "streamable-http" (default): stateless Streamable HTTP (POST; GET and DELETE are 405).
+   * - "sse": only the deprecated HTTP+SSE transport of MCP 2024-11-05 — a GET on `path` opens the
+   *   event stream, whose `endpoint` event names `{path}/messages?sessionId=…` for the client's
+   *   POSTs (answered 202, the responses come on the stream); a POST on `path` is 405, as at an
+   *   old server. Every request to either endpoint gets the same bearer/DPoP checks and the
+   *   message POSTs the same 403 insufficient_scope per tool; both count as `mcp` in the log.
+   */
+  readonly transport?: "streamable-http" | "sse";
+  /**
    * Extension: DPoP (RFC 9449 §7) knobs of the resource server. Whatever this says, a DPoP-bound
    * token (JWT `cnf.jkt`) is accepted only as `Authorization: DPoP <token>` with a valid proof
    * (signature by the embedded public `jwk`, `typ dpop+jwt`, `htm`, `htu`, `iat` ±300 s, unused
