@@ -1,0 +1,275 @@
+/**
+ * How a failure ends the command: its exit code and a sentence on what to do next. Every
+ * expected failure is a tagged error (authchart's AuthchartError, the file store's, the CLI's own
+ * below) and ends with its message and that hint — never a stack trace. Only a defect (a bug)
+ * is "unexpected", and even then the text is a description without secrets (core's
+ * describeDefect), the stack only with AUTHCHART_DEBUG=1.
+ *
+ * The codes are documented in `authchart --help` (exitCodeTable) and tested.
+ */
+import { describeDefect } from "@authchart/core";
+import { Schema } from "effect";
+
+export const ExitCode = {
+  ok: 0,
+  /** A bug or an unforeseen failure. */
+  unexpected: 1,
+  /** Bad arguments or options (also @effect/cli's own validation errors). */
+  usage: 2,
+  /** Authorization is needed, was declined, or could not be completed. */
+  authorization: 3,
+  /** The MCP server or the authorization server failed or broke the protocol. */
+  server: 4,
+  /** The credential store or its lock. */
+  store: 5,
+  /** Interrupted (Ctrl-C): 128 + SIGINT. */
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** What each exit code means, for `--help` (and the tests). */
+export const exitCodeTable: ReadonlyArray<readonly [ExitCode, string]> = [
+  [ExitCode.ok, "success"],
+  [ExitCode.unexpected, "unexpected failure (a bug: please report it)"],
+  [ExitCode.usage, "usage: a bad argument, option or environment variable"],
+  [
+    ExitCode.authorization,
+    "authorization needed, declined or not completed (e.g. run `authchart login <url>`)",
+  ],
+  [ExitCode.server, "the MCP server or its authorization server failed or broke the protocol"],
+  [ExitCode.store, "the credential store or its lock failed"],
+  [ExitCode.interrupted, "interrupted"],
+];
+
+// ------------------------------------------------------------------------- the CLI's own errors
+
+/** An argument, option or environment variable the command cannot use. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  reason: Schema.String,
+  hint: Schema.String,
+}) {
+  override get message() {
+    return this.reason;
+  }
+}
+
+/** `status <url>` (or a command that needs a session) for a server with no saved session. */
+export class NotLoggedIn extends Schema.TaggedError<NotLoggedIn>()("NotLoggedIn", {
+  serverUrl: Schema.String,
+}) {
+  override get message() {
+    return `no saved session for ${this.serverUrl}`;
+  }
+}
+
+/** The tool ran and reported an error (MCP CallToolResult `isError`). */
+export class ToolFailed extends Schema.TaggedError<ToolFailed>()("ToolFailed", {
+  tool: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `the tool ${this.tool} reported an error: ${this.reason}`;
+  }
+}
+
+/** The MCP server answered a JSON-RPC error (unknown tool, invalid arguments, ...). */
+export class McpRequestFailed extends Schema.TaggedError<McpRequestFailed>()("McpRequestFailed", {
+  operation: Schema.String,
+  code: Schema.optional(Schema.Number),
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `${this.operation} failed${this.code === undefined ? "" : ` (${this.code})`}: ${this.reason}`;
+  }
+}
+
+/** The demo did not go the way it is scripted (a regression, not a user's mistake). */
+export class DemoDiverged extends Schema.TaggedError<DemoDiverged>()("DemoDiverged", {
+  scene: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `the demo's scene "${this.scene}" went otherwise than scripted: ${this.reason}`;
+  }
+}
+
+/** The Mermaid renderer could not be loaded. */
+export class DiagramUnavailable extends Schema.TaggedError<DiagramUnavailable>()(
+  "DiagramUnavailable",
+  { reason: Schema.String },
+) {
+  override get message() {
+    return `the Mermaid renderer is unavailable: ${this.reason}`;
+  }
+}
+
+// ------------------------------------------------------------------------- classification
+
+export interface Verdict {
+  readonly code: ExitCode;
+  /** The error's tag, or "Defect" for something untyped. */
+  readonly tag: string;
+  readonly message: string;
+  /** What to do next. */
+  readonly hint: string;
+}
+
+const LOGIN_AGAIN = "run `authchart login <url>` to authorize again";
+const SERVER_SIDE =
+  "the server's configuration is at fault; tell its operator, or check the URL (`authchart status` shows what is saved)";
+const RETRY_LATER = "check the network and the server, then run the command again";
+
+/** A tagged error's exit code and hint; anything untagged is a defect (exit 1). */
+export const classify = (error: unknown): Verdict => {
+  if (typeof error !== "object" || error === null || !("_tag" in error)) {
+    return {
+      code: ExitCode.unexpected,
+      tag: "Defect",
+      message: describeDefect(error),
+      hint: "this is a bug in authchart; run again with AUTHCHART_DEBUG=1 and report the output",
+    };
+  }
+  const tagged = error as { readonly _tag: string; readonly message?: unknown };
+  const message = typeof tagged.message === "string" ? tagged.message : tagged._tag;
+  const verdict = (code: ExitCode, hint: string): Verdict => ({
+    code,
+    tag: tagged._tag,
+    message,
+    hint,
+  });
+  switch (tagged._tag) {
+    case "UsageError":
+      return verdict(ExitCode.usage, (error as UsageError).hint);
+    case "InvalidResourceUri":
+      return verdict(
+        ExitCode.usage,
+        "give the MCP server's full https URL, e.g. https://mcp.example.com/mcp",
+      );
+    case "InsecureUrl":
+      return verdict(ExitCode.usage, "use https (plain http is accepted on loopback only)");
+    case "InvalidClientConfiguration":
+    case "InvalidRedirectUri":
+      return verdict(
+        ExitCode.usage,
+        "check --client-id, --issuer, --client-metadata-url and --port",
+      );
+
+    case "NotLoggedIn":
+      return verdict(ExitCode.authorization, "run `authchart login <url>` first");
+    case "InteractionRequired":
+      return verdict(
+        ExitCode.authorization,
+        "this needs the user in a browser: run `authchart login <url>` (with the scopes it needs), then this command again",
+      );
+    case "ScopeDeclined":
+      return verdict(
+        ExitCode.authorization,
+        "the scope was not granted; if that was a mistake, run `authchart login <url> --scope <scope>` and grant it",
+      );
+    case "AuthorizationDenied":
+      return verdict(
+        ExitCode.authorization,
+        "the authorization server refused (see the error); run `authchart login <url>` to try again, with other --scope values if it names invalid_scope",
+      );
+    case "AuthorizationLoop":
+      return verdict(
+        ExitCode.authorization,
+        "the server keeps asking for authorization it does not accept; check the scopes the tool needs, or ask the server's operator",
+      );
+    case "AuthorizationTimeout":
+    case "FlowCancelled":
+    case "UserAgentFailed":
+    case "PasteEnded":
+    case "CallbackTimeout":
+    case "LoopbackPortInUse":
+    case "LoopbackListenFailed":
+    case "BrowserLaunchFailed":
+    case "BrowserLaunchRefused":
+      return verdict(
+        ExitCode.authorization,
+        "run the command again and finish the sign-in in the browser; use --headless to paste the address instead, or --port for another redirect port",
+      );
+    case "StateMismatch":
+    case "IssMismatch":
+    case "InvalidCallback":
+      return verdict(
+        ExitCode.authorization,
+        "the browser brought back an address from another sign-in; run the command again and use only the newest sign-in page",
+      );
+    case "DeviceCodeExpired":
+    case "DeviceAuthorizationDenied":
+    case "AssertionUnavailable":
+    case "TokenRejected":
+    case "ClientSecretExpired":
+    case "AssertionRejected":
+      return verdict(ExitCode.authorization, LOGIN_AGAIN);
+
+    case "TransportError":
+    case "RequestTimeout":
+      return verdict(ExitCode.server, RETRY_LATER);
+    case "TokenEndpointFailed":
+    case "UnexpectedStatus":
+      return verdict(ExitCode.server, RETRY_LATER);
+    case "AccessForbidden":
+      return verdict(
+        ExitCode.server,
+        "the server refuses this request whatever the scopes; ask its operator for access",
+      );
+    case "ToolFailed":
+      return verdict(ExitCode.server, "the tool ran and failed: check its arguments");
+    case "McpRequestFailed":
+      return verdict(
+        ExitCode.server,
+        "check the tool's name and arguments (`authchart tools <url>` lists them)",
+      );
+    case "UnexpectedRedirect":
+    case "ResponseTooLarge":
+    case "UnexpectedContentType":
+    case "MalformedJson":
+    case "InvalidDocument":
+    case "ResourceMetadataNotFound":
+    case "ResourceMismatch":
+    case "NoAuthorizationServer":
+    case "AuthServerMetadataNotFound":
+    case "IssuerMismatch":
+    case "PkceUnsupported":
+    case "RegistrationRejected":
+    case "RegistrationUnavailable":
+    case "InvalidChallenge":
+    case "RevocationFailed":
+    case "DpopUnsupported":
+    case "DpopBindingMismatch":
+    case "DeviceAuthorizationUnsupported":
+    case "DeviceAuthorizationRejected":
+      return verdict(
+        ExitCode.server,
+        tagged._tag === "RegistrationUnavailable"
+          ? "register a client with the server's operator and pass --client-id (and --client-secret-env), or --client-metadata-url"
+          : SERVER_SIDE,
+      );
+
+    case "StoreFailed":
+    case "KeychainUnavailable":
+      return verdict(
+        ExitCode.store,
+        "check the configuration directory (--config-dir or AUTHCHART_CONFIG_DIR): it must belong to you and be private; move a damaged file aside to start over",
+      );
+    case "LockTimeout":
+    case "LockFailed":
+      return verdict(
+        ExitCode.store,
+        "another authchart process holds the session's lock; wait for it to finish, then run the command again",
+      );
+
+    case "DiagramUnavailable":
+    case "DemoDiverged":
+    case "StepDefect":
+    case "DpopKeyFailed":
+      return verdict(
+        ExitCode.unexpected,
+        "this is a bug in authchart; run again with AUTHCHART_DEBUG=1 and report the output",
+      );
+    default:
+      return verdict(ExitCode.unexpected, "run again with AUTHCHART_DEBUG=1 and report the output");
+  }
+};
