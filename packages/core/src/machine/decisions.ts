@@ -12,7 +12,12 @@ import {
   stepUpScopes,
   unionScopes,
 } from "../protocol/scopes.js";
-import { type AuthchartError, AuthorizationLoop, isTransient } from "./errors.js";
+import {
+  type AuthchartError,
+  AuthorizationLoop,
+  InteractionRequired,
+  isTransient,
+} from "./errors.js";
 import { authorizationRefusal, authorizationsFor } from "./loop-guard.js";
 import type {
   AuthConfig,
@@ -138,6 +143,27 @@ export const loopRefusal = (facts: LoopFacts, plan: ScopePlan | undefined): Auth
     attempts: authorizationsFor(facts.authorizations, plan?.requested ?? []),
     counted: "authorizations for this scope set",
   });
+
+/**
+ * The consent a flow that needs the user (a browser step, a user code) would ask for, when the
+ * session may not prompt — `interaction: "never"`, a background session — or undefined when it
+ * may. Judged once the plan is made, before any registration: the resource, the authorization
+ * server and the scopes are known, nothing has been written.
+ */
+export const interactionRequired = (facts: {
+  readonly serverUrl: string;
+  readonly config: Pick<AuthConfig, "interaction">;
+  readonly resource?: ResourceInfo | undefined;
+  readonly authServer?: AuthServerInfo | undefined;
+  readonly plan?: ScopePlan | undefined;
+}): InteractionRequired | undefined =>
+  facts.config.interaction === "allowed"
+    ? undefined
+    : new InteractionRequired({
+        resource: facts.resource?.resource ?? facts.serverUrl,
+        issuer: facts.authServer?.issuer,
+        scopes: [...(facts.plan?.requested ?? [])],
+      });
 
 /** The authorization-server metadata as known, if it is still within its time to live. */
 export const currentAuthServer = (

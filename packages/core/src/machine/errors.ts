@@ -70,6 +70,26 @@ export class FlowCancelled extends Schema.TaggedError<FlowCancelled>()("FlowCanc
   }
 }
 
+/**
+ * The session may not interact with the user (`interaction: "never"`: a background session) and
+ * a token needs the user's consent: the flow ended before any registration or browser step, with
+ * what consent is needed — the resource, the authorization server and the scopes it would ask
+ * for — so that a host can say "consent needed for X" instead of opening browser tabs.
+ */
+export class InteractionRequired extends Schema.TaggedError<InteractionRequired>()(
+  "InteractionRequired",
+  {
+    resource: Schema.String,
+    issuer: Schema.optional(Schema.String),
+    scopes: Schema.Array(Schema.String),
+  },
+) {
+  override get message() {
+    const scopes = this.scopes.length > 0 ? this.scopes.join(" ") : "its default scopes";
+    return `consent needed at ${this.issuer ?? "the authorization server"} for ${scopes} on ${this.resource}; run an interactive login (authchart login ${this.resource})`;
+  }
+}
+
 /** A step failed in a way that is not one of its typed errors (a bug or an interrupted fiber). */
 export class StepDefect extends Schema.TaggedError<StepDefect>()("StepDefect", {
   step: Schema.String,
@@ -126,6 +146,7 @@ export type AuthchartError =
   | AccessForbidden
   | AuthorizationLoop
   | AuthorizationTimeout
+  | InteractionRequired
   | FlowCancelled
   | StepDefect;
 

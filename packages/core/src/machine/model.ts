@@ -114,9 +114,18 @@ export type GrantType =
   | "cross_app_access"
   | "device_code";
 
+/**
+ * Whether the session may start a flow that needs the user (a browser step, a user code):
+ * "allowed" (an interactive application), or "never" (a background session: a flow that needs
+ * the user ends at once in InteractionRequired; a token held or refreshable keeps serving).
+ */
+export type InteractionPolicy = "allowed" | "never";
+
 export interface AuthConfig {
   /** The grant `obtaining` runs (its child flow). */
   readonly grant: GrantType;
+  /** May a flow prompt the user? */
+  readonly interaction: InteractionPolicy;
   /** Bounded authorizations for one required scope set (MCP retry limit; conformance ≤ 3). */
   readonly maxAuthorizationsPerScopeSet: number;
   /** Bounded authorizations in all for the session, until the application calls authorize(). */
@@ -144,6 +153,7 @@ export interface AuthConfig {
 
 export const defaultAuthConfig: AuthConfig = {
   grant: "authorization_code",
+  interaction: "allowed",
   maxAuthorizationsPerScopeSet: 3,
   maxAuthorizationsPerSession: 10,
   refreshSkewMillis: 60_000,

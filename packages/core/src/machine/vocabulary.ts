@@ -36,6 +36,7 @@ export type Decision =
   | "client"
   | "authorize"
   | "retry without scope"
+  | "interaction required"
   | "token"
   | "user code"
   | "identity assertion";
@@ -72,4 +73,6 @@ export const because = {
   withoutScopeAuthorize:
     "the scopes taken from scopes_supported were refused with invalid_scope; asking once more without a scope parameter",
   withoutScopeToken: "the token endpoint refused the scopes taken from scopes_supported",
+  interactionRequired:
+    'a token needs the user\'s consent and this session may not prompt (interaction: "never"); nothing registered, no browser opened',
 } as const;

@@ -32,6 +32,7 @@ import type {
   AuthContext,
   AuthServerInfo,
   ChallengeInfo,
+  InteractionPolicy,
   RestoredSession,
   TokenInfo,
   TraceEntry,
@@ -78,6 +79,14 @@ export interface SessionOptions {
   readonly userAgent?:
     | ((prompt: AuthorizationPrompt, signal: AbortSignal) => Promise<string>)
     | undefined;
+  /**
+   * May the session start a flow that needs the user (a browser step, a device user code)?
+   * "allowed" (default) for an interactive application; "never" for a background session (a
+   * daemon, a reconnect): a token held or refreshable keeps serving, and when only the user can
+   * help, the request fails at once with InteractionRequired — the resource, the authorization
+   * server and the scopes that need consent — instead of opening a browser.
+   */
+  readonly interaction?: InteractionPolicy | undefined;
   /** Where tokens, clients and the session's state persist. Default: memory, for this process. */
   readonly store?: CredentialStoreService | undefined;
   /**
@@ -303,6 +312,7 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   const withUser = grant === "authorization_code" || grant === "device_code";
   const config = {
     grant,
+    interaction: options.interaction ?? "allowed",
     configuredScopes: options.client.scopes ?? [],
     // A grant without a user has no refresh token to ask for (RFC 6749 §4.4.3).
     offlineAccess: withUser && (options.client.offlineAccess ?? true),

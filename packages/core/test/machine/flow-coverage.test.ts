@@ -23,6 +23,8 @@ import {
 } from "./scripted.js";
 
 const config = { ...defaultAuthConfig, maxAuthorizationsPerScopeSet: 1 };
+/** A background session: a flow that needs the user ends after its plan (InteractionRequired). */
+const background = { ...config, interaction: "never" as const };
 const noFacts = {
   config,
   requestedSoFar: [],
@@ -64,7 +66,12 @@ const replay = (machine: typeof standaloneFlow) => (flowInput: FlowInput) => {
 };
 
 /** The flows without a browser step: a first token, and a step-up on known metadata. */
-const withoutBrowser = (name: string, flow: (typeof flows)[keyof typeof flows], depth: number) => {
+const withoutBrowser = (
+  name: string,
+  flow: (typeof flows)[keyof typeof flows],
+  depth: number,
+  extra: readonly { name: string; input: FlowInput; depth: number }[] = [],
+) => {
   const machine = standalone(flow);
   describeCoverage<FlowInput>({
     name,
@@ -87,6 +94,7 @@ const withoutBrowser = (name: string, flow: (typeof flows)[keyof typeof flows], 
         }),
         depth: 1,
       },
+      ...extra,
     ],
     events: (snapshot: AnyMachineSnapshot) => flowEvents(snapshot as FlowSnapshot),
     serialize: (snapshot: AnyMachineSnapshot) => serializeFlow(snapshot as FlowSnapshot),
@@ -97,7 +105,13 @@ const withoutBrowser = (name: string, flow: (typeof flows)[keyof typeof flows], 
 withoutBrowser("clientCredentialsFlow", flows.clientCredentials, 5);
 withoutBrowser("jwtBearerFlow", flows.jwtBearer, 5);
 withoutBrowser("crossAppAccessFlow", flows.crossAppAccess, 6);
-withoutBrowser("deviceAuthorizationFlow", flows.deviceAuthorization, 7);
+withoutBrowser("deviceAuthorizationFlow", flows.deviceAuthorization, 7, [
+  {
+    name: "a background session",
+    input: flowInput({ config: background, facts: { ...noFacts, config: background } }),
+    depth: 3,
+  },
+]);
 
 describeCoverage<FlowInput>({
   name: "authorizationCodeFlow",
@@ -136,6 +150,20 @@ describeCoverage<FlowInput>({
         authorizations: countAuthorization(noAuthorizations, ["read"]),
       }),
       depth: 3,
+    },
+    {
+      name: "a background session's first authorization",
+      input: flowInput({ config: background, facts: { ...noFacts, config: background } }),
+      depth: 3,
+    },
+    {
+      name: "a background session's step-up on current metadata",
+      input: flowInput({
+        config: background,
+        facts: { ...noFacts, config: background, challenge: stepUp, granted: ["read"], ...known },
+        client: clientInfo("dynamic"),
+      }),
+      depth: 1,
     },
     {
       name: "a re-registration after a refresh met invalid_client",

@@ -53,10 +53,10 @@ export const authorizationCodeFlow = flowSetup.createMachine({
 
     resourceMetadata: resourceMetadataState,
     authServerMetadata: authServerMetadataState,
-    planning: planningState("registering"),
+    planning: planningState("registering", { withUser: true }),
 
     /** A step-up on known metadata: the plan, judged by the loop guard; the client is known. */
-    reusingMetadata: planningState("authorizing"),
+    reusingMetadata: planningState("authorizing", { withUser: true }),
 
     registering: registeringState("authorizing"),
 

@@ -30,7 +30,7 @@ export const deviceAuthorizationFlow = flowSetup.createMachine({
   initial: "starting",
   output: flowOutput,
   states: {
-    ...discoveryStates("registering"),
+    ...discoveryStates("registering", { withUser: true }),
     registering: registeringState("requestingUserCode", [DEVICE_CODE_GRANT, "refresh_token"]),
     requestingUserCode: {
       entry: authorizingEntry,

@@ -31,6 +31,7 @@ import {
   codeExchangeFailureVerdict,
   currentAuthServer,
   describeScopes,
+  interactionRequired,
   planFor,
   type ScopeFacts,
   scopesFromSupportedRefused,
@@ -164,6 +165,8 @@ export const flowSetup = setup({
     resourceMetadataMissing: ({ event }) =>
       errorOf("discoverResource", event)._tag === "ResourceMetadataNotFound",
     planRefused: ({ context }) => authorizationRefused(context, context.plan) !== undefined,
+    /** The next step needs the user and the session may not prompt (interaction: "never"). */
+    interactionNotAllowed: ({ context }) => interactionRequired(context) !== undefined,
     scopesFromSupportedRefused: ({ context, event }) =>
       scopesFromSupportedRefused(context.plan, errorOf("authorize", event)) &&
       authorizationRefused(context, withoutScopePlan(context.plan)) === undefined,
@@ -345,12 +348,18 @@ export const authServerMetadataState = flowSetup.createStateConfig({
 
 /**
  * The scope plan, judged by the loop guard before any registration, authorization or token
- * request; then `next`.
+ * request; then `next`. A flow whose next steps need the user (`withUser`: a browser step, a user
+ * code) is judged by the session's interaction policy here too: a background session ends now,
+ * with the consent it would need, before anything is registered or opened.
  */
-export const planningState = <const Next extends string>(next: Next) =>
+export const planningState = <const Next extends string>(
+  next: Next,
+  options: { readonly withUser?: boolean } = {},
+) =>
   flowSetup.createStateConfig({
-    description:
-      "The scope plan, judged by the loop guard before any registration, authorization or token request.",
+    description: options.withUser
+      ? "The scope plan, judged by the loop guard and the interaction policy before any registration or prompt."
+      : "The scope plan, judged by the loop guard before any registration, authorization or token request.",
     entry: [
       "assignPlan",
       {
@@ -376,9 +385,38 @@ export const planningState = <const Next extends string>(next: Next) =>
           }),
         },
       },
+      ...(options.withUser ? [interactionRequiredTransition] : []),
       { target: next },
     ],
   });
+
+/** A background session meets a step that needs the user: the flow ends, saying what consent. */
+const interactionRequiredTransition = {
+  guard: "interactionNotAllowed",
+  target: "failed",
+  description:
+    'The session may not prompt the user (interaction: "never"): InteractionRequired, naming the resource, the authorization server and the scopes.',
+  actions: [
+    {
+      type: "assignError",
+      params: ({ context }: { readonly context: FlowContext }) => ({
+        error: established(interactionRequired(context), "the consent needed"),
+      }),
+    },
+    {
+      type: "trace",
+      params: ({ context }: { readonly context: FlowContext }) => ({
+        decision: "interaction required" as const,
+        reason: because.interactionRequired,
+        details: {
+          resource: context.resource?.resource ?? context.serverUrl,
+          issuer: context.authServer?.issuer ?? "(unknown)",
+          scopes: [...(context.plan?.requested ?? [])],
+        },
+      }),
+    },
+  ],
+} as const;
 
 /** Where a flow without a user starts: known, current metadata is used as is. */
 export const startingState = flowSetup.createStateConfig({
@@ -399,11 +437,14 @@ export const startingState = flowSetup.createStateConfig({
  * The states every flow without a browser step starts with — known, current metadata reused or
  * discovered, then the loop-guarded plan — going to `next`.
  */
-export const discoveryStates = <const Next extends string>(next: Next) => ({
+export const discoveryStates = <const Next extends string>(
+  next: Next,
+  options: { readonly withUser?: boolean } = {},
+) => ({
   starting: startingState,
   resourceMetadata: resourceMetadataState,
   authServerMetadata: authServerMetadataState,
-  planning: planningState(next),
+  planning: planningState(next, options),
 });
 
 /** How every flow ends: its output (flowOutput) says which and with what. */
