@@ -154,4 +154,49 @@ describe("a real browser signs in through nodeUserAgent", () => {
     }
     await page.close();
   }, 60_000);
+
+  it("a person who cancels on the consent page lands on the receiver's 'not completed' page; authorize() rejects with access_denied", async (context) => {
+    if (browser === undefined) return context.skip(skipReason);
+    const chromium = browser;
+    const k = await startTestkit({ authServer: { browserPages: true } });
+    kit = k;
+    const redirectUri = `http://127.0.0.1:${await freePort()}/callback`;
+    let opened: (page: Page) => void = () => {};
+    const pageOpened = new Promise<Page>((resolve) => {
+      opened = resolve;
+    });
+    const s = await createSession({
+      serverUrl: k.mcpUrl,
+      client: { clientName: "authchart browser e2e", redirectUris: [redirectUri] },
+      userAgent: nodeUserAgent({
+        launch: async (url) => {
+          const page = await chromium.context.newPage();
+          await page.goto(url);
+          opened(page);
+        },
+        headless: false,
+        output: sink().stream,
+      }),
+    });
+    session = s;
+    const authorizing = s.authorize(["mcp:read"]);
+    const outcome = authorizing.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const page = await pageOpened;
+    await page.getByPlaceholder("Enter any login").pressSequentially("carol");
+    await page.getByPlaceholder("and password").pressSequentially("a password");
+    await page.getByRole("button", { name: "Sign-in" }).click();
+    await page.getByRole("heading", { name: "Authorize" }).waitFor();
+    await page.getByRole("link", { name: "[ Cancel ]" }).click();
+
+    await page.waitForURL((url) => url.href.startsWith(`${redirectUri}?`));
+    await page.getByRole("heading", { name: "Authorization not completed" }).waitFor();
+    await page.getByText("access_denied", { exact: false }).waitFor();
+    const error = await outcome;
+    expect(error).toMatchObject({ _tag: "AuthorizationDenied", error: "access_denied" });
+    expect(s.state().token).toBeUndefined();
+    await page.close();
+  }, 60_000);
 });
