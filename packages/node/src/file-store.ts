@@ -18,8 +18,14 @@
  * StoreFailed for every entry of that file, reads and writes alike (a write would drop its
  * other entries), while the other file is served as usual; moving the bad file aside recovers.
  *
- * Writers in one process (every store instance over the same directory) are serialized; writers
- * in several processes are not (the last rename wins): pair with a cross-process lock for that.
+ * Every read-modify-write (a save, a delete) holds the directory's write lock: in this process a
+ * semaphore (every store instance over the directory shares it), then across processes a lock
+ * file, `store.lock` in the directory (file-lock.ts: exclusive create, heartbeat, a crashed
+ * holder recovered, a bounded wait). Without it two processes that both read the file before
+ * either renamed its new version would each write back their own entry only, and the last
+ * rename would drop the other's. It is held for one update (milliseconds), and it is not the
+ * session's lock: a session may hold its refresh lock while it saves, never the reverse, so the
+ * two cannot deadlock. Reads take no lock: a rename replaces a whole file at once.
  */
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, readdir, rename, rm, stat } from "node:fs/promises";
@@ -31,6 +37,8 @@ import {
   clientStoreKey,
   DpopKey,
   dpopKeyStoreKey,
+  type LockFailed,
+  type LockTimeout,
   StoreFailed,
   sessionStoreKey,
   type TokenKey,
@@ -45,6 +53,7 @@ import {
   type InsecurePermissions,
   StoreRefusal,
 } from "./config-dir.js";
+import { makeFileLock } from "./file-lock.js";
 import {
   KeychainSecrets,
   type KeychainUnavailable,
@@ -70,6 +79,18 @@ export interface FileCredentialStoreOptions {
   readonly keychainService?: string | undefined;
   /** The keychain (default: the OS keychain through @napi-rs/keyring). */
   readonly keyring?: Keyring | undefined;
+  /** The cross-process write lock (`store.lock`): how long a write waits, when a holder is stale. */
+  readonly writeLock?: StoreWriteLockOptions | undefined;
+}
+
+export interface StoreWriteLockOptions {
+  /** How long a save or delete waits for another process's write. Default: 10 s. */
+  readonly waitMillis?: number | undefined;
+  /**
+   * A holder that has not beaten for this long is stale (a crashed holder on this host is
+   * recovered at once). Default: 10 s.
+   */
+  readonly staleMillis?: number | undefined;
 }
 
 /** What a store is and where it keeps things (for `authchart status`). */
@@ -108,6 +129,8 @@ const sessionUrlOf = (key: string): string | undefined => {
 
 export const METADATA_FILE = "metadata.json";
 export const SECRETS_FILE = "secrets.json";
+/** The name of the cross-process write lock; its file is `store.lock` in the store directory. */
+export const STORE_LOCK_NAME = "store";
 /** Temporary files are `.<file>.<pid>.<random>.tmp`; a crash leaves them behind. */
 const TEMP_FILE = /^\.(metadata|secrets)\.json\.\d+\.[0-9a-f]+\.tmp$/;
 const STALE_TEMP_MILLIS = 60_000;
@@ -290,6 +313,16 @@ const removeStaleTempFiles = (directory: string) =>
     );
   });
 
+/** The write lock, not obtained: a StoreFailed of the operation that needed it. */
+const lockFailure = (operation: string) => (error: LockTimeout | LockFailed) =>
+  new StoreFailed({
+    operation,
+    reason:
+      error._tag === "LockTimeout"
+        ? `another process kept the store's write lock for ${error.waitMillis} ms; try again`
+        : `the store's write lock failed to ${error.operation}: ${error.reason}`,
+  });
+
 const undecodable = (operation: string, what: string) =>
   new StoreFailed({ operation, reason: `stored ${what} does not decode` });
 const mismatched = (operation: string, what: string) =>
@@ -312,8 +345,24 @@ export const makeFileCredentialStore = (
     yield* removeStaleTempFiles(directory);
     const metadataFile = path.join(directory, METADATA_FILE);
     const secretsFile = path.join(directory, SECRETS_FILE);
-    const lock = lockFor(directory);
-    const serialized = lock.withPermits(1);
+    const inProcess = lockFor(directory).withPermits(1);
+    const acrossProcesses = makeFileLock({
+      directory,
+      staleMillis: options.writeLock?.staleMillis ?? 10_000,
+    });
+    const writeLockWait = options.writeLock?.waitMillis ?? 10_000;
+    /** One read-modify-write (or a few, for one entry) at a time, in every process. */
+    const serialized =
+      (operation: string) =>
+      <A>(effect: Effect.Effect<A, StoreFailed>): Effect.Effect<A, StoreFailed> =>
+        inProcess(
+          acrossProcesses.withLock(STORE_LOCK_NAME, effect, { waitMillis: writeLockWait }).pipe(
+            Effect.catchTags({
+              LockTimeout: lockFailure(operation),
+              LockFailed: lockFailure(operation),
+            }),
+          ),
+        );
 
     let secrets: SecretsBackend;
     let keychainService: string | undefined;
@@ -415,12 +464,12 @@ export const makeFileCredentialStore = (
           if (clientSecret === undefined) yield* secrets.remove(secretKey, operation);
           else yield* secrets.set(secretKey, clientSecret, operation);
           yield* metadata.set(clientStoreKey(client.issuer), rest, operation);
-        }).pipe(serialized),
+        }).pipe(serialized("saveClient")),
       deleteClient: (issuer) =>
         Effect.gen(function* () {
           yield* metadata.remove(clientStoreKey(issuer), "deleteClient");
           yield* secrets.remove(clientSecretStoreKey(issuer), "deleteClient");
-        }).pipe(serialized),
+        }).pipe(serialized("deleteClient")),
 
       loadTokens: (key) =>
         loadSecret(
@@ -433,8 +482,9 @@ export const makeFileCredentialStore = (
       saveTokens: (tokens) =>
         Effect.flatMap(encode(TokenSet, tokens, "saveTokens"), (encoded) =>
           secrets.set(tokenStoreKey(tokens.key), encoded, "saveTokens"),
-        ).pipe(serialized),
-      deleteTokens: (key) => secrets.remove(tokenStoreKey(key), "deleteTokens").pipe(serialized),
+        ).pipe(serialized("saveTokens")),
+      deleteTokens: (key) =>
+        secrets.remove(tokenStoreKey(key), "deleteTokens").pipe(serialized("deleteTokens")),
 
       loadDpopKey: (key) =>
         loadSecret(
@@ -447,9 +497,9 @@ export const makeFileCredentialStore = (
       saveDpopKey: (dpopKey) =>
         Effect.flatMap(encode(DpopKey, dpopKey, "saveDpopKey"), (encoded) =>
           secrets.set(dpopKeyStoreKey(dpopKey.key), encoded, "saveDpopKey"),
-        ).pipe(serialized),
+        ).pipe(serialized("saveDpopKey")),
       deleteDpopKey: (key) =>
-        secrets.remove(dpopKeyStoreKey(key), "deleteDpopKey").pipe(serialized),
+        secrets.remove(dpopKeyStoreKey(key), "deleteDpopKey").pipe(serialized("deleteDpopKey")),
 
       // The session's JSON is validated by core's PersistedSession on load; here only its type.
       loadSession: (serverUrl) =>
@@ -463,9 +513,13 @@ export const makeFileCredentialStore = (
           }),
         ),
       saveSession: (serverUrl, json) =>
-        metadata.set(sessionStoreKey(serverUrl), json, "saveSession").pipe(serialized),
+        metadata
+          .set(sessionStoreKey(serverUrl), json, "saveSession")
+          .pipe(serialized("saveSession")),
       deleteSession: (serverUrl) =>
-        metadata.remove(sessionStoreKey(serverUrl), "deleteSession").pipe(serialized),
+        metadata
+          .remove(sessionStoreKey(serverUrl), "deleteSession")
+          .pipe(serialized("deleteSession")),
     };
     return service;
   });

@@ -1,15 +1,19 @@
 /** The file lock (SessionLock for processes sharing a file store). */
+import { createHook } from "node:async_hooks";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { LockTimeout, tokenLockName } from "@authchart/core";
 import { Effect, Exit } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { lockFileName, makeFileLock } from "../src/file-lock.js";
+import { startChild, stopChildren } from "./support/children.js";
 
+const posix = process.platform !== "win32";
 const dirs: string[] = [];
 afterEach(async () => {
+  await stopChildren();
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 const lockDir = async () => {
@@ -17,6 +21,27 @@ const lockDir = async () => {
   dirs.push(base);
   return join(base, "locks");
 };
+
+/** Resolves once `check` holds: a state to wait for, polled, never a fixed sleep. */
+const until = async (check: () => Promise<boolean>, what: string) => {
+  const limit = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > limit) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+/** A promise and the function that resolves it. */
+const signal = () => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+};
+
+const timeoutOf = (exit: Exit.Exit<unknown, unknown>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined;
 
 /** A pid that was alive a moment ago and no longer is. */
 const deadPid = () => {
@@ -78,19 +103,18 @@ describe("file lock", () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
-  it("a lock older than the lease is taken over even when its pid lives", async () => {
+  it("a lock whose heartbeat is older than staleMillis is taken over even when its pid lives", async () => {
     const directory = await lockDir();
-    const lock = makeFileLock({ directory, leaseMillis: 1_000 });
+    const lock = makeFileLock({ directory, staleMillis: 1_000 });
     await Effect.runPromise(lock.withLock("warm", Effect.void));
+    const path = join(directory, lockFileName("tokens-old"));
     await writeFile(
-      join(directory, lockFileName("tokens-old")),
-      JSON.stringify({
-        pid: process.pid,
-        hostname: hostname(),
-        startedAt: Date.now() - 5_000,
-        id: "old",
-      }),
+      path,
+      JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: Date.now(), id: "old" }),
     );
+    // Its holder stopped beating 5 s ago.
+    const lastBeat = new Date(Date.now() - 5_000);
+    await utimes(path, lastBeat, lastBeat);
     const value = await Effect.runPromise(
       lock.withLock("tokens-old", Effect.succeed("mine"), { waitMillis: 2_000 }),
     );
@@ -176,4 +200,149 @@ describe("file lock", () => {
     expect(lockFileName(name)).toBe(`${name}.lock`);
     expect(lockFileName("https://x.example/?secret=abc")).toMatch(/^[0-9a-f]{40}\.lock$/);
   });
+});
+
+describe("file lock heartbeat", () => {
+  it("a holder holding past staleMillis keeps its lock: its heartbeat moves the file's time, a waiter times out", async () => {
+    const directory = await lockDir();
+    const options = { directory, staleMillis: 300, heartbeatMillis: 50 };
+    const path = join(directory, lockFileName("tokens-slow"));
+    const inside = signal();
+    const done = signal();
+    const holder = Effect.runPromise(
+      makeFileLock(options).withLock(
+        "tokens-slow",
+        Effect.promise(async () => {
+          inside.resolve();
+          await done.promise;
+        }),
+      ),
+    );
+    await inside.promise;
+    const content = await readFile(path, "utf8");
+    const created = (await stat(path)).mtimeMs;
+    await until(async () => (await stat(path)).mtimeMs > created, "the holder beats");
+    // Waiting five times the stale age: the lock is never taken from its live holder.
+    const exit = await Effect.runPromiseExit(
+      makeFileLock(options).withLock("tokens-slow", Effect.succeed("stolen"), {
+        waitMillis: 1_500,
+      }),
+    );
+    expect(timeoutOf(exit)).toBeInstanceOf(LockTimeout);
+    expect(await readFile(path, "utf8")).toBe(content);
+    done.resolve();
+    await holder;
+    expect((await readdir(directory)).filter((f) => f.endsWith(".lock"))).toEqual([]);
+  });
+
+  it("the heartbeat timer is unref'd and stopped on release (no timer left behind)", async () => {
+    const directory = await lockDir();
+    const lock = makeFileLock({ directory, staleMillis: 200, heartbeatMillis: 10 });
+    const path = join(directory, lockFileName("tokens-beat"));
+    const timers = new Map<number, { hasRef: () => boolean }>();
+    const destroyed = new Set<number>();
+    const hook = createHook({
+      init: (id, type, _trigger, resource) => {
+        if (type === "Timeout") timers.set(id, resource as { hasRef: () => boolean });
+      },
+      destroy: (id) => {
+        destroyed.add(id);
+      },
+    }).enable();
+    try {
+      await Effect.runPromise(
+        lock.withLock(
+          "tokens-beat",
+          Effect.promise(async () => {
+            const created = (await stat(path)).mtimeMs;
+            await until(async () => (await stat(path)).mtimeMs > created, "the holder beats");
+          }),
+        ),
+      );
+      // Destroy hooks run asynchronously: let them.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      hook.disable();
+    }
+    const unrefd = [...timers].filter(([, timer]) => !timer.hasRef());
+    expect(unrefd.length).toBeGreaterThan(0);
+    expect(unrefd.filter(([id]) => !destroyed.has(id))).toEqual([]);
+  });
+
+  it("another process holding past staleMillis keeps its lock: a waiter here times out, then gets it once released", async () => {
+    const directory = await lockDir();
+    const holder = startChild("lock-holder.ts", {
+      LOCK_DIR: directory,
+      LOCK_NAME: "tokens-child",
+      STALE_MILLIS: "300",
+      HEARTBEAT_MILLIS: "50",
+    });
+    await holder.line((l) => l === "held");
+    const lock = makeFileLock({ directory, staleMillis: 300 });
+    const exit = await Effect.runPromiseExit(
+      lock.withLock("tokens-child", Effect.succeed("stolen"), { waitMillis: 1_500 }),
+    );
+    expect(timeoutOf(exit)).toBeInstanceOf(LockTimeout);
+    expect(
+      JSON.parse(await readFile(join(directory, lockFileName("tokens-child")), "utf8")),
+    ).toMatchObject({
+      pid: holder.process.pid,
+    });
+    const waiting = Effect.runPromise(
+      lock.withLock("tokens-child", Effect.succeed("mine"), { waitMillis: 20_000 }),
+    );
+    holder.send("release");
+    expect(await waiting).toBe("mine");
+    expect(await holder.exited).toBe(0);
+  }, 60_000);
+
+  it("a holder killed while holding is recovered at once: its pid is gone (no stale age to wait)", async () => {
+    const directory = await lockDir();
+    const holder = startChild("lock-holder.ts", { LOCK_DIR: directory, LOCK_NAME: "tokens-kill" });
+    await holder.line((l) => l === "held");
+    holder.process.kill("SIGKILL");
+    await holder.exited;
+    // The default stale age is 20 s; the wait is shorter.
+    const value = await Effect.runPromise(
+      makeFileLock({ directory }).withLock("tokens-kill", Effect.succeed("mine"), {
+        waitMillis: 5_000,
+      }),
+    );
+    expect(value).toBe("mine");
+  }, 60_000);
+
+  it.skipIf(!posix)(
+    "a holder stopped (SIGSTOP) stops beating: recovered once its heartbeat is stale; awake again, its release leaves the new lock alone",
+    async () => {
+      const directory = await lockDir();
+      const path = join(directory, lockFileName("tokens-stop"));
+      const holder = startChild("lock-holder.ts", {
+        LOCK_DIR: directory,
+        LOCK_NAME: "tokens-stop",
+        STALE_MILLIS: "500",
+        HEARTBEAT_MILLIS: "50",
+      });
+      await holder.line((l) => l === "held");
+      holder.process.kill("SIGSTOP");
+      const lock = makeFileLock({ directory, staleMillis: 500 });
+      const mine = await Effect.runPromise(
+        lock.withLock(
+          "tokens-stop",
+          Effect.promise(async () => {
+            const content = await readFile(path, "utf8");
+            expect(JSON.parse(content)).toMatchObject({ pid: process.pid });
+            holder.process.kill("SIGCONT");
+            holder.send("release");
+            await holder.line((l) => l === "released");
+            // The woken holder's release did not remove this lock.
+            return readFile(path, "utf8").then((now) => now === content);
+          }),
+          { waitMillis: 10_000 },
+        ),
+      );
+      expect(mine).toBe(true);
+      expect((await readdir(directory)).filter((f) => f.endsWith(".lock"))).toEqual([]);
+    },
+    60_000,
+  );
 });
