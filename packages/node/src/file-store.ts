@@ -104,6 +104,11 @@ export interface FileStoreDescription {
   readonly requested: "file" | "keychain" | "auto";
   /** With "auto" and the file: why the keychain was not used. */
   readonly keychainUnusable?: string | undefined;
+  /**
+   * Why the store could not be opened (NodeAuth.layer: every operation fails with it); the other
+   * fields then say what was asked for.
+   */
+  readonly unavailable?: string | undefined;
 }
 
 export interface FileCredentialStoreService extends CredentialStoreService {
