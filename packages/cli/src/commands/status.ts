@@ -12,9 +12,22 @@ import { dim, line, Output, yellow } from "../output.js";
 import { configDirectory, findSavedServer, openStore, type Store } from "../store.js";
 import { decodeSession, type SessionSummary, summarize, summaryLines } from "../summary.js";
 
+/**
+ * A saved session's summary; none for one that learned nothing (a command that never reached
+ * the server still saves the session's first quiet state).
+ */
 const loadSummary = (store: Store, serverUrl: string, now: number) =>
   Effect.map(store.loadSession(serverUrl), (json) =>
-    Option.map(Option.flatMap(json, decodeSession), (session) => summarize(session, now)),
+    Option.flatMap(json, decodeSession).pipe(
+      Option.filter(
+        (session) =>
+          session.token !== undefined ||
+          session.client !== undefined ||
+          session.authServer !== undefined ||
+          session.resource !== undefined,
+      ),
+      Option.map((session) => summarize(session, now)),
+    ),
   );
 
 export const status = Command.make(

@@ -1,0 +1,184 @@
+/**
+ * login / status / call / tools / logout against real servers (@authchart/testkit), the command
+ * run as a child process with its file store in a temporary directory: sign-ins answered in
+ * paste mode, the files private, no token in any output.
+ */
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { startTestkit, type Testkit } from "@authchart/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ANSI, type CliRun, freePort, runCli } from "./support.js";
+
+let kit: Testkit;
+let configDir: string;
+const runs: CliRun[] = [];
+
+const cli = async (args: readonly string[], withUser = false) => {
+  const run = await runCli(args, { configDir, ...(withUser ? { kit } : {}) });
+  runs.push(run);
+  return run;
+};
+
+/** The access and refresh tokens (and any client secret) the secrets file holds. */
+const secretsIn = async (directory: string): Promise<string[]> => {
+  const text = await readFile(path.join(directory, "secrets.json"), "utf8");
+  const found: string[] = [];
+  const walk = (value: unknown, name: string) => {
+    if (typeof value === "string") {
+      if (
+        ["accessToken", "refreshToken", "clientSecret"].includes(name) ||
+        name.startsWith("authchart/client-secret")
+      )
+        found.push(value);
+    } else if (typeof value === "object" && value !== null)
+      for (const [key, inner] of Object.entries(value)) walk(inner, key);
+  };
+  walk(JSON.parse(text), "");
+  return found;
+};
+
+beforeAll(async () => {
+  kit = await startTestkit({ mcp: { challengeScope: ["mcp:read"] } });
+  configDir = await mkdtemp(path.join(tmpdir(), "authchart-cli-"));
+});
+
+afterAll(async () => {
+  await kit?.close();
+  if (configDir) await rm(configDir, { recursive: true, force: true });
+});
+
+describe("a user's session, command by command", () => {
+  let port: number;
+  const tokens: string[] = [];
+
+  it("login: discovery, registration, the sign-in pasted, the token; exit 0", async () => {
+    port = await freePort();
+    const run = await cli(
+      ["login", kit.mcpUrl, "--scope", "mcp:read", "--headless", "--port", String(port)],
+      true,
+    );
+    expect(run.stderr).toContain("Open this address in a browser to sign in");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.signIns).toBe(1);
+    expect(run.stdout).toContain("logged in");
+    expect(run.stdout).toContain("mcp:read");
+    expect(run.stdout).not.toMatch(ANSI);
+    expect(kit.count("registration")).toBe(1);
+  });
+
+  it("the store: a 0700 directory, every file 0600", async () => {
+    expect((await stat(configDir)).mode & 0o777).toBe(0o700);
+    for (const file of ["metadata.json", "secrets.json", "servers.json"]) {
+      expect(((await stat(path.join(configDir, file))).mode & 0o777).toString(8), file).toBe("600");
+    }
+    tokens.push(...(await secretsIn(configDir)));
+    expect(tokens.length).toBeGreaterThanOrEqual(2); // the access token and the refresh token
+    const servers = JSON.parse(await readFile(path.join(configDir, "servers.json"), "utf8"));
+    expect(servers.servers[kit.mcpUrl]).toEqual({ port });
+  });
+
+  it("status --json: the server, its scopes, expiry and state, the store kind", async () => {
+    const run = await cli(["status", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const document = JSON.parse(run.stdout);
+    expect(document.ok).toBe(true);
+    expect(document.store).toMatchObject({ kind: "file", directory: expect.any(String) });
+    expect(document.servers).toHaveLength(1);
+    expect(document.servers[0]).toMatchObject({
+      server: kit.mcpUrl,
+      status: "authorized",
+      scopes: ["mcp:read"],
+      refreshToken: true,
+      issuer: kit.issuer,
+      clientKind: "dynamic",
+    });
+    expect(Date.parse(document.servers[0].expiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it("status <url> for a person: plain text in a pipe", async () => {
+    const run = await cli(["status", `${kit.mcpUrl}/`]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(kit.mcpUrl);
+    expect(run.stdout).toContain("authorized");
+    expect(run.stdout).toMatch(/expires\s+\S+ \(in /);
+    expect(run.stdout).not.toMatch(ANSI);
+  });
+
+  it("call: the tool's answer on stdout, no new sign-in", async () => {
+    const before = kit.user.authorizations;
+    const run = await cli(["call", kit.mcpUrl, "echo", '{"text":"hello from the CLI"}']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("hello from the CLI");
+    expect(kit.user.authorizations).toBe(before);
+  });
+
+  it("call a tool that needs more scope: 403 -> step-up (a second sign-in), never a refresh", async () => {
+    const refreshes = kit.requests.filter((r) => r.grantType === "refresh_token").length;
+    const run = await cli(
+      ["call", kit.mcpUrl, "write-note", '{"text":"n"}', "--headless", "--trace"],
+      true,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.signIns).toBe(1);
+    expect(run.stdout.trim()).toBe("write-note: n");
+    expect(run.stderr).toContain("step-up");
+    expect(kit.requests.filter((r) => r.grantType === "refresh_token").length).toBe(refreshes);
+    tokens.push(...(await secretsIn(configDir)));
+  });
+
+  it("call after the token is refused: one refresh, shared through the store", async () => {
+    kit.expireAccessTokens();
+    const run = await cli(["call", kit.mcpUrl, "echo", '{"text":"again"}', "--trace"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("again");
+    expect(run.stderr).toContain("refreshed");
+    tokens.push(...(await secretsIn(configDir)));
+    const status = JSON.parse((await cli(["status", "--json", kit.mcpUrl])).stdout);
+    expect(status.servers[0].scopes).toEqual(["mcp:read", "mcp:write"]);
+  });
+
+  it("tools: the server's tools", async () => {
+    const run = await cli(["tools", kit.mcpUrl]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^echo\s+Needs scope mcp:read/m);
+    const json = JSON.parse((await cli(["tools", kit.mcpUrl, "--json"])).stdout);
+    expect(json.tools.map((t: { name: string }) => t.name)).toEqual([
+      "echo",
+      "write-note",
+      "admin-report",
+    ]);
+  });
+
+  it("call with a tool error or an unknown tool: exit 4 with what to do next", async () => {
+    const run = await cli(["call", kit.mcpUrl, "no-such-tool"]);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/error .*no-such-tool/);
+    expect(run.stderr).toContain("next:");
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("logout: revoked at the authorization server, forgotten here; status then exits 3", async () => {
+    const run = await cli(["logout", kit.mcpUrl]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/logged out .*: [1-9]\d* tokens? revoked/);
+    expect(await secretsIn(configDir)).toEqual([]);
+    const status = await cli(["status", kit.mcpUrl]);
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain("authchart login");
+    const again = await cli(["logout", kit.mcpUrl, "--json"]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, loggedOut: false });
+  });
+
+  it("no token or refresh token in any output of any command", () => {
+    expect(tokens.length).toBeGreaterThanOrEqual(4);
+    expect(tokens.every((token) => token.length >= 20)).toBe(true);
+    for (const run of runs) {
+      for (const token of tokens) {
+        expect(run.stdout.includes(token), "a token on stdout").toBe(false);
+        expect(run.stderr.includes(token), "a token on stderr").toBe(false);
+      }
+    }
+  });
+});
