@@ -22,7 +22,6 @@
  */
 import * as path from "node:path";
 import {
-  type AuthorizationPrompt,
   CredentialStore,
   DPoP,
   type DpopPolicy,
@@ -48,6 +47,15 @@ import {
 } from "./file-store.js";
 import { type NodeUserAgentOptions, nodeUserAgent } from "./user-agent.js";
 
+/** What core's UserAgent.fromPromise takes (a function, or an agent that binds first). */
+type UserAgentArgument = Parameters<typeof UserAgent.fromPromise>[0];
+
+/** The application's own user agent as is; else nodeUserAgent with the options given. */
+const userAgentOf = (option: NodeAuthOptions["userAgent"]): UserAgentArgument =>
+  typeof option === "function" || (option !== undefined && "prepare" in option)
+    ? (option as UserAgentArgument)
+    : nodeUserAgent(option as NodeUserAgentOptions | undefined);
+
 export interface NodeAuthLockOptions {
   /** Where the lock files live. Default: `locks` in the store's directory. */
   readonly directory?: string | undefined;
@@ -59,12 +67,10 @@ export interface NodeAuthLockOptions {
 export interface NodeAuthOptions extends FileCredentialStoreOptions {
   /**
    * The browser step: `nodeUserAgent` with these options (the default: the system browser, or
-   * paste mode without a display; `{ headless: true }` forces paste mode), or a function.
+   * paste mode without a display; `{ headless: true }` forces paste mode), or a user agent of the
+   * application's own (anything createSession's `userAgent` takes).
    */
-  readonly userAgent?:
-    | NodeUserAgentOptions
-    | ((prompt: AuthorizationPrompt, signal: AbortSignal) => Promise<string>)
-    | undefined;
+  readonly userAgent?: NodeUserAgentOptions | UserAgentArgument | undefined;
   /** The session lock's files. */
   readonly lock?: NodeAuthLockOptions | undefined;
   /** The OAuth requests' policy (core's defaults: https only, 10 s, 256 KiB). */
@@ -148,11 +154,7 @@ export const NodeAuth = {
     Layer.mergeAll(
       OAuthHttp.layerFetch(options.http, options.fetch),
       Randomness.layer,
-      UserAgent.fromPromise(
-        typeof options.userAgent === "function"
-          ? options.userAgent
-          : nodeUserAgent(options.userAgent),
-      ),
+      UserAgent.fromPromise(userAgentOf(options.userAgent)),
       // DPoP keys live in the store beside the tokens they bind.
       DPoP.layer({ policy: options.dpop ?? "auto" }),
     ).pipe(Layer.provideMerge(storeAndLock(options))),

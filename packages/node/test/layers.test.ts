@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { PassThrough } from "node:stream";
 import {
   AuthSession,
   authorizedFetch,
@@ -109,6 +110,36 @@ describe("NodeAuth.layer", () => {
     await second.close();
     expect(k.requests.filter((r) => r.server === "as")).toEqual([]);
     expect(k.user.authorizations).toBe(1);
+  });
+
+  it("with its default user agent (nodeUserAgent): the 'browser' the testkit's user drives lands on the loopback receiver", async () => {
+    const k = await startTestkit();
+    kit = k;
+    let launches = 0;
+    const session = await createSession({
+      serverUrl: k.mcpUrl,
+      client: { ...client, redirectUris: ["http://127.0.0.1:33461/callback"] },
+      layer: NodeAuth.layer({
+        directory,
+        http: { allowInsecureLoopback: true },
+        userAgent: {
+          headless: false,
+          output: new PassThrough(),
+          // The system browser, played by the testkit's user: it signs in and follows the
+          // redirect to the receiver.
+          launch: async (url) => {
+            launches++;
+            const callback = await k.user.authorize(url);
+            await (await fetch(callback)).text();
+          },
+        },
+      }),
+    });
+    const response = await callTool(session.fetch, k.mcpUrl);
+    expect(response.status).toBe(200);
+    await response.body?.cancel();
+    expect(launches).toBe(1);
+    await session.close();
   });
 
   it("core's Effect API: AuthSession.layer over it logs in, and the saved session is in the file store", async () => {
