@@ -217,6 +217,11 @@ export const classify = (error: unknown): Verdict => {
       );
     case "ToolFailed":
       return verdict(ExitCode.server, "the tool ran and failed: check its arguments");
+    case "McpConnectFailed":
+      return verdict(
+        ExitCode.server,
+        "check that the URL is the server's MCP endpoint (often ending in /mcp) and that it is up",
+      );
     case "McpRequestFailed":
       return verdict(
         ExitCode.server,

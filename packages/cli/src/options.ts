@@ -28,6 +28,12 @@ export const headless = Options.boolean("headless").pipe(
   Options.optional,
 );
 
+export const nonInteractive = Options.boolean("non-interactive").pipe(
+  Options.withDescription(
+    "Never ask for a sign-in: use the saved tokens (refreshing them), and exit 3 when the server needs the user (for scripts and agents).",
+  ),
+);
+
 export const serverUrl = Args.text({ name: "url" }).pipe(
   Args.withDescription("The MCP server's URL, e.g. https://mcp.example.com/mcp"),
 );

@@ -112,6 +112,11 @@ export interface OpenSessionOptions {
   readonly profile: ServerProfile;
   /** Paste mode instead of the browser; default: paste mode without a display. */
   readonly headless: boolean | undefined;
+  /**
+   * False: the session never asks the user (core's `interaction: "never"`); what would need a
+   * sign-in ends in InteractionRequired. Default true.
+   */
+  readonly interactive?: boolean | undefined;
   /** The decision trace on stderr. */
   readonly trace: boolean;
   readonly output: OutputService;
@@ -160,6 +165,7 @@ export const openSession = (options: OpenSessionOptions) =>
         output.spinner.stop();
         return browser(prompt, signal);
       },
+      interaction: options.interactive === false ? "never" : "allowed",
       onTrace: options.trace ? (entry) => Effect.runSync(output.note(traceLine(entry))) : undefined,
     };
     const session = yield* Effect.acquireRelease(
@@ -173,7 +179,7 @@ export const openSession = (options: OpenSessionOptions) =>
       const label = waitingLabel(state.value, state.flowStep);
       if (label !== undefined && state.flowStep !== "authorizing") output.spinner.relabel(label);
     });
-    return session;
+    return { session, client };
   });
 
 /** A promise of the session (or the MCP client over it) as an Effect with authchart's typed error. */
@@ -195,6 +201,7 @@ export const openServerSession = (options: {
   readonly url: string;
   readonly configDir: Option.Option<string>;
   readonly headless: boolean | undefined;
+  readonly interactive: boolean;
   readonly trace: boolean;
   readonly output: OutputService;
 }) =>
@@ -206,14 +213,15 @@ export const openServerSession = (options: {
     const profile = Option.getOrElse(yield* loadProfile(directory, serverUrl), () => ({
       port: DEFAULT_REDIRECT_PORT,
     }));
-    const session = yield* openSession({
+    const { session, client } = yield* openSession({
       serverUrl,
       directory,
       store,
       profile,
       headless: options.headless,
+      interactive: options.interactive,
       trace: options.trace,
       output: options.output,
     });
-    return { session, serverUrl, store, directory };
+    return { session, client, serverUrl, store, directory };
   });

@@ -158,6 +158,18 @@ describe("a user's session, command by command", () => {
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it("call --non-interactive when the tool needs a sign-in: exit 3, InteractionRequired, no prompt", async () => {
+    const before = kit.user.authorizations;
+    const run = await cli(["call", kit.mcpUrl, "admin-report", "--non-interactive", "--json"]);
+    expect(run.code, run.stderr).toBe(3);
+    expect(JSON.parse(run.stdout).error).toMatchObject({
+      tag: "InteractionRequired",
+      hint: expect.stringContaining("authchart login"),
+    });
+    expect(run.stderr).not.toContain("Open this address");
+    expect(kit.user.authorizations).toBe(before);
+  });
+
   it("logout: revoked at the authorization server, forgotten here; status then exits 3", async () => {
     const run = await cli(["logout", kit.mcpUrl]);
     expect(run.code, run.stderr).toBe(0);
@@ -180,5 +192,84 @@ describe("a user's session, command by command", () => {
         expect(run.stderr.includes(token), "a token on stderr").toBe(false);
       }
     }
+  });
+});
+
+describe("a pre-registered client with its secret in an environment variable", () => {
+  let directory: string;
+  let clientId: string;
+  let clientSecret: string;
+  let port: number;
+  const printed: string[] = [];
+  const env = () => ({ AUTHCHART_TEST_SECRET: clientSecret });
+  const run = async (args: readonly string[], withUser = false) => {
+    const result = await runCli(args, {
+      configDir: directory,
+      env: env(),
+      ...(withUser ? { kit } : {}),
+    });
+    printed.push(result.stdout, result.stderr);
+    return result;
+  };
+
+  beforeAll(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), "authchart-cli-pre-"));
+    port = await freePort();
+    const registered = await kit.registerClient({
+      client_name: "pre-registered CLI",
+      redirect_uris: [`http://127.0.0.1:${port}/callback`],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_basic",
+      application_type: "native",
+    });
+    clientId = String(registered.client_id);
+    clientSecret = String(registered.client_secret);
+  });
+  afterAll(async () => {
+    if (directory) await rm(directory, { recursive: true, force: true });
+  });
+
+  it("login --client-id --client-secret-env: no dynamic registration; only the variable's name is saved, never the secret", async () => {
+    const registrations = kit.count("registration");
+    const result = await run(
+      [
+        "login",
+        kit.mcpUrl,
+        "--client-id",
+        clientId,
+        "--client-secret-env",
+        "AUTHCHART_TEST_SECRET",
+        "--port",
+        String(port),
+        "--headless",
+      ],
+      true,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(kit.count("registration")).toBe(registrations);
+    const servers = await readFile(path.join(directory, "servers.json"), "utf8");
+    expect(JSON.parse(servers).servers[kit.mcpUrl]).toEqual({
+      clientId,
+      clientSecretEnv: "AUTHCHART_TEST_SECRET",
+      port,
+    });
+    expect(servers).not.toContain(clientSecret);
+    const status = JSON.parse((await run(["status", "--json"])).stdout);
+    expect(status.servers[0]).toMatchObject({ clientId, clientKind: "pre-registered" });
+  });
+
+  it("call refreshes with the client's secret; logout revokes with it", async () => {
+    kit.expireAccessTokens();
+    const call = await run(["call", kit.mcpUrl, "echo", '{"text":"pre"}', "--trace"]);
+    expect(call.code, call.stderr).toBe(0);
+    expect(call.stdout.trim()).toBe("pre");
+    expect(call.stderr).toContain("refreshed");
+    const tokens = await secretsIn(directory);
+    const logout = await run(["logout", kit.mcpUrl]);
+    expect(logout.code, logout.stderr).toBe(0);
+    expect(logout.stdout).toMatch(/[1-9]\d* tokens? revoked/);
+    for (const secret of [clientSecret, ...tokens])
+      for (const text of printed) expect(text.includes(secret)).toBe(false);
   });
 });

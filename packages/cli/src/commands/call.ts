@@ -77,6 +77,7 @@ export const call = Command.make(
     tool,
     input,
     headless: Shared.headless,
+    nonInteractive: Shared.nonInteractive,
     trace: Shared.trace,
     json: Shared.json,
     configDir: Shared.configDir,
@@ -88,17 +89,22 @@ export const call = Command.make(
         Effect.gen(function* () {
           const output = yield* Output;
           const toolArguments = yield* parseArguments(args.input);
-          const { session, serverUrl } = yield* openServerSession({
+          const {
+            session,
+            client: settings,
+            serverUrl,
+          } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
+            interactive: !args.nonInteractive,
             trace: args.trace,
             output,
           });
           const result = yield* output.waiting(
             `calling ${args.tool} on ${serverUrl}`,
             Effect.gen(function* () {
-              const client = yield* connectMcp(session, serverUrl);
+              const client = yield* connectMcp(session, serverUrl, settings);
               return yield* mcpAttempt(`calling the tool ${args.tool}`, () =>
                 client.callTool({ name: args.tool, arguments: toolArguments }),
               );

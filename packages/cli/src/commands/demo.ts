@@ -10,7 +10,12 @@
  * The demo checks itself: a scene that goes otherwise than scripted ends it with DemoDiverged.
  */
 
-import { type AuthchartError, createSession, type TraceEntry } from "@authchart/core";
+import {
+  type AuthchartError,
+  type ClientSettings,
+  createSession,
+  type TraceEntry,
+} from "@authchart/core";
 import type { Testkit } from "@authchart/testkit";
 import { Command } from "@effect/cli";
 import { Effect, Either } from "effect";
@@ -129,14 +134,15 @@ export const demo = Command.make("demo", { json: Shared.json }, (args) =>
           Effect.zipRight(output.say(text === "" ? line("") : line(dim("     "), text))),
         );
 
+      const settings: ClientSettings = {
+        clientName: "authchart demo",
+        redirectUris: ["http://127.0.0.1:33418/callback"],
+      };
       const session = yield* Effect.acquireRelease(
         attempt("createSession", () =>
           createSession({
             serverUrl: kit.mcpUrl,
-            client: {
-              clientName: "authchart demo",
-              redirectUris: ["http://127.0.0.1:33418/callback"],
-            },
+            client: settings,
             // The scripted user: signs in and answers the consent screen by its policy.
             userAgent: async (prompt) => {
               const scope = new URL(prompt.url).searchParams.get("scope") ?? "(none)";
@@ -159,7 +165,7 @@ export const demo = Command.make("demo", { json: Shared.json }, (args) =>
       );
       const client = yield* scene(
         "connect and call echo (needs mcp:read): 401 -> discovery, registration, authorization",
-        connectMcp(session, kit.mcpUrl),
+        connectMcp(session, kit.mcpUrl, settings),
       );
       const callTool = (name: string, text: string) =>
         mcpAttempt(`calling ${name}`, () => client.callTool({ name, arguments: { text } })).pipe(

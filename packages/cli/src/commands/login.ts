@@ -125,7 +125,7 @@ export const login = Command.make(
         const scopes = Shared.splitScopes(args.scope);
         const summary = yield* Effect.scoped(
           Effect.gen(function* () {
-            const session = yield* openSession({
+            const { session } = yield* openSession({
               serverUrl,
               directory,
               store,

@@ -50,7 +50,7 @@ export const logout = Command.make(
         }));
         const report = yield* Effect.scoped(
           Effect.gen(function* () {
-            const session = yield* openSession({
+            const { session } = yield* openSession({
               serverUrl,
               directory,
               store,

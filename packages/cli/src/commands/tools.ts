@@ -12,6 +12,7 @@ export const tools = Command.make(
   {
     url: Shared.serverUrl,
     headless: Shared.headless,
+    nonInteractive: Shared.nonInteractive,
     trace: Shared.trace,
     json: Shared.json,
     configDir: Shared.configDir,
@@ -22,17 +23,22 @@ export const tools = Command.make(
       Effect.scoped(
         Effect.gen(function* () {
           const output = yield* Output;
-          const { session, serverUrl } = yield* openServerSession({
+          const {
+            session,
+            client: settings,
+            serverUrl,
+          } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
+            interactive: !args.nonInteractive,
             trace: args.trace,
             output,
           });
           const listed = yield* output.waiting(
             `listing the tools of ${serverUrl}`,
             Effect.gen(function* () {
-              const client = yield* connectMcp(session, serverUrl);
+              const client = yield* connectMcp(session, serverUrl, settings);
               return yield* mcpAttempt("listing the tools", () => client.listTools());
             }),
           );
