@@ -6,6 +6,7 @@
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#client-registration-approaches
  */
 import type { Redacted } from "effect";
+import { ephemeralPortProblem } from "./protocol/loopback-redirect.js";
 import type { TokenEndpointAuthMethod } from "./schema/credentials.js";
 
 /** A key for private_key_jwt client authentication (RFC 7523 §2.2; OAuth 2.1 §2.4). */
@@ -82,7 +83,12 @@ export interface ClientSettings {
    * draft-ietf-oauth-client-id-metadata-document-00 §4.1).
    */
   readonly clientName: string;
-  /** Exact redirect URIs, registered as is (RFC 9700 §2.1, RFC 8252 §7.3). The first is used. */
+  /**
+   * Exact redirect URIs, registered as is (RFC 9700 §2.1, RFC 8252 §7.3). The first is used. Port
+   * 0 on a loopback IP literal (`http://127.0.0.1:0/callback`) asks for an ephemeral port: it is
+   * registered without a port, and each authorization request carries the port the user agent
+   * bound (protocol/loopback-redirect.ts).
+   */
   readonly redirectUris: readonly [string, ...string[]];
   /**
    * RFC 7591 / OIDC application_type (SEP-837, "Update authorization spec to clarify client type
@@ -159,4 +165,13 @@ export const grantConfigurationProblem = (settings: ClientSettings): string | un
     default:
       return `unknown grant ${JSON.stringify(String((grant as { type?: unknown }).type).slice(0, 40))}`;
   }
+};
+
+/** A redirect URI that asks for an ephemeral port it cannot have (RFC 8252 §7.3), or undefined. */
+export const redirectUriProblem = (settings: ClientSettings): string | undefined => {
+  for (const uri of settings.redirectUris ?? []) {
+    const problem = ephemeralPortProblem(uri);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
 };

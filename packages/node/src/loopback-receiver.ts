@@ -9,13 +9,17 @@
  * - Addresses: `127.0.0.1` for an IPv4 literal, `::1` for `[::1]`, both for `localhost` (RFC 8252
  *   §8.3 calls `localhost` NOT RECOMMENDED because it may resolve to either; a host without IPv6
  *   just skips `::1`). Never a wildcard address.
- * - Port: the one the redirect URI names, or an ephemeral one for port 0. With several candidate
- *   redirect URIs they are tried in order; when every port is taken the failure is a typed
+ * - Port: the one the redirect URI names, or an ephemeral one for port 0 — bound before the
+ *   authorization request is built, so that the request can name it (RFC 8252 §7.3; core asks
+ *   the user agent to prepare the endpoint first). With several candidate redirect URIs they are
+ *   tried in order; when every port is taken the failure is a typed
  *   `LoopbackPortInUse` naming the ports — never a silent move to a port the authorization server
  *   does not know.
  * - Which request is the callback: a GET on exactly the redirect URI's path (no prefix or
  *   trailing-slash match), with the expected `Host` (a DNS-rebinding page cannot talk to it) and,
- *   when the flow's `state` is known, carrying that state. A request with another or no state is
+ *   when the flow's `state` is known, carrying that state (a receiver bound before the request
+ *   exists learns it with `expectState`; with `requireState`, nothing is the callback until
+ *   then). A request with another or no state is
  *   answered with an error page and does NOT end the wait: anything on this machine can reach a
  *   loopback port, and a stray or stale request (an old tab, a port scanner) must not be able to
  *   cancel the user's sign-in. Core re-checks the state of what this resolves with.
@@ -215,6 +219,11 @@ export interface LoopbackReceiverOptions {
   readonly redirectUris: readonly [string, ...string[]];
   /** The flow's `state`: a request without it is answered with an error page and ignored. */
   readonly state?: string | undefined;
+  /**
+   * No request is the callback until the flow's state is known (`state`, or `expectState` once
+   * the authorization request exists): before the request, anything that arrives is stray.
+   */
+  readonly requireState?: boolean | undefined;
   /** Default 5 minutes (core's own authorization timeout is also 5 minutes). */
   readonly timeoutMillis?: number | undefined;
   /** Aborting closes the receiver; `callback` rejects with the signal's reason. */
@@ -227,6 +236,11 @@ export interface LoopbackReceiver {
   readonly port: number;
   /** The full callback URL (origin and path of `redirectUri`, the query as the browser sent it). */
   readonly callback: Promise<string>;
+  /**
+   * The flow's state, once the authorization request exists (a receiver bound before it): from
+   * now on only a request that carries it is the callback (undefined: any state).
+   */
+  readonly expectState: (state: string | undefined) => void;
   /** Stops listening (after the final page has been sent); idempotent. */
   readonly close: () => Promise<void>;
 }
@@ -325,6 +339,8 @@ export const startLoopbackReceiver = async (
   let finalPage: Promise<void> = Promise.resolve();
   // Set once bound; requests cannot arrive before.
   let served: URL | undefined;
+  let expectedState = options.state;
+  let stateKnown = options.state !== undefined || options.requireState !== true;
 
   const handler: http.RequestListener = (request, response) => {
     const redirectUri = served;
@@ -358,7 +374,8 @@ export const startLoopbackReceiver = async (
       answer(response, 400, "Bad request", ["This request could not be read."]);
       return;
     }
-    switch (classifyCallback(url, { redirectUri, state: options.state })) {
+    const verdict = classifyCallback(url, { redirectUri, state: expectedState });
+    switch (verdict === "callback" && !stateKnown ? "wrong-state" : verdict) {
       case "wrong-endpoint":
         answer(response, 404, "Not found", ["Nothing is served at this address."]);
         return;
@@ -436,6 +453,10 @@ export const startLoopbackReceiver = async (
     redirectUri: servedUrl.href,
     port: chosen.port,
     callback,
+    expectState: (state) => {
+      expectedState = state;
+      stateKnown = true;
+    },
     close: () => {
       finish(() => rejectCallback(new ReceiverClosed()));
       return shutDown();

@@ -1,25 +1,31 @@
 /**
- * `nodeUserAgent`: the browser step of @authchart/core on a user's machine (RFC 8252 §7.3) — the
- * function `createSession({ userAgent })` takes. For each authorization it starts the loopback
- * receiver on the prompt's redirect URI, opens the system browser on the authorization URL and
- * resolves with the callback URL the browser brings back (core validates code, state and iss).
+ * `nodeUserAgent`: the browser step of @authchart/core on a user's machine (RFC 8252 §7.3) — what
+ * `createSession({ userAgent })` takes. For each authorization core first asks it to `prepare`
+ * the redirect endpoint: the loopback receiver binds the redirect URI's port — an ephemeral one
+ * for `http://127.0.0.1:0/…` or `http://[::1]:0/…`, whose real port then goes into the
+ * authorization request and the token request — before the authorization URL exists. Then it
+ * opens the system browser on that URL and resolves with the callback URL the browser brings back
+ * (core validates code, state and iss); the receiver is closed on every path.
  *
  * Without a display (Linux with neither DISPLAY nor WAYLAND_DISPLAY: SSH, containers, CI) or with
  * `headless: true`, it prints the authorization URL and reads the callback URL the user pastes
  * from the browser's address bar (the page itself fails to load on the remote machine). The
  * receiver listens in that mode too, so a forwarded port (`ssh -L`) works without pasting.
  *
- * The redirect URI must name a fixed port: core builds the authorization request (and later the
- * token request) with the registered redirect URI before the user agent runs, so a port chosen
- * here could not appear in it. An ephemeral port (`:0`) is refused with `InvalidRedirectUri`;
- * `startLoopbackReceiver` supports it for callers that build their own request.
+ * It is also a plain function `(prompt, signal) => callbackUrl` (for wrappers): then the
+ * authorization request already names its redirect URI, which must have a fixed port.
  *
  * Ends with the callback URL, or rejects: `InvalidRedirectUri`, `LoopbackPortInUse`,
  * `LoopbackListenFailed`, `BrowserLaunchRefused`, `BrowserLaunchFailed`, `CallbackTimeout`,
  * `PasteEnded`, or the AbortSignal's reason. Every path closes the server and the paste reader.
  */
 import * as readline from "node:readline";
-import type { AuthorizationPrompt } from "@authchart/core";
+import type {
+  AuthorizationPrompt,
+  BindFirstUserAgent,
+  PreparedRedirect,
+  UserAgentFunction,
+} from "@authchart/core";
 import { Schema } from "effect";
 import { type BrowserLauncher, browserUrl, openSystemBrowser } from "./browser.js";
 import {
@@ -120,49 +126,111 @@ const readPastedCallback = (
 };
 
 /**
- * The UserAgent for `createSession({ userAgent: nodeUserAgent() })`.
- *
+ * The UserAgent for `createSession({ userAgent: nodeUserAgent() })`: it binds first (`prepare`),
+ * and is a plain function too.
+ */
+export type NodeUserAgent = UserAgentFunction &
+  BindFirstUserAgent & {
+    /** No browser here: the URL is printed and the callback pasted. */
+    readonly headless: boolean;
+  };
+
+/** Rejects with the signal's reason once it aborts; `dispose` lets go of the signal. */
+const abortion = (signal: AbortSignal) => {
+  let dispose = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    dispose = () => signal.removeEventListener("abort", onAbort);
+  });
+  promise.catch(() => undefined);
+  return { promise, dispose };
+};
+
+/**
  * @see https://www.rfc-editor.org/rfc/rfc8252#section-7.3
  */
-export const nodeUserAgent =
-  (options: NodeUserAgentOptions = {}) =>
-  async (prompt: AuthorizationPrompt, signal: AbortSignal): Promise<string> => {
-    const url = browserUrl(prompt.url);
-    const endpoint = parseLoopbackRedirectUri(prompt.redirectUri);
-    if (endpoint.port === 0) {
+export const nodeUserAgent = (options: NodeUserAgentOptions = {}): NodeUserAgent => {
+  const output = options.output ?? process.stderr;
+  const headless = options.headless ?? !hasDisplay(options.env, options.platform);
+
+  const prepare = async (redirectUri: string, signal: AbortSignal): Promise<PreparedRedirect> => {
+    const endpoint = parseLoopbackRedirectUri(redirectUri);
+    if (endpoint.port === 0 && endpoint.url.hostname === "localhost") {
       throw new InvalidRedirectUri({
-        redirectUri: prompt.redirectUri,
+        redirectUri,
         reason:
-          "port 0 (an ephemeral port) cannot be used: the authorization and token requests carry the registered redirect URI as is; register a fixed port",
+          "an ephemeral port (:0) needs a loopback IP literal (127.0.0.1 or [::1]): RFC 8252 §7.3 lets the authorization server match any port only for those",
       });
     }
-    const state = new URL(url).searchParams.get("state") ?? undefined;
-    const output = options.output ?? process.stderr;
-    const headless = options.headless ?? !hasDisplay(options.env, options.platform);
+    // Bound now, before the authorization request exists; nothing is the callback until the
+    // request's state is known.
     const receiver = await startLoopbackReceiver({
-      redirectUris: [prompt.redirectUri],
-      state,
+      redirectUris: [redirectUri],
+      requireState: true,
       timeoutMillis: options.timeoutMillis,
       signal,
     });
+    const served = new URL(receiver.redirectUri);
     let paste: PasteReader | undefined;
+    return {
+      // A fixed port exactly as registered; an ephemeral one with the port the system gave.
+      redirectUri: endpoint.port === 0 ? receiver.redirectUri : redirectUri,
+      authorize: async (authorizationUrl, signal) => {
+        const url = browserUrl(authorizationUrl);
+        const state = new URL(url).searchParams.get("state") ?? undefined;
+        receiver.expectState(state);
+        const aborted = abortion(signal);
+        try {
+          if (headless) {
+            output.write(
+              `Open this address in a browser to sign in:\n\n  ${url}\n\n` +
+                `Then paste here the address the browser ends on (it starts with ${served.href}; that page may fail to load):\n`,
+            );
+            paste = readPastedCallback(options.input ?? process.stdin, output, {
+              redirectUri: served,
+              state,
+            });
+            return await Promise.race([receiver.callback, paste.pasted, aborted.promise]);
+          }
+          output.write(
+            `Opening the browser to sign in. If it does not open, visit:\n\n  ${url}\n\n`,
+          );
+          const launching = (options.launch ?? openSystemBrowser)(url);
+          return await Promise.race([
+            receiver.callback,
+            launching.then(() => receiver.callback),
+            aborted.promise,
+          ]);
+        } finally {
+          aborted.dispose();
+          paste?.stop();
+        }
+      },
+      close: async () => {
+        paste?.stop();
+        await receiver.close();
+      },
+    };
+  };
+
+  const asFunction: UserAgentFunction = async (prompt: AuthorizationPrompt, signal) => {
+    const url = browserUrl(prompt.url);
+    if (parseLoopbackRedirectUri(prompt.redirectUri).port === 0) {
+      throw new InvalidRedirectUri({
+        redirectUri: prompt.redirectUri,
+        reason:
+          "called as a function, the user agent gets an authorization request already built with this redirect URI, so no port can be bound for it: give nodeUserAgent() itself to createSession (it binds first), or register a fixed port",
+      });
+    }
+    const prepared = await prepare(prompt.redirectUri, signal);
     try {
-      if (headless) {
-        output.write(
-          `Open this address in a browser to sign in:\n\n  ${url}\n\n` +
-            `Then paste here the address the browser ends on (it starts with ${endpoint.url.href}; that page may fail to load):\n`,
-        );
-        paste = readPastedCallback(options.input ?? process.stdin, output, {
-          redirectUri: endpoint.url,
-          state,
-        });
-        return await Promise.race([receiver.callback, paste.pasted]);
-      }
-      output.write(`Opening the browser to sign in. If it does not open, visit:\n\n  ${url}\n\n`);
-      const launching = (options.launch ?? openSystemBrowser)(url);
-      return await Promise.race([receiver.callback, launching.then(() => receiver.callback)]);
+      return await prepared.authorize(url, signal);
     } finally {
-      paste?.stop();
-      await receiver.close();
+      await prepared.close();
     }
   };
+
+  return Object.assign(asFunction, { prepare, headless });
+};

@@ -152,6 +152,17 @@ describe("requests that are not the callback do not end the wait", () => {
     await expect(r.callback).resolves.toContain("state=right");
   });
 
+  it("bound before the request exists (requireState): nothing is the callback until expectState; then only that state", async () => {
+    const r = await start({ redirectUris: ["http://127.0.0.1:0/callback"], requireState: true });
+    // A request before the authorization request exists is stray, whatever it carries.
+    expect((await get(`${r.redirectUri}?code=c&state=guess`)).status).toBe(400);
+    expect((await get(`${r.redirectUri}?code=c`)).status).toBe(400);
+    r.expectState("late");
+    expect((await get(`${r.redirectUri}?code=c&state=guess`)).status).toBe(400);
+    expect((await get(`${r.redirectUri}?code=c&state=late`)).status).toBe(200);
+    await expect(r.callback).resolves.toContain("state=late");
+  });
+
   it("another Host (a DNS-rebinding page) is refused; so is any method but GET", async () => {
     const r = await start({ redirectUris: ["http://127.0.0.1:0/callback"] });
     const rebound = await get(`${r.redirectUri}?code=c`, {

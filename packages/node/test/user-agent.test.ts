@@ -100,7 +100,7 @@ describe("with a browser", () => {
     expect(await isFree(port)).toBe(true);
   });
 
-  it("refuses a URL that is not http(s) before listening or launching", async () => {
+  it("refuses a URL that is not http(s) before launching; the port is free again", async () => {
     const port = await freePort();
     let launched = false;
     const agent = nodeUserAgent({
@@ -137,7 +137,7 @@ describe("with a browser", () => {
     expect(await isFree(port)).toBe(true);
   });
 
-  it("an ephemeral port (:0) is refused: core sends the registered redirect URI as is", async () => {
+  it("called as a function, an ephemeral port (:0) is refused: the request already names its redirect URI", async () => {
     const agent = nodeUserAgent({ headless: false, output: sink().stream, launch: async () => {} });
     await expect(
       agent(
@@ -172,6 +172,116 @@ describe("with a browser", () => {
     await expect(agent(prompt(port), new AbortController().signal)).rejects.toMatchObject({
       _tag: "CallbackTimeout",
     });
+    expect(await isFree(port)).toBe(true);
+  });
+});
+
+/** The authorization URL core builds once the endpoint is prepared: it names the bound URI. */
+const requestFor = (redirectUri: string, state = "the-state") =>
+  `https://as.example/authorize?client_id=c&state=${state}&redirect_uri=${encodeURIComponent(redirectUri)}`;
+
+describe("prepare: the receiver binds before the authorization request exists (RFC 8252 §7.3)", () => {
+  const never = new AbortController().signal;
+
+  it("an ephemeral port: bound at once, named in the request, the callback resolves, close frees it", async () => {
+    let bound = "";
+    const agent = nodeUserAgent({
+      headless: false,
+      output: sink().stream,
+      launch: async (url) => {
+        expect(new URL(url).searchParams.get("redirect_uri")).toBe(bound);
+        setTimeout(() => void get(`${bound}?code=c5&state=the-state`), 10);
+      },
+    });
+    const prepared = await agent.prepare("http://127.0.0.1:0/callback", never);
+    bound = prepared.redirectUri;
+    const port = Number(new URL(bound).port);
+    expect(bound).toBe(`http://127.0.0.1:${port}/callback`);
+    expect(port).toBeGreaterThan(0);
+    expect(await isFree(port)).toBe(false);
+    // Before the request exists nothing is the callback: a guess does not end the wait.
+    expect((await get(`${bound}?code=guess&state=the-state`)).status).toBe(400);
+    await expect(prepared.authorize(requestFor(bound), never)).resolves.toBe(
+      `${bound}?code=c5&state=the-state`,
+    );
+    await prepared.close();
+    expect(await isFree(port)).toBe(true);
+  });
+
+  it("two preparations at once bind two distinct ports", async () => {
+    const agent = nodeUserAgent({ headless: false, output: sink().stream, launch: async () => {} });
+    const [a, b] = await Promise.all([
+      agent.prepare("http://127.0.0.1:0/callback", never),
+      agent.prepare("http://127.0.0.1:0/callback", never),
+    ]);
+    expect(a.redirectUri).not.toBe(b.redirectUri);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("[::1]:0 binds an IPv6 port; localhost:0 is refused (any port only for an IP literal)", async () => {
+    const agent = nodeUserAgent({ headless: false, output: sink().stream });
+    const v6 = await agent.prepare("http://[::1]:0/cb", never).catch(() => undefined);
+    // A host without IPv6 cannot bind ::1; where it can, the real port is named.
+    if (v6 !== undefined) {
+      expect(v6.redirectUri).toMatch(/^http:\/\/\[::1\]:[1-9]\d*\/cb$/);
+      await v6.close();
+    }
+    await expect(agent.prepare("http://localhost:0/cb", never)).rejects.toBeInstanceOf(
+      InvalidRedirectUri,
+    );
+  });
+
+  it("a fixed port is served and named exactly as registered", async () => {
+    const port = await freePort();
+    const agent = nodeUserAgent({ headless: false, output: sink().stream });
+    const prepared = await agent.prepare(`http://127.0.0.1:${port}/callback`, never);
+    expect(prepared.redirectUri).toBe(`http://127.0.0.1:${port}/callback`);
+    expect(await isFree(port)).toBe(false);
+    await prepared.close();
+    expect(await isFree(port)).toBe(true);
+  });
+
+  it("closed without a browser step (the flow failed in between): the port is free again", async () => {
+    const agent = nodeUserAgent({ headless: false, output: sink().stream });
+    const prepared = await agent.prepare("http://127.0.0.1:0/callback", never);
+    const port = Number(new URL(prepared.redirectUri).port);
+    await prepared.close();
+    await prepared.close();
+    expect(await isFree(port)).toBe(true);
+  });
+
+  it("paste mode: a pasted URL on another port or path than the bound one is refused; the bound one is the callback", async () => {
+    const input = new PassThrough();
+    const out = sink();
+    const agent = nodeUserAgent({ headless: true, input, output: out.stream });
+    const prepared = await agent.prepare("http://127.0.0.1:0/callback", never);
+    const bound = new URL(prepared.redirectUri);
+    const pending = prepared.authorize(requestFor(bound.href), never);
+    await expect.poll(() => out.text()).toContain(bound.href);
+    input.write(`http://127.0.0.1:${Number(bound.port) + 1}/callback?code=x&state=the-state\n`);
+    input.write(`http://127.0.0.1:${bound.port}/other?code=x&state=the-state\n`);
+    input.write(`${bound.href}?code=c6&state=the-state\n`);
+    await expect(pending).resolves.toBe(`${bound.href}?code=c6&state=the-state`);
+    expect(out.text().match(/That is not the callback address/g)).toHaveLength(2);
+    await prepared.close();
+    expect(input.listenerCount("data")).toBe(0);
+  });
+
+  it("the browser step's AbortSignal ends the wait with its reason; close frees the port", async () => {
+    const controller = new AbortController();
+    const agent = nodeUserAgent({
+      headless: false,
+      output: sink().stream,
+      launch: async () => {
+        setTimeout(() => controller.abort(new Error("request aborted")), 10);
+      },
+    });
+    const prepared = await agent.prepare("http://127.0.0.1:0/callback", never);
+    const port = Number(new URL(prepared.redirectUri).port);
+    await expect(
+      prepared.authorize(requestFor(prepared.redirectUri), controller.signal),
+    ).rejects.toThrow("request aborted");
+    await prepared.close();
     expect(await isFree(port)).toBe(true);
   });
 });
@@ -345,5 +455,29 @@ describe("end to end: createSession with nodeUserAgent against the testkit", () 
     });
     expect(response.status).toBe(200);
     await response.body?.cancel();
+  });
+
+  it("an ephemeral port: the receiver binds first, the real port goes into the request and the token request, and is freed", async () => {
+    const k = await startTestkit();
+    kit = k;
+    const sent: string[] = [];
+    const testBrowser = async (url: string) => {
+      sent.push(new URL(url).searchParams.get("redirect_uri") ?? "");
+      await get(await k.user.authorize(url));
+    };
+    const s = await createSession({
+      serverUrl: k.mcpUrl,
+      client: { clientName: "authchart node e2e", redirectUris: ["http://127.0.0.1:0/callback"] },
+      userAgent: nodeUserAgent({ launch: testBrowser, headless: false, output: sink().stream }),
+    });
+    session = s;
+    await s.authorize();
+    expect(s.state().value).toBe("authorized");
+    const port = Number(new URL(sent[0] ?? "").port);
+    expect(sent).toEqual([`http://127.0.0.1:${port}/callback`]);
+    expect(port).toBeGreaterThan(0);
+    expect(await isFree(port)).toBe(true);
+    // The code redeemed with the same redirect_uri (oidc-provider compares them): a token.
+    expect(s.state().token).toBeDefined();
   });
 });

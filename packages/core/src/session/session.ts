@@ -9,6 +9,7 @@ import {
   type ClientSettings,
   findPreRegistered,
   grantConfigurationProblem,
+  redirectUriProblem,
 } from "../client-settings.js";
 import {
   DpopKeyFailed,
@@ -40,6 +41,7 @@ import type {
 import { PersistedSession, toPersisted, toRestored } from "../machine/persistence.js";
 import { provideSteps, type StepServices, toTokenInfo } from "../machine/step-actors.js";
 import { type DpopPolicy, isDpopTokenType, readResourceNonceChallenge } from "../protocol/dpop.js";
+import { asksForEphemeralPort } from "../protocol/loopback-redirect.js";
 import {
   canonicalResourceUri,
   isLocalNetworkHost,
@@ -65,7 +67,7 @@ import {
 } from "../services/http.js";
 import { Randomness } from "../services/randomness.js";
 import { SessionLock, type SessionLockService } from "../services/session-lock.js";
-import { type AuthorizationPrompt, UserAgent } from "../services/user-agent.js";
+import { UserAgent, type UserAgentOption } from "../services/user-agent.js";
 import { discoverAuthServer } from "../steps/discover-auth-server.js";
 import type { ResourceMatchPolicy } from "../steps/discover-resource.js";
 import { resolveClient } from "../steps/register.js";
@@ -75,10 +77,14 @@ export interface SessionOptions {
   /** The MCP server URL, e.g. https://mcp.example.com/mcp. */
   readonly serverUrl: string;
   readonly client: ClientSettings;
-  /** The browser step (see @authchart/node for the system browser, or headlessUserAgent). */
-  readonly userAgent?:
-    | ((prompt: AuthorizationPrompt, signal: AbortSignal) => Promise<string>)
-    | undefined;
+  /**
+   * The browser step: a function `(prompt, signal) => callbackUrl`, which gets the redirect URI
+   * as registered; or an object whose `prepare(redirectUri, signal)` binds the redirect endpoint
+   * before the authorization request is built — required for an ephemeral port
+   * (`http://127.0.0.1:0/callback`, RFC 8252 §7.3). @authchart/node's nodeUserAgent() is both;
+   * headlessUserAgent() is a function.
+   */
+  readonly userAgent?: UserAgentOption | undefined;
   /**
    * May the session start a flow that needs the user (a browser step, a device user code)?
    * "allowed" (default) for an interactive application; "never" for a background session (a
@@ -237,8 +243,19 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   // excepted; MCP "Communication Security"): the bearer token is never sent in plaintext.
   // The configured grant must be able to run at all: a missing credential is an error now, not
   // in the middle of a flow.
-  const grantProblem = grantConfigurationProblem(options.client);
+  const grantProblem =
+    grantConfigurationProblem(options.client) ?? redirectUriProblem(options.client);
   if (grantProblem !== undefined) throw new InvalidClientConfiguration({ reason: grantProblem });
+  // A plain function gets the redirect URI the request was built with: it cannot bind a port
+  // first, so an ephemeral one needs a user agent with prepare() (RFC 8252 §7.3).
+  if (
+    typeof options.userAgent === "function" &&
+    !("prepare" in options.userAgent) &&
+    asksForEphemeralPort(options.client.redirectUris[0])
+  )
+    throw new InvalidClientConfiguration({
+      reason: `the redirect URI ${options.client.redirectUris[0]} asks for an ephemeral port, which the user agent must bind before the request is built: give a userAgent with prepare() (nodeUserAgent() is one), or register a fixed port`,
+    });
   const canonical = canonicalResourceUri(options.serverUrl);
   if (!canonical.ok)
     throw new InvalidResourceUri({ input: options.serverUrl, reason: canonical.reason });

@@ -1,7 +1,9 @@
 /**
- * Step 4: the authorization request and response (OAuth 2.1 §4.1). Builds the request with a fresh
- * PKCE S256 pair, an unguessable state, the resource indicator, the selected scopes and the
- * redirect URI; hands it to the UserAgent; validates the callback — iss first (RFC 9207 §2.4,
+ * Step 4: the authorization request and response (OAuth 2.1 §4.1). Has the UserAgent prepare the
+ * redirect endpoint first (RFC 8252 §7.3: a loopback receiver binds its port, an ephemeral one
+ * included, before the request names it); builds the request with a fresh PKCE S256 pair, an
+ * unguessable state, the resource indicator, the selected scopes and the redirect URI as
+ * prepared; hands it to the UserAgent; validates the callback against that same redirect URI — iss first (RFC 9207 §2.4,
  * so that an error from a mixed-up server is never acted on; SEP-2468, "Recommend Issuer (iss)
  * Parameter in MCP Auth Responses"), then state, then an error response — with oauth4webapi's
  * validateAuthResponse.
@@ -16,7 +18,9 @@ import {
   IssMismatch,
   StateMismatch,
   scrubText,
+  UserAgentFailed,
 } from "../errors.js";
+import { boundRedirectAllowed } from "../protocol/loopback-redirect.js";
 import { formatScope } from "../protocol/scopes.js";
 import type { ClientRegistration } from "../schema/credentials.js";
 import type { AuthorizationServerMetadata } from "../schema/wire.js";
@@ -27,6 +31,10 @@ export interface AuthorizeInput {
   readonly issuer: string;
   readonly metadata: AuthorizationServerMetadata;
   readonly client: ClientRegistration;
+  /**
+   * The configured redirect URI; one on a loopback IP literal with port 0 gets the port the user
+   * agent bound (RFC 8252 §7.3).
+   */
   readonly redirectUri: string;
   /** The canonical resource (RFC 8707 §2; MCP "Canonical Server URI"). */
   readonly resource: string;
@@ -39,6 +47,7 @@ export interface AuthorizationGrant {
   readonly issuer: string;
   readonly code: Redacted.Redacted<string>;
   readonly codeVerifier: Redacted.Redacted<string>;
+  /** The redirect URI the authorization request carried; the token request repeats it. */
   readonly redirectUri: string;
   readonly resource: string;
   readonly requestedScopes: readonly string[];
@@ -106,24 +115,34 @@ export const prepareAuthorization = (input: AuthorizeInput) =>
   });
 
 export const authorize = (input: AuthorizeInput) =>
-  Effect.gen(function* () {
-    const request = yield* prepareAuthorization(input);
-    const userAgent = yield* UserAgent;
-    const callback = yield* userAgent.authorize({
-      url: request.url,
-      redirectUri: input.redirectUri,
-    });
-    const code = yield* validateCallback(input, request.state, callback);
-    return {
-      issuer: input.issuer,
-      code: Redacted.make(code),
-      codeVerifier: Redacted.make(request.codeVerifier),
-      redirectUri: input.redirectUri,
-      resource: input.resource,
-      requestedScopes: input.scopes,
-      clientId: input.client.clientId,
-    } satisfies AuthorizationGrant;
-  });
+  Effect.scoped(
+    Effect.gen(function* () {
+      const userAgent = yield* UserAgent;
+      // Bound before the request exists, closed when this scope ends — on every path.
+      const prepared = yield* userAgent.prepare(input.redirectUri);
+      if (!boundRedirectAllowed(input.redirectUri, prepared.redirectUri)) {
+        return yield* new UserAgentFailed({
+          reason: `the user agent prepared ${displayRedirect(prepared.redirectUri)} for the redirect URI ${input.redirectUri}; only the port of an ephemeral-port loopback IP literal may differ (RFC 8252 §7.3)`,
+        });
+      }
+      const bound = { ...input, redirectUri: prepared.redirectUri };
+      const request = yield* prepareAuthorization(bound);
+      const callback = yield* prepared.authorize(request.url);
+      const code = yield* validateCallback(bound, request.state, callback);
+      return {
+        issuer: input.issuer,
+        code: Redacted.make(code),
+        codeVerifier: Redacted.make(request.codeVerifier),
+        redirectUri: bound.redirectUri,
+        resource: input.resource,
+        requestedScopes: input.scopes,
+        clientId: input.client.clientId,
+      } satisfies AuthorizationGrant;
+    }),
+  );
+
+/** A redirect URI a user agent named, cut for a message (it is the application's, not a secret). */
+const displayRedirect = (uri: string) => (uri.length > 200 ? `${uri.slice(0, 200)}…` : uri);
 
 /**
  * The callback: redirect URI, iss (RFC 9207 §2.4), state (RFC 9700 §4.7), then an error response

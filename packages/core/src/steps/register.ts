@@ -15,6 +15,7 @@ import {
   RegistrationUnavailable,
   UnexpectedStatus,
 } from "../errors.js";
+import { registeredRedirectUri } from "../protocol/loopback-redirect.js";
 import { isLoopbackHost } from "../protocol/resource-uri.js";
 import { formatScope } from "../protocol/scopes.js";
 import type { ClientRegistration } from "../schema/credentials.js";
@@ -61,7 +62,7 @@ const preRegisteredClient = (
         clientId: pre.clientId,
         clientSecret: pre.clientSecret,
         tokenEndpointAuthMethod: pre.tokenEndpointAuthMethod,
-        redirectUris: [...settings.redirectUris],
+        redirectUris: registeredRedirectUris(settings),
         registeredAt: now,
       };
 };
@@ -78,9 +79,16 @@ const metadataDocumentClient = (
         kind: "client-id-metadata-document",
         clientId: settings.clientMetadataUrl,
         tokenEndpointAuthMethod: settings.signingKey ? "private_key_jwt" : "none",
-        redirectUris: [...settings.redirectUris],
+        redirectUris: registeredRedirectUris(settings),
         registeredAt: now,
       };
+
+/**
+ * The redirect URIs as registered (RFC 7591 `redirect_uris`): an ephemeral-port loopback URI
+ * without its port, which RFC 8252 §7.3 lets the request choose.
+ */
+export const registeredRedirectUris = (settings: ClientSettings): string[] =>
+  settings.redirectUris.map(registeredRedirectUri);
 
 /**
  * The full registration of a client the lifecycle already chose (by id), for the authorization
@@ -164,7 +172,7 @@ const isStillValid = (
     grantTypes.every((grant) => (client.grantTypes ?? []).includes(grant))) &&
   (grantTypes !== undefined && !grantTypes.includes("authorization_code")
     ? true
-    : settings.redirectUris.every((uri) => client.redirectUris.includes(uri)));
+    : registeredRedirectUris(settings).every((uri) => client.redirectUris.includes(uri)));
 
 /**
  * A client ID metadata document URL: https with a path; no userinfo, fragment, dot segments
@@ -217,7 +225,7 @@ const registerDynamically = (input: RegisterInput, endpoint: string, now: number
     const withRedirect = grantTypes.includes("authorization_code");
     const body = {
       client_name: settings.clientName,
-      ...(withRedirect ? { redirect_uris: settings.redirectUris } : {}),
+      ...(withRedirect ? { redirect_uris: registeredRedirectUris(settings) } : {}),
       grant_types: grantTypes,
       response_types: withRedirect ? ["code"] : [],
       token_endpoint_auth_method: requestedMethod,
@@ -247,7 +255,7 @@ const registerDynamically = (input: RegisterInput, endpoint: string, now: number
         tokenEndpointAuthMethod:
           info.token_endpoint_auth_method ??
           (info.client_secret === undefined ? requestedMethod : "client_secret_basic"),
-        redirectUris: info.redirect_uris ?? (withRedirect ? [...settings.redirectUris] : []),
+        redirectUris: info.redirect_uris ?? (withRedirect ? registeredRedirectUris(settings) : []),
         grantTypes: info.grant_types ?? [...grantTypes],
         scope: info.scope ?? scope,
         registeredAt: now,
