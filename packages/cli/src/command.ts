@@ -57,6 +57,8 @@ export const runCommand = <R>(
         return yield* new CommandFailed({ code });
       }),
     ),
+    // A signal interrupts the whole program (nothing above can catch it): say so on the way out.
+    Effect.onInterrupt(() => output.note(line(dim("interrupted")))),
     Effect.ensuring(Effect.sync(() => output.spinner.stop())),
   ) as Effect.Effect<void, CommandFailed, Exclude<R, Output>>;
 };

@@ -187,7 +187,7 @@ export const classify = (error: unknown): Verdict => {
     case "BrowserLaunchRefused":
       return verdict(
         ExitCode.authorization,
-        "run the command again and finish the sign-in in the browser; use --headless to paste the address instead, or --port for another redirect port",
+        "run the command again and finish the sign-in (with --headless, paste the address the browser ends on); --port chooses another redirect port if this one is taken",
       );
     case "StateMismatch":
     case "IssMismatch":

@@ -135,5 +135,8 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
     Effect.provide(NodeContext.layer),
   );
 
-export const exitCodeOf = (exit: Exit.Exit<number, unknown>): number =>
-  Exit.isSuccess(exit) ? exit.value : ExitCode.unexpected;
+/** The process's exit code: the command's, 130 when a signal interrupted it (128 + SIGINT). */
+export const exitCodeOf = (exit: Exit.Exit<number, unknown>): number => {
+  if (Exit.isSuccess(exit)) return exit.value;
+  return Cause.isInterruptedOnly(exit.cause) ? ExitCode.interrupted : ExitCode.unexpected;
+};

@@ -78,7 +78,7 @@ const makeSpinner = (stream: NodeJS.WriteStream, enabled: boolean, colour: boole
   let frame = 0;
   let shown = false;
   const draw = () => {
-    const width = Math.max(10, (stream.columns ?? 80) - 4);
+    const width = Math.max(10, (stream.columns || 80) - 4);
     const shortened = label.length > width ? `${label.slice(0, width - 1)}…` : label;
     stream.write(`\r\u001b[2K${render(cyan(FRAMES[frame] ?? ""), colour)} ${shortened}`);
     frame = (frame + 1) % FRAMES.length;

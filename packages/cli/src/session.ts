@@ -159,12 +159,10 @@ export const openSession = (options: OpenSessionOptions) =>
       client,
       store: options.store,
       lock: makeFileLock({ directory: path.join(options.directory, "locks") }),
-      // The spinner stops for the browser step (paste mode reads the terminal); the user agent's
-      // own output resumes it when a browser was opened.
-      userAgent: (prompt, signal) => {
-        output.spinner.stop();
-        return browser(prompt, signal);
-      },
+      // Given as it is (not wrapped), so that it can bind its loopback port before the
+      // authorization request is made. The spinner stops when it writes its instructions (paste
+      // mode reads the terminal) and comes back while a browser is open.
+      userAgent: browser,
       interaction: options.interactive === false ? "never" : "allowed",
       onTrace: options.trace ? (entry) => Effect.runSync(output.note(traceLine(entry))) : undefined,
     };

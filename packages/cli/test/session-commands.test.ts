@@ -170,6 +170,25 @@ describe("a user's session, command by command", () => {
     expect(kit.user.authorizations).toBe(before);
   });
 
+  it("Ctrl-C while the sign-in waits: exit 130, the session untouched", async () => {
+    let interrupted = false;
+    const run = await runCli(["call", kit.mcpUrl, "admin-report", "--headless"], {
+      configDir,
+      onStderr: (stderr, child) => {
+        if (!interrupted && stderr.includes("paste here")) {
+          interrupted = true;
+          child.kill("SIGINT");
+        }
+      },
+    });
+    runs.push(run);
+    expect(interrupted).toBe(true);
+    expect(run.code).toBe(130);
+    expect(run.stderr).toContain("interrupted");
+    const status = JSON.parse((await cli(["status", "--json", kit.mcpUrl])).stdout);
+    expect(status.servers[0]).toMatchObject({ status: "authorized" });
+  });
+
   it("logout: revoked at the authorization server, forgotten here; status then exits 3", async () => {
     const run = await cli(["logout", kit.mcpUrl]);
     expect(run.code, run.stderr).toBe(0);

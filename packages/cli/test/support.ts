@@ -4,7 +4,7 @@
  * address it prints on stderr is answered by the testkit's headless user, and the address the
  * browser would end on is pasted on its stdin — as a person would.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Testkit } from "@authchart/testkit";
@@ -24,6 +24,8 @@ export interface RunOptions {
   /** Answers each sign-in address printed on stderr (paste mode). */
   readonly kit?: Testkit;
   readonly env?: Readonly<Record<string, string>>;
+  /** Called with everything written to stderr so far, on each write. */
+  readonly onStderr?: (stderr: string, child: ChildProcess) => void;
 }
 
 const SIGN_IN = /Open this address in a browser to sign in:\s+(\S+)/g;
@@ -47,6 +49,7 @@ export const runCli = (args: readonly string[], options: RunOptions = {}): Promi
     });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk;
+      options.onStderr?.(stderr, child);
       const kit = options.kit;
       if (kit === undefined) return;
       const addresses = [...stderr.matchAll(SIGN_IN)].map((match) => match[1] ?? "");
@@ -65,7 +68,7 @@ export const runCli = (args: readonly string[], options: RunOptions = {}): Promi
         (error: unknown) => reject(error),
       );
     });
-    if (options.kit === undefined) child.stdin.end();
+    if (options.kit === undefined && options.onStderr === undefined) child.stdin.end();
   });
 
 /** A loopback port nothing listens on now (for the redirect URI). */

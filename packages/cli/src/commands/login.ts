@@ -35,7 +35,7 @@ const scope = Options.text("scope").pipe(
 const clientId = Options.text("client-id").pipe(
   Options.optional,
   Options.withDescription(
-    "A client id registered with the authorization server beforehand (instead of dynamic registration).",
+    "A client id registered with the authorization server beforehand (instead of dynamic registration). Without --client-id or --client-metadata-url, the client of the last login to this server is used.",
   ),
 );
 const issuer = Options.text("issuer").pipe(
@@ -59,17 +59,17 @@ const clientMetadataUrl = Options.text("client-metadata-url").pipe(
 const port = Options.integer("port").pipe(
   Options.optional,
   Options.withDescription(
-    `The loopback port of the redirect URI http://127.0.0.1:<port>/callback. Default: ${DEFAULT_REDIRECT_PORT}, or what the last login to this server used.`,
+    `The loopback port of the redirect URI http://127.0.0.1:<port>/callback; 0 for an ephemeral port chosen at each sign-in (RFC 8252 §7.3). Default: ${DEFAULT_REDIRECT_PORT}, or what the last login to this server used.`,
   ),
 );
 
 const checkPort = (value: number) =>
-  Number.isInteger(value) && value >= 1 && value <= 65535
+  Number.isInteger(value) && value >= 0 && value <= 65535
     ? Effect.succeed(value)
     : Effect.fail(
         new UsageError({
           reason: `--port ${value} is not a TCP port`,
-          hint: "give a port between 1 and 65535 (above 1023 needs no privileges)",
+          hint: "give a port between 1024 and 65535, or 0 for one the system chooses at each sign-in",
         }),
       );
 
@@ -93,6 +93,7 @@ export const login = Command.make(
       args,
       Effect.gen(function* () {
         const output = yield* Output;
+        const typedUrl = yield* Shared.checkServerUrl(args.url);
         const directory = configDirectory(args.configDir);
         if (Option.isSome(args.clientSecretEnv) && Option.isNone(args.clientId))
           return yield* new UsageError({
@@ -105,7 +106,7 @@ export const login = Command.make(
             hint: "give the pre-registered client's id with --client-id",
           });
         const store = yield* openStore(directory);
-        const serverUrl = yield* serverUrlFor(store, yield* Shared.checkServerUrl(args.url));
+        const serverUrl = yield* serverUrlFor(store, typedUrl);
         const previous = yield* loadProfile(directory, serverUrl);
         const chosenPort = yield* checkPort(
           Option.getOrElse(args.port, () =>
@@ -115,13 +116,18 @@ export const login = Command.make(
             }),
           ),
         );
-        const profile: ServerProfile = {
-          clientId: Option.getOrUndefined(args.clientId),
-          issuer: Option.getOrUndefined(args.issuer),
-          clientSecretEnv: Option.getOrUndefined(args.clientSecretEnv),
-          clientMetadataUrl: Option.getOrUndefined(args.clientMetadataUrl),
-          port: chosenPort,
-        };
+        // The client the last login chose stays unless this one names another (logout forgets it).
+        const namesClient = Option.isSome(args.clientId) || Option.isSome(args.clientMetadataUrl);
+        const profile: ServerProfile =
+          !namesClient && Option.isSome(previous)
+            ? { ...previous.value, port: chosenPort }
+            : {
+                clientId: Option.getOrUndefined(args.clientId),
+                issuer: Option.getOrUndefined(args.issuer),
+                clientSecretEnv: Option.getOrUndefined(args.clientSecretEnv),
+                clientMetadataUrl: Option.getOrUndefined(args.clientMetadataUrl),
+                port: chosenPort,
+              };
         const scopes = Shared.splitScopes(args.scope);
         const summary = yield* Effect.scoped(
           Effect.gen(function* () {
