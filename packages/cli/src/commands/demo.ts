@@ -129,10 +129,8 @@ export const demo = Command.make("demo", { json: Shared.json }, (args) =>
           flush();
           return result;
         });
-      const note = (text: string) =>
-        Effect.sync(() => flush()).pipe(
-          Effect.zipRight(output.say(text === "" ? line("") : line(dim("     "), text))),
-        );
+      /** A blank line after the pending trace line. */
+      const blank = Effect.sync(flush).pipe(Effect.zipRight(output.say(line(""))));
 
       const settings: ClientSettings = {
         clientName: "authchart demo",
@@ -174,7 +172,7 @@ export const demo = Command.make("demo", { json: Shared.json }, (args) =>
           ),
         );
       const answer = (value: string) =>
-        note("").pipe(
+        blank.pipe(
           Effect.zipRight(output.say(line("  ", green("→"), ` ${sanitize(value)}`))),
           Effect.zipRight(output.say(line(dim(`    ${countsText(countsOf(kit))}`)))),
         );
