@@ -10,7 +10,9 @@
  * Without a display (Linux with neither DISPLAY nor WAYLAND_DISPLAY: SSH, containers, CI) or with
  * `headless: true`, it prints the authorization URL and reads the callback URL the user pastes
  * from the browser's address bar (the page itself fails to load on the remote machine). The
- * receiver listens in that mode too, so a forwarded port (`ssh -L`) works without pasting.
+ * receiver listens in that mode too, so a forwarded port (`ssh -L`) works without pasting. And
+ * headless, it tells core it prefers the device authorization grant (RFC 8628): when the
+ * authorization server offers it, the user enters a short code on any device instead.
  *
  * It is also a plain function `(prompt, signal) => callbackUrl` (for wrappers): then the
  * authorization request already names its redirect URI, which must have a fixed port.
@@ -47,6 +49,11 @@ export interface NodeUserAgentOptions {
   readonly launch?: BrowserLauncher | undefined;
   /** Print the URL and read the pasted callback instead of launching. Default: no display. */
   readonly headless?: boolean | undefined;
+  /**
+   * Ask for the device authorization grant (RFC 8628) instead of the browser step when the
+   * authorization server offers it. Default: when headless.
+   */
+  readonly preferDeviceFlow?: boolean | undefined;
   /** Where the pasted callback URL is read from. Default: process.stdin. */
   readonly input?: NodeJS.ReadableStream | undefined;
   /** Where instructions go. Default: process.stderr (stdout may carry a protocol). */
@@ -133,6 +140,8 @@ export type NodeUserAgent = UserAgentFunction &
   BindFirstUserAgent & {
     /** No browser here: the URL is printed and the callback pasted. */
     readonly headless: boolean;
+    /** The device authorization grant instead, where the authorization server offers it. */
+    readonly prefersDeviceFlow: boolean;
   };
 
 /** Rejects with the signal's reason once it aborts; `dispose` lets go of the signal. */
@@ -232,5 +241,9 @@ export const nodeUserAgent = (options: NodeUserAgentOptions = {}): NodeUserAgent
     }
   };
 
-  return Object.assign(asFunction, { prepare, headless });
+  return Object.assign(asFunction, {
+    prepare,
+    headless,
+    prefersDeviceFlow: options.preferDeviceFlow ?? headless,
+  });
 };

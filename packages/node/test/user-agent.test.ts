@@ -378,6 +378,16 @@ describe("paste mode (no display, or headless: true)", () => {
     expect(launched).toBe(false);
   });
 
+  it("headless, it prefers the device authorization grant (core uses it where offered); opt out with preferDeviceFlow: false", () => {
+    expect(nodeUserAgent({ headless: true }).prefersDeviceFlow).toBe(true);
+    expect(nodeUserAgent({ env: {}, platform: "linux" }).prefersDeviceFlow).toBe(true);
+    expect(nodeUserAgent({ headless: false }).prefersDeviceFlow).toBe(false);
+    expect(nodeUserAgent({ headless: true, preferDeviceFlow: false }).prefersDeviceFlow).toBe(
+      false,
+    );
+    expect(nodeUserAgent({ env: { DISPLAY: ":0" }, platform: "linux" }).headless).toBe(false);
+  });
+
   it("hasDisplay", () => {
     expect(hasDisplay({}, "linux")).toBe(false);
     expect(hasDisplay({ DISPLAY: "" }, "linux")).toBe(false);

@@ -12,6 +12,7 @@ import {
   stepUpScopes,
   unionScopes,
 } from "../protocol/scopes.js";
+import { offersDeviceGrant } from "../steps/device-authorization.js";
 import {
   type AuthchartError,
   AuthorizationLoop,
@@ -164,6 +165,30 @@ export const interactionRequired = (facts: {
         issuer: facts.authServer?.issuer,
         scopes: [...(facts.plan?.requested ?? [])],
       });
+
+/** How the user takes part in an authorization-code flow. */
+export type UserStepVerdict =
+  /** A browser here: the authorization request, the loopback callback. */
+  | "browser"
+  /** No browser here (a headless user agent) and the server offers RFC 8628: a user code. */
+  | "device"
+  /** No browser here, and the server does not offer RFC 8628: the URL printed, the callback pasted. */
+  | "browser without a display";
+
+/**
+ * The browser step or the device authorization grant: a user agent without a browser here
+ * (`preferDeviceFlow`) takes the device grant when the authorization server offers it (RFC 8628
+ * §4 metadata), and otherwise still the browser step (paste mode).
+ */
+export const userStepVerdict = (facts: {
+  readonly config: Pick<AuthConfig, "preferDeviceFlow">;
+  readonly authServer?: AuthServerInfo | undefined;
+}): UserStepVerdict => {
+  if (!facts.config.preferDeviceFlow) return "browser";
+  return facts.authServer !== undefined && offersDeviceGrant(facts.authServer.metadata)
+    ? "device"
+    : "browser without a display";
+};
 
 /** The authorization-server metadata as known, if it is still within its time to live. */
 export const currentAuthServer = (

@@ -126,6 +126,12 @@ export interface AuthConfig {
   readonly grant: GrantType;
   /** May a flow prompt the user? */
   readonly interaction: InteractionPolicy;
+  /**
+   * The user agent has no browser on this machine (headless: SSH, a container): for the
+   * authorization code, the device authorization grant (RFC 8628) replaces the browser step when
+   * the authorization server offers it — a decision the trace names.
+   */
+  readonly preferDeviceFlow: boolean;
   /** Bounded authorizations for one required scope set (MCP retry limit; conformance ≤ 3). */
   readonly maxAuthorizationsPerScopeSet: number;
   /** Bounded authorizations in all for the session, until the application calls authorize(). */
@@ -154,6 +160,7 @@ export interface AuthConfig {
 export const defaultAuthConfig: AuthConfig = {
   grant: "authorization_code",
   interaction: "allowed",
+  preferDeviceFlow: false,
   maxAuthorizationsPerScopeSet: 3,
   maxAuthorizationsPerSession: 10,
   refreshSkewMillis: 60_000,

@@ -462,6 +462,9 @@ export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) =>
           register: steps.register,
           authorize: steps.authorize,
           exchangeCode: steps.exchangeCode,
+          // A headless user agent's device branch (RFC 8628).
+          requestDeviceCode: steps.requestDeviceCode,
+          pollDeviceToken: steps.pollDeviceToken,
         },
       }),
       clientCredentials: clientCredentialsFlow.provide({

@@ -37,6 +37,8 @@ export type Decision =
   | "authorize"
   | "retry without scope"
   | "interaction required"
+  | "device flow"
+  | "browser step"
   | "token"
   | "user code"
   | "identity assertion";
@@ -73,6 +75,10 @@ export const because = {
   withoutScopeAuthorize:
     "the scopes taken from scopes_supported were refused with invalid_scope; asking once more without a scope parameter",
   withoutScopeToken: "the token endpoint refused the scopes taken from scopes_supported",
+  deviceFlow:
+    "the user agent has no browser here (headless) and the authorization server offers the device authorization grant (RFC 8628): a user code instead of the browser step",
+  browserWithoutDisplay:
+    "the user agent has no browser here (headless), but the authorization server offers no device authorization grant: the authorization URL is printed and the callback pasted",
   interactionRequired:
     'a token needs the user\'s consent and this session may not prompt (interaction: "never"); nothing registered, no browser opened',
 } as const;

@@ -22,11 +22,22 @@ export interface AuthorizationPrompt {
   readonly redirectUri: string;
 }
 
+/** What a user agent may say about itself. */
+export interface UserAgentCapabilities {
+  /**
+   * There is no browser on this machine (SSH, a container): for the authorization code, the
+   * device authorization grant (RFC 8628) is used instead of the browser step when the
+   * authorization server offers it. Default false.
+   */
+  readonly prefersDeviceFlow?: boolean | undefined;
+}
+
 /** The browser step as a function: the redirect URI is used exactly as registered. */
-export type UserAgentFunction = (
+export type UserAgentFunction = ((
   prompt: AuthorizationPrompt,
   signal: AbortSignal,
-) => Promise<string>;
+) => Promise<string>) &
+  UserAgentCapabilities;
 
 /** A redirect endpoint that is ready before the authorization request exists. */
 export interface PreparedRedirect {
@@ -45,7 +56,7 @@ export interface PreparedRedirect {
  * A user agent that binds its redirect endpoint first (RFC 8252 §7.3: "clients that obtain an
  * available ephemeral port from the operating system at the time of the request").
  */
-export interface BindFirstUserAgent {
+export interface BindFirstUserAgent extends UserAgentCapabilities {
   /** Prepares the endpoint for one authorization; the signal fires when authchart gives up. */
   readonly prepare: (redirectUri: string, signal: AbortSignal) => Promise<PreparedRedirect>;
 }
@@ -59,7 +70,7 @@ export interface PreparedUserAgent {
   readonly authorize: (url: string) => Effect.Effect<string, UserAgentFailed>;
 }
 
-export interface UserAgentService {
+export interface UserAgentService extends UserAgentCapabilities {
   /** The redirect endpoint for one authorization, open until the scope closes. */
   readonly prepare: (
     redirectUri: string,
@@ -104,6 +115,7 @@ export class UserAgent extends Context.Tag("@authchart/core/UserAgent")<
    */
   static readonly fromPromise = (agent: UserAgentOption) =>
     Layer.succeed(UserAgent, {
+      prefersDeviceFlow: agent.prefersDeviceFlow === true,
       prepare: isBindFirst(agent)
         ? (redirectUri) =>
             Effect.acquireRelease(

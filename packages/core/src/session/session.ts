@@ -327,8 +327,15 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
       : undefined;
   const grant = options.client.grant?.type ?? "authorization_code";
   const withUser = grant === "authorization_code" || grant === "device_code";
+  // A user agent without a browser here (headless) takes the device grant where it is offered.
+  const prefersDeviceFlow = await runtime.runPromise(
+    Effect.map(Effect.serviceOption(UserAgent), (agent) =>
+      Option.isSome(agent) ? agent.value.prefersDeviceFlow === true : false,
+    ),
+  );
   const config = {
     grant,
+    preferDeviceFlow: prefersDeviceFlow,
     interaction: options.interaction ?? "allowed",
     configuredScopes: options.client.scopes ?? [],
     // A grant without a user has no refresh token to ask for (RFC 6749 §4.4.3).

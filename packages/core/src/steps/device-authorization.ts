@@ -54,6 +54,23 @@ export {
 /** RFC 8628 §3.4 `grant_type`. */
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
+/**
+ * Whether the authorization server offers the device authorization grant: it names a
+ * `device_authorization_endpoint` (RFC 8628 §4), and its `grant_types_supported`, when it lists
+ * any, includes the device code. An absent list is read as no objection: servers that added the
+ * endpoint often never list their grants (RFC 8414 §2's default for an absent list predates the
+ * device grant).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8628#section-4
+ */
+export const offersDeviceGrant = (metadata: {
+  readonly device_authorization_endpoint?: string | undefined;
+  readonly grant_types_supported?: readonly string[] | undefined;
+}): boolean =>
+  metadata.device_authorization_endpoint !== undefined &&
+  (metadata.grant_types_supported === undefined ||
+    metadata.grant_types_supported.includes(DEVICE_CODE_GRANT));
+
 export const devicePolling = {
   /** RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default." */
   defaultIntervalSeconds: 5,

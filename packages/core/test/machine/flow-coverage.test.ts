@@ -8,7 +8,7 @@ import type { FlowInput } from "../../src/machine/flows/flow.js";
 import { countAuthorization, noAuthorizations } from "../../src/machine/loop-guard.js";
 import { defaultAuthConfig } from "../../src/machine/model.js";
 import { describeCoverage } from "./coverage.js";
-import { flowEvents, serializeFlow } from "./flow-model.js";
+import { deviceAuthServerInfo, flowEvents, serializeFlow } from "./flow-model.js";
 import {
   authServerInfo,
   clientInfo,
@@ -25,6 +25,8 @@ import {
 const config = { ...defaultAuthConfig, maxAuthorizationsPerScopeSet: 1 };
 /** A background session: a flow that needs the user ends after its plan (InteractionRequired). */
 const background = { ...config, interaction: "never" as const };
+/** A user agent without a browser here: the device grant where the server offers it. */
+const headless = { ...config, preferDeviceFlow: true };
 const noFacts = {
   config,
   requestedSoFar: [],
@@ -161,6 +163,36 @@ describeCoverage<FlowInput>({
       input: flowInput({
         config: background,
         facts: { ...noFacts, config: background, challenge: stepUp, granted: ["read"], ...known },
+        client: clientInfo("dynamic"),
+      }),
+      depth: 1,
+    },
+    {
+      name: "a headless user agent's first authorization",
+      input: flowInput({ config: headless, facts: { ...noFacts, config: headless } }),
+      depth: 6,
+    },
+    {
+      name: "a headless step-up on known metadata that offers the device grant",
+      input: flowInput({
+        config: headless,
+        facts: {
+          ...noFacts,
+          config: headless,
+          challenge: stepUp,
+          granted: ["read"],
+          ...known,
+          authServer: deviceAuthServerInfo(),
+        },
+        client: clientInfo("dynamic"),
+      }),
+      depth: 2,
+    },
+    {
+      name: "a headless step-up on known metadata without it",
+      input: flowInput({
+        config: headless,
+        facts: { ...noFacts, config: headless, challenge: stepUp, granted: ["read"], ...known },
         client: clientInfo("dynamic"),
       }),
       depth: 1,

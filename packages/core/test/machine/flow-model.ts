@@ -18,6 +18,15 @@ import {
   resourceInfo,
 } from "./scripted.js";
 
+/** Authorization-server metadata that offers the device authorization grant. */
+export const deviceAuthServerInfo = (issuer: string = ISSUER) => {
+  const info = authServerInfo(issuer, ["read", "write"]);
+  return {
+    ...info,
+    metadata: { ...info.metadata, device_authorization_endpoint: `${issuer}/device/auth` },
+  };
+};
+
 /** What a flow snapshot is, for path generation: what its guards and outputs depend on. */
 export const abstractFlow = (snapshot: FlowSnapshot) => {
   const c = snapshot.context;
@@ -80,6 +89,15 @@ export const flowEvents = (snapshot: FlowSnapshot): AnyEventObject[] => {
       authServerInfo(c.resource?.authorizationServer ?? ISSUER, ["read", "write"]),
     ),
     failed("discoverAuthServer", failures.authServerMetadataNotFound),
+    // For a headless user agent: a server that offers the device grant too (RFC 8628 §4).
+    ...(c.config.preferDeviceFlow
+      ? [
+          done(
+            "discoverAuthServer",
+            deviceAuthServerInfo(c.resource?.authorizationServer ?? ISSUER),
+          ),
+        ]
+      : []),
     done("register", clientInfo("dynamic", issuer)),
     done("register", clientInfo("pre-registered", issuer)),
     failed("register", failures.registrationRejected),

@@ -5,7 +5,10 @@
  * → the authorization request (PKCE S256, state, resource, scope; RFC 6749 §4.1, RFC 7636, RFC
  * 8707) → the code exchange. Its once-only retries live here: without the scopes taken from
  * `scopes_supported` when they are refused, and a new registration when the token endpoint no
- * longer knows a dynamic client. So does the browser step's timeout.
+ * longer knows a dynamic client. So does the browser step's timeout. A user agent without a
+ * browser here (headless) takes the device authorization grant's user-code steps instead of the
+ * browser step when the authorization server offers it (RFC 8628) — a decision the trace names —
+ * with a client registered for both grants.
  *
  * Typed input from the parent, a typed output to it ({@link FlowOutput}): the token's metadata and
  * what the flow learned, or a typed error. The authorization code and its verifier travel on the
@@ -14,6 +17,7 @@
  * the session) and each decision (the parent's trace).
  */
 import { assertEvent } from "xstate";
+import { DEVICE_CODE_GRANT } from "../../steps/device-authorization.js";
 import { because } from "../vocabulary.js";
 import {
   authorizingEntry,
@@ -26,6 +30,7 @@ import {
   planningState,
   registeringState,
   resourceMetadataState,
+  userCodeStates,
   userTimeout,
 } from "./setup.js";
 
@@ -53,12 +58,26 @@ export const authorizationCodeFlow = flowSetup.createMachine({
 
     resourceMetadata: resourceMetadataState,
     authServerMetadata: authServerMetadataState,
-    planning: planningState("registering", { withUser: true }),
+    planning: planningState("registering", { withUser: true, device: "registeringForDevice" }),
 
     /** A step-up on known metadata: the plan, judged by the loop guard; the client is known. */
-    reusingMetadata: planningState("authorizing", { withUser: true }),
+    reusingMetadata: planningState("authorizing", {
+      withUser: true,
+      device: "registeringForDevice",
+    }),
 
     registering: registeringState("authorizing"),
+
+    /**
+     * No browser here: a client that may use both grants (the same client serves a later browser
+     * login), then the user code (RFC 8628).
+     */
+    registeringForDevice: registeringState("requestingUserCode", [
+      "authorization_code",
+      "refresh_token",
+      DEVICE_CODE_GRANT,
+    ]),
+    ...userCodeStates,
 
     authorizing: {
       entry: authorizingEntry,

@@ -35,6 +35,7 @@ import {
   planFor,
   type ScopeFacts,
   scopesFromSupportedRefused,
+  userStepVerdict,
   withoutScopePlan,
 } from "../decisions.js";
 import {
@@ -167,6 +168,10 @@ export const flowSetup = setup({
     planRefused: ({ context }) => authorizationRefused(context, context.plan) !== undefined,
     /** The next step needs the user and the session may not prompt (interaction: "never"). */
     interactionNotAllowed: ({ context }) => interactionRequired(context) !== undefined,
+    // How the user takes part (decisions.ts userStepVerdict): one guard per verdict.
+    deviceFlowChosen: ({ context }) => userStepVerdict(context) === "device",
+    browserWithoutDisplay: ({ context }) =>
+      userStepVerdict(context) === "browser without a display",
     scopesFromSupportedRefused: ({ context, event }) =>
       scopesFromSupportedRefused(context.plan, errorOf("authorize", event)) &&
       authorizationRefused(context, withoutScopePlan(context.plan)) === undefined,
@@ -350,11 +355,13 @@ export const authServerMetadataState = flowSetup.createStateConfig({
  * The scope plan, judged by the loop guard before any registration, authorization or token
  * request; then `next`. A flow whose next steps need the user (`withUser`: a browser step, a user
  * code) is judged by the session's interaction policy here too: a background session ends now,
- * with the consent it would need, before anything is registered or opened.
+ * with the consent it would need, before anything is registered or opened. With `device`, a user
+ * agent without a browser here goes to that state instead of `next` when the authorization server
+ * offers the device authorization grant (RFC 8628).
  */
-export const planningState = <const Next extends string>(
+export const planningState = <const Next extends string, const Device extends string = never>(
   next: Next,
-  options: { readonly withUser?: boolean } = {},
+  options: { readonly withUser?: boolean; readonly device?: Device } = {},
 ) =>
   flowSetup.createStateConfig({
     description: options.withUser
@@ -386,9 +393,50 @@ export const planningState = <const Next extends string>(
         },
       },
       ...(options.withUser ? [interactionRequiredTransition] : []),
+      ...(options.device !== undefined ? userStepTransitions(options.device, next) : []),
       { target: next },
     ],
   });
+
+/** A headless user agent: the device grant where the server offers it, else still the browser. */
+const userStepTransitions = <const Device extends string, const Next extends string>(
+  device: Device,
+  next: Next,
+) =>
+  [
+    {
+      guard: "deviceFlowChosen",
+      target: device,
+      description:
+        "No browser here, and the authorization server offers the device authorization grant (RFC 8628): a user code instead of the browser step.",
+      actions: {
+        type: "trace",
+        params: ({ context }: { readonly context: FlowContext }) => ({
+          decision: "device flow" as const,
+          reason: because.deviceFlow,
+          details: {
+            issuer: context.authServer?.issuer ?? "(unknown)",
+            device_authorization_endpoint:
+              context.authServer?.metadata.device_authorization_endpoint ?? "(none)",
+          },
+        }),
+      },
+    },
+    {
+      guard: "browserWithoutDisplay",
+      target: next,
+      description:
+        "No browser here, and no device authorization grant at this server: the browser step in paste mode.",
+      actions: {
+        type: "trace",
+        params: ({ context }: { readonly context: FlowContext }) => ({
+          decision: "browser step" as const,
+          reason: because.browserWithoutDisplay,
+          details: { issuer: context.authServer?.issuer ?? "(unknown)" },
+        }),
+      },
+    },
+  ] as const;
 
 /** A background session meets a step that needs the user: the flow ends, saying what consent. */
 const interactionRequiredTransition = {
@@ -531,6 +579,81 @@ export const directGrantInput = ({ context }: { readonly context: FlowContext })
   resource: established(context.resource, "the resource").resource,
   scopes: context.plan?.requested ?? [],
 });
+
+/**
+ * The device authorization grant's user steps (RFC 8628 §3.1-§3.5), shared by the device flow and
+ * the authorization-code flow's headless branch: the device authorization request, whose user
+ * code and verification URI go to the user through the DeviceCodePresenter, then polling the token
+ * endpoint until the user decides, the code expires, or the authorization timeout passes. The
+ * device code travels on the request's done event into the polling step and is in no context.
+ */
+export const userCodeStates = {
+  requestingUserCode: flowSetup.createStateConfig({
+    entry: authorizingEntry,
+    // The application's presenter runs here: one that never returns does not hang the flow.
+    after: {
+      authorizationTimeout: {
+        target: "failed",
+        description: "The user code could not be shown in time.",
+        actions: {
+          type: "assignError",
+          params: ({ context }) => ({ error: userTimeout(context) }),
+        },
+      },
+    },
+    invoke: {
+      id: "requestDeviceCode",
+      src: "requestDeviceCode",
+      input: ({ context }) => ({
+        ...directGrantInput({ context }),
+        client: established(context.client, "the client"),
+      }),
+      onDone: {
+        target: "awaitingUser",
+        actions: {
+          type: "trace",
+          params: ({ event }) => ({
+            decision: "user code",
+            reason: `the user was shown a code to enter at the verification URI; polling every ${event.output.intervalSeconds} s`,
+          }),
+        },
+      },
+      onError: {
+        target: "failed",
+        actions: { type: "assignStepError", params: { step: "requestDeviceCode" } },
+      },
+    },
+  }),
+  awaitingUser: flowSetup.createStateConfig({
+    after: {
+      authorizationTimeout: {
+        target: "failed",
+        description: "Nobody entered the code in time.",
+        actions: {
+          type: "assignError",
+          params: ({ context }) => ({ error: userTimeout(context) }),
+        },
+      },
+    },
+    invoke: {
+      id: "pollDeviceToken",
+      src: "pollDeviceToken",
+      input: ({ context, event }) => {
+        assertEvent(event, "xstate.done.actor.requestDeviceCode");
+        return {
+          ...directGrantInput({ context }),
+          client: established(context.client, "the client"),
+          pending: event.output,
+        };
+      },
+      onDone: { target: "succeeded", actions: "assignToken" },
+      onError: {
+        target: "failed",
+        actions: { type: "assignStepError", params: { step: "pollDeviceToken" } },
+      },
+    },
+  }),
+};
 
 /** A timeout error for the browser step or the user at another device. */
 export const userTimeout = (context: FlowContext) =>
