@@ -202,6 +202,15 @@ describe("a user's session, command by command", () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, loggedOut: false });
   });
 
+  it("login --port 0: an ephemeral redirect port, bound at the sign-in (RFC 8252 §7.3)", async () => {
+    const run = await cli(["login", kit.mcpUrl, "--headless", "--port", "0"], true);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A[1-9]\d*%2Fcallback/);
+    const servers = JSON.parse(await readFile(path.join(configDir, "servers.json"), "utf8"));
+    expect(servers.servers[kit.mcpUrl]).toEqual({ port: 0 });
+    tokens.push(...(await secretsIn(configDir)));
+  });
+
   it("no token or refresh token in any output of any command", () => {
     expect(tokens.length).toBeGreaterThanOrEqual(4);
     expect(tokens.every((token) => token.length >= 20)).toBe(true);
