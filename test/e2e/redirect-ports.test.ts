@@ -9,12 +9,7 @@
 import * as http from "node:http";
 import * as net from "node:net";
 import { PassThrough } from "node:stream";
-import {
-  type BindFirstUserAgent,
-  type CredentialStoreService,
-  createSession,
-  type Session,
-} from "@authchart/core";
+import { type BindFirstUserAgent, type CredentialStoreService, createSession, type Session } from "@authchart/core";
 import { nodeUserAgent } from "@authchart/node";
 import { startTestkit, type Testkit } from "@authchart/testkit";
 import { Effect, Option } from "effect";

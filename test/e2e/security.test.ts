@@ -3,17 +3,8 @@
  * (behaviour 11, SEP-2352), and redaction — no token, secret, code or verifier in any inspection
  * event, trace entry, error or persisted state (DESIGN invariants, SPEC T8).
  */
-import {
-  CredentialStore,
-  type CredentialStoreService,
-  createSession,
-  OAuthHttp,
-  PersistedSession,
-  Randomness,
-  redact,
-  type TraceEntry,
-  UserAgent,
-} from "@authchart/core";
+import { CredentialStore, type CredentialStoreService, createSession, OAuthHttp, Randomness, redact, type TraceEntry, UserAgent } from "@authchart/core";
+import { PersistedSession } from "@authchart/core/internals";
 import { type ScriptedServer, startScriptedServer, startTestkit } from "@authchart/testkit";
 import { FetchHttpClient } from "@effect/platform";
 import { Effect, Layer, Option, Redacted, Schema } from "effect";

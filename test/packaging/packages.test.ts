@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
+import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -111,5 +111,36 @@ describe.each(packages)("$manifest.name", ({ dir, manifest }) => {
       const text = readFileSync(path.join(root, "packages", dir, target), "utf8");
       expect(text.startsWith("#!/usr/bin/env node\n")).toBe(true);
     }
+  });
+});
+
+describe("@authchart/core's entry points", () => {
+  it("the root is curated: the session, errors, services and statechart, not the machinery", async () => {
+    const root = await import("@authchart/core");
+    for (const name of ["createSession", "AuthSession", "authMachine", "InteractionRequired"]) {
+      expect(root).toHaveProperty(name);
+    }
+    // Decisions, step actors, persistence, wire schemas and step programs are not the root's.
+    for (const name of [
+      "provideSteps",
+      "challengeVerdict",
+      "PersistedSession",
+      "TokenResponse",
+      "discoverResource",
+      "scrubText",
+    ]) {
+      expect(root).not.toHaveProperty(name);
+    }
+  });
+
+  it("the steps and the internals have their own entry points; internals include the root", async () => {
+    const root = await import("@authchart/core");
+    const steps = await import("@authchart/core/steps");
+    const internals = await import("@authchart/core/internals");
+    expect(steps).toHaveProperty("discoverResource");
+    expect(steps).toHaveProperty("exchangeCode");
+    expect(internals).toHaveProperty("PersistedSession");
+    expect(internals).toHaveProperty("provideSteps");
+    expect(Object.keys(root).filter((name) => !(name in internals))).toEqual([]);
   });
 });

@@ -5,20 +5,8 @@
  * then a protected tool call over MCP with the issued token. Until the statechart exists this is
  * how the steps compose; the demo prints what each step decided.
  */
-import {
-  authorize,
-  type ClientSettings,
-  CredentialStore,
-  discoverAuthServer,
-  discoverResource,
-  exchangeCode,
-  OAuthHttp,
-  Protocol,
-  Randomness,
-  register,
-  type TokenSet,
-  UserAgent,
-} from "@authchart/core";
+import { type ClientSettings, CredentialStore, OAuthHttp, Protocol, Randomness, type TokenSet, UserAgent } from "@authchart/core";
+import { authorize, discoverAuthServer, discoverResource, exchangeCode, register } from "@authchart/core/steps";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Effect, Layer, Redacted } from "effect";

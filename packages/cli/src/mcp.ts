@@ -5,13 +5,8 @@
  * (authchart's AuthchartError, McpConnectFailed); the SDK's JSON-RPC errors of a request made
  * afterwards (an unknown tool, invalid arguments) become McpRequestFailed here.
  */
-import {
-  type AuthchartError,
-  asAuthchartError,
-  type ClientSettings,
-  type Session,
-  scrubText,
-} from "@authchart/core";
+import { type AuthchartError, asAuthchartError, type ClientSettings, type Session } from "@authchart/core";
+import { scrubText } from "@authchart/core/internals";
 import { authchartErrorOf, connect, McpConnectFailed } from "@authchart/mcp";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";

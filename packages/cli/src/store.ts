@@ -20,8 +20,12 @@ import {
 } from "@authchart/node";
 import { Effect, Option, Schema } from "effect";
 
-/** The redirect port when none is given: http://127.0.0.1:33418/callback (RFC 8252 §7.3). */
-export const DEFAULT_REDIRECT_PORT = 33418;
+/**
+ * The redirect port when none is given: 0, a free port bound at each sign-in — the authorization
+ * server must accept any port of a loopback IP redirect URI
+ * (https://www.rfc-editor.org/rfc/rfc8252#section-7.3).
+ */
+export const DEFAULT_REDIRECT_PORT = 0;
 
 export const redirectUriFor = (port: number) => `http://127.0.0.1:${port}/callback`;
 

@@ -9,7 +9,8 @@
  * `SseError` that has lost the original. `watchFetch` keeps the last typed failure of the fetch
  * for that case; `authchartErrorOf` looks through `cause` chains for the rest.
  */
-import { type AuthchartError, displayUrl, type Session, scrubText } from "@authchart/core";
+import { type AuthchartError, type Session } from "@authchart/core";
+import { displayUrl, scrubText } from "@authchart/core/internals";
 import { Schema } from "effect";
 
 /** The two HTTP transports of MCP: Streamable HTTP and the deprecated HTTP+SSE. */

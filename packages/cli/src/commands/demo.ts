@@ -10,12 +10,7 @@
  * The demo checks itself: a scene that goes otherwise than scripted ends it with DemoDiverged.
  */
 
-import {
-  type AuthchartError,
-  type ClientSettings,
-  createSession,
-  type TraceEntry,
-} from "@authchart/core";
+import { type AuthchartError, type ClientSettings, createSession, type TraceEntry } from "@authchart/core";
 import type { Testkit } from "@authchart/testkit";
 import { Command } from "@effect/cli";
 import { Effect, Either } from "effect";

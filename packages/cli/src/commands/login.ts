@@ -59,7 +59,7 @@ const clientMetadataUrl = Options.text("client-metadata-url").pipe(
 const port = Options.integer("port").pipe(
   Options.optional,
   Options.withDescription(
-    `The loopback port of the redirect URI http://127.0.0.1:<port>/callback; 0 for an ephemeral port chosen at each sign-in (RFC 8252 §7.3). Default: ${DEFAULT_REDIRECT_PORT}, or what the last login to this server used.`,
+    "The loopback port of the redirect URI http://127.0.0.1:<port>/callback, for an authorization server that wants the exact port it registered. Default: 0, a free port chosen at each sign-in (RFC 8252 §7.3 lets the port vary), or what the last login to this server used.",
   ),
 );
 
