@@ -7,7 +7,7 @@
  *
  * The codes are documented in `authchart --help` (exitCodeTable) and tested.
  */
-import { describeDefect } from "@authchart/core";
+import { describeDefect } from "@authchart/core/internals";
 import { Schema } from "effect";
 
 export const ExitCode = {
@@ -90,16 +90,6 @@ export class DemoDiverged extends Schema.TaggedError<DemoDiverged>()("DemoDiverg
 }) {
   override get message() {
     return `the demo's scene "${this.scene}" went otherwise than scripted: ${this.reason}`;
-  }
-}
-
-/** The Mermaid renderer could not be loaded. */
-export class DiagramUnavailable extends Schema.TaggedError<DiagramUnavailable>()(
-  "DiagramUnavailable",
-  { reason: Schema.String },
-) {
-  override get message() {
-    return `the Mermaid renderer is unavailable: ${this.reason}`;
   }
 }
 
@@ -266,7 +256,6 @@ export const classify = (error: unknown): Verdict => {
         "another authchart process holds the session's lock; wait for it to finish, then run the command again",
       );
 
-    case "DiagramUnavailable":
     case "DemoDiverged":
     case "StepDefect":
     case "DpopKeyFailed":

@@ -3,8 +3,8 @@
  * (`stateDiagram-v2`, the renderer docs/state-diagram.md is generated with), or with --json the
  * machine's definition (`machine.toJSON()`) to paste into Stately's editor or inspect.
  *
- * The Mermaid renderer is core's scripts/diagram.mjs (pure functions, no I/O), loaded from the
- * installed @authchart/core rather than copied: one renderer for the docs and the CLI.
+ * The Mermaid renderer is core's `@authchart/core/diagram` (pure functions, no I/O), the one
+ * docs/state-diagram.md is written with: one renderer for the docs and the CLI.
  */
 
 import {
@@ -15,11 +15,11 @@ import {
   deviceAuthorizationFlow,
   jwtBearerFlow,
 } from "@authchart/core";
+import { toMermaid } from "@authchart/core/diagram";
 import { Command, Options } from "@effect/cli";
 import { Effect } from "effect";
 import type { AnyStateMachine } from "xstate";
 import { runCommand } from "../command.js";
-import { DiagramUnavailable } from "../errors.js";
 import * as Shared from "../options.js";
 import { Output } from "../output.js";
 
@@ -40,24 +40,6 @@ const chart = Options.choice("chart", Object.keys(charts) as [ChartName, ...Char
   ),
 );
 
-interface Renderer {
-  readonly toMermaid: (machine: AnyStateMachine) => string;
-}
-
-/** core's Mermaid renderer, next to the package's entry point (scripts/diagram.mjs). */
-const loadRenderer = Effect.tryPromise({
-  try: async () => {
-    const url = new URL("../scripts/diagram.mjs", import.meta.resolve("@authchart/core"));
-    const module = (await import(url.href)) as Partial<Renderer>;
-    if (typeof module.toMermaid !== "function") throw new Error("it exports no toMermaid");
-    return module as Renderer;
-  },
-  catch: (error) =>
-    new DiagramUnavailable({
-      reason: `@authchart/core's scripts/diagram.mjs cannot be loaded (${error instanceof Error ? error.message : String(error)})`,
-    }),
-});
-
 export const diagram = Command.make("diagram", { chart, json: Shared.json }, (args) =>
   runCommand(
     args,
@@ -65,8 +47,7 @@ export const diagram = Command.make("diagram", { chart, json: Shared.json }, (ar
       const output = yield* Output;
       const machine = charts[args.chart];
       if (output.json) return yield* output.document(machine.toJSON());
-      const renderer = yield* loadRenderer;
-      yield* output.print(renderer.toMermaid(machine));
+      yield* output.print(toMermaid(machine));
     }),
   ),
 ).pipe(

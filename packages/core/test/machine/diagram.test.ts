@@ -1,22 +1,25 @@
 /**
- * docs/state-diagram.md is generated from the machine (scripts/diagram.mjs); this test renders
- * the source machine in memory and fails when the committed file differs.
+ * docs/state-diagram.md is generated from the machine (scripts/diagram.mjs, with the renderer of
+ * src/diagram/); this test renders the source machine in memory and fails when the committed file
+ * differs.
  */
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
-  documentPath,
-  readmePath,
   renderDocument,
   toMermaid,
   transitionRows,
   withReadmeDiagram,
-} from "../../scripts/diagram.mjs";
+} from "../../src/diagram/index.js";
 import { authMachine } from "../../src/machine/auth-machine.js";
 import { authorizationCodeFlow } from "../../src/machine/flows/authorization-code.js";
 import { flows } from "./scripted.js";
 
 const charts = { lifecycle: authMachine, flows: Object.values(flows) };
+/** The files scripts/diagram.mjs writes, at the repository root. */
+const documentPath = fileURLToPath(new URL("../../../../docs/state-diagram.md", import.meta.url));
+const readmePath = fileURLToPath(new URL("../../../../README.md", import.meta.url));
 
 import { stateNodesOf, transitionsOf } from "./scripted.js";
 
