@@ -1,7 +1,8 @@
 /**
  * The READMEs' code samples are real: every ```ts block of the root README and of each package's
- * README is written out as a module of its own and typechecked against the packages' sources
- * with the project's compiler options. A sample that drifts from the API fails here.
+ * README is written out as a module of its own and typechecked with the project's compiler
+ * options against the packages' built declarations — the types users install (the test runs after
+ * the build). A sample that drifts from the API fails here.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -62,7 +63,7 @@ describe("the README samples", () => {
     expect(new Set(samples.map((sample) => sample.readme)).size).toBeGreaterThan(1);
   });
 
-  it("typecheck against the packages' sources", () => {
+  it("typecheck against the packages' declarations", () => {
     rmSync(directory, { recursive: true, force: true });
     mkdirSync(directory, { recursive: true });
     const files = samples.map((sample) => {

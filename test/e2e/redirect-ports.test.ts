@@ -9,7 +9,13 @@
 import * as http from "node:http";
 import * as net from "node:net";
 import { PassThrough } from "node:stream";
-import { type BindFirstUserAgent, type CredentialStoreService, createSession, type Session } from "@authchart/core";
+import {
+  type BindFirstUserAgent,
+  type CredentialStoreService,
+  createSession,
+  defaultRedirectUri,
+  type Session,
+} from "@authchart/core";
 import { nodeUserAgent } from "@authchart/node";
 import { startTestkit, type Testkit } from "@authchart/testkit";
 import { Effect, Option } from "effect";
@@ -131,6 +137,60 @@ describe("an ephemeral-port redirect URI with nodeUserAgent", () => {
     expect(opened.map((url) => new URL(url).searchParams.get("redirect_uri"))).toEqual([fixed]);
     expect(await registeredRedirects(store, k.issuer)).toEqual([fixed]);
     expect(await isFree(port)).toBe(true);
+  });
+});
+
+describe("no redirect URI configured", () => {
+  it("the default is a loopback redirect on a free port (defaultRedirectUri), bound by nodeUserAgent", async () => {
+    const k = await startTestkit();
+    kit = k;
+    const opened: string[] = [];
+    const store = memoryStore();
+    const s = await createSession({
+      serverUrl: k.mcpUrl,
+      client: { clientName: "authchart e2e" },
+      store,
+      userAgent: nodeUserAgent({
+        headless: false,
+        output: quiet(),
+        launch: async (url) => {
+          opened.push(url);
+          await get(await k.user.authorize(url));
+        },
+      }),
+    });
+    sessions.push(s);
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "default" })).status).toBe(200);
+    expect(defaultRedirectUri).toBe(ephemeral);
+    const sent = new URL(new URL(opened[0] ?? "").searchParams.get("redirect_uri") ?? "");
+    expect(sent.hostname).toBe("127.0.0.1");
+    expect(Number(sent.port)).toBeGreaterThan(0);
+    expect(await registeredRedirects(store, k.issuer)).toEqual(["http://127.0.0.1/callback"]);
+  });
+
+  it("a plain-function user agent, which cannot bind a port first, is told to name its redirect URI", async () => {
+    await expect(
+      createSession({
+        serverUrl: "https://mcp.example.com/mcp",
+        client: { clientName: "authchart e2e" },
+        userAgent: async () => "http://127.0.0.1:1/callback",
+      }),
+    ).rejects.toMatchObject({
+      _tag: "InvalidClientConfiguration",
+      message: expect.stringContaining("give client.redirectUris"),
+    });
+  });
+
+  it("grants without a browser step need none", async () => {
+    const s = await createSession({
+      serverUrl: "https://mcp.example.com/mcp",
+      client: {
+        clientName: "authchart e2e",
+        grant: { type: "device_code" },
+      },
+      userAgent: async () => "unused",
+    });
+    await s.close();
   });
 });
 

@@ -87,9 +87,11 @@ export interface ClientSettings {
    * Exact redirect URIs, registered as is (RFC 9700 §2.1, RFC 8252 §7.3). The first is used. Port
    * 0 on a loopback IP literal (`http://127.0.0.1:0/callback`) asks for an ephemeral port: it is
    * registered without a port, and each authorization request carries the port the user agent
-   * bound (protocol/loopback-redirect.ts).
+   * bound (protocol/loopback-redirect.ts). Default, for the grants with a browser step:
+   * `defaultRedirectUri`, which needs a user agent that binds its port (nodeUserAgent does); a
+   * plain-function user agent must be given the redirect URI it serves.
    */
-  readonly redirectUris: readonly [string, ...string[]];
+  readonly redirectUris?: readonly [string, ...string[]] | undefined;
   /**
    * RFC 7591 / OIDC application_type (SEP-837, "Update authorization spec to clarify client type
    * requirements"). Default: "native" when every redirect URI is loopback.
@@ -114,6 +116,22 @@ export interface ClientSettings {
    */
   readonly offlineAccess?: boolean | undefined;
 }
+
+/**
+ * The redirect URI when none is configured: loopback, any free port, bound by the user agent before
+ * each authorization request (https://www.rfc-editor.org/rfc/rfc8252#section-7.3).
+ */
+export const defaultRedirectUri = "http://127.0.0.1:0/callback";
+
+/**
+ * The settings with their redirect URIs made explicit: the default where none were given and the
+ * grant has a browser step (the authorization code; a headless one may become the device grant).
+ */
+export const withDefaultRedirectUris = (settings: ClientSettings): ClientSettings =>
+  settings.redirectUris === undefined &&
+  (settings.grant?.type ?? "authorization_code") === "authorization_code"
+    ? { ...settings, redirectUris: [defaultRedirectUri] }
+    : settings;
 
 export const findPreRegistered = (
   settings: ClientSettings,

@@ -16,6 +16,7 @@ export type {
   IdentityProviderClient,
   PreRegisteredClient,
 } from "./client-settings.js";
+export { defaultRedirectUri } from "./client-settings.js";
 // Every failure a user can meet, as a tagged error.
 export {
   AssertionRejected,

@@ -5,7 +5,7 @@
  */
 import { Cause, Clock, Effect, Exit, type ManagedRuntime, Option, Redacted } from "effect";
 import { fromPromise } from "xstate";
-import { type ClientSettings, findPreRegistered } from "../client-settings.js";
+import { type ClientSettings, defaultRedirectUri, findPreRegistered } from "../client-settings.js";
 import {
   AssertionUnavailable,
   describeDefect,
@@ -259,7 +259,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           issuer,
           metadata,
           client,
-          redirectUri: options.settings.redirectUris[0],
+          redirectUri: options.settings.redirectUris?.[0] ?? defaultRedirectUri,
           resource: input.resource,
           scopes: input.scopes,
         });

@@ -10,6 +10,7 @@ import {
   findPreRegistered,
   grantConfigurationProblem,
   redirectUriProblem,
+  withDefaultRedirectUris,
 } from "../client-settings.js";
 import {
   DpopKeyFailed,
@@ -238,7 +239,8 @@ const restoredFrom = (context: AuthContext | undefined): RestoredSession | undef
     token: context.token,
   };
 
-export const createSession = async (options: SessionOptions): Promise<Session> => {
+export const createSession = async (given: SessionOptions): Promise<Session> => {
+  const options = { ...given, client: withDefaultRedirectUris(given.client) };
   // The server URL must be usable as a resource identifier and reached over https (loopback
   // excepted; MCP "Communication Security"): the bearer token is never sent in plaintext.
   // The configured grant must be able to run at all: a missing credential is an error now, not
@@ -251,10 +253,13 @@ export const createSession = async (options: SessionOptions): Promise<Session> =
   if (
     typeof options.userAgent === "function" &&
     !("prepare" in options.userAgent) &&
-    asksForEphemeralPort(options.client.redirectUris[0])
+    asksForEphemeralPort(options.client.redirectUris?.[0] ?? "")
   )
     throw new InvalidClientConfiguration({
-      reason: `the redirect URI ${options.client.redirectUris[0]} asks for an ephemeral port, which the user agent must bind before the request is built: give a userAgent with prepare() (nodeUserAgent() is one), or register a fixed port`,
+      reason:
+        given.client.redirectUris === undefined
+          ? "no client.redirectUris is configured, and the user agent is a plain function that cannot bind a port before the request is built: give client.redirectUris (the redirect URI your user agent serves), or a userAgent with prepare() (nodeUserAgent() is one)"
+          : `the redirect URI ${options.client.redirectUris?.[0]} asks for an ephemeral port, which the user agent must bind before the request is built: give a userAgent with prepare() (nodeUserAgent() is one), or register a fixed port`,
     });
   const canonical = canonicalResourceUri(options.serverUrl);
   if (!canonical.ok)

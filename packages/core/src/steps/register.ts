@@ -88,7 +88,7 @@ const metadataDocumentClient = (
  * without its port, which RFC 8252 §7.3 lets the request choose.
  */
 export const registeredRedirectUris = (settings: ClientSettings): string[] =>
-  settings.redirectUris.map(registeredRedirectUri);
+  (settings.redirectUris ?? []).map(registeredRedirectUri);
 
 /**
  * The full registration of a client the lifecycle already chose (by id), for the authorization
@@ -229,7 +229,8 @@ const registerDynamically = (input: RegisterInput, endpoint: string, now: number
       grant_types: grantTypes,
       response_types: withRedirect ? ["code"] : [],
       token_endpoint_auth_method: requestedMethod,
-      application_type: settings.applicationType ?? defaultApplicationType(settings.redirectUris),
+      application_type:
+        settings.applicationType ?? defaultApplicationType(settings.redirectUris ?? []),
       ...(scope === undefined ? {} : { scope }),
     };
     const response = yield* http.send({
