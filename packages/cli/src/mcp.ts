@@ -5,7 +5,7 @@
  * (authchart's AuthchartError, McpConnectFailed); the SDK's JSON-RPC errors of a request made
  * afterwards (an unknown tool, invalid arguments) become McpRequestFailed here.
  */
-import { type AuthchartError, asAuthchartError, type ClientSettings, type Session } from "@authchart/core";
+import { type AuthchartError, asAuthchartError, type Session } from "@authchart/core";
 import { scrubText } from "@authchart/core/internals";
 import { authchartErrorOf, connect, McpConnectFailed } from "@authchart/mcp";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -36,16 +36,15 @@ export const mcpAttempt = <A>(operation: string, run: () => Promise<A>) =>
 
 /**
  * An MCP client connected through `session`, closed with the scope (the session is not: it was
- * given). `client` is the session's client settings (connect's options are a session's).
+ * given).
  */
-export const connectMcp = (session: Session, serverUrl: string, client: ClientSettings) =>
+export const connectMcp = (session: Session, serverUrl: string) =>
   Effect.map(
     Effect.acquireRelease(
       mcpAttempt("connecting", () =>
         connect(serverUrl, {
           session,
           clientInfo: CLIENT_INFO,
-          client,
         }),
       ),
       (connection) => Effect.promise(() => connection.close().catch(() => undefined)),

@@ -6,7 +6,16 @@
  */
 import * as path from "node:path";
 import { Writable } from "node:stream";
-import { type AuthchartError, asAuthchartError, type ClientSettings, createSession, type PreRegisteredClient, type Session, type SessionOptions, type TraceEntry } from "@authchart/core";
+import {
+  type AuthchartError,
+  asAuthchartError,
+  type ClientSettings,
+  createSession,
+  type PreRegisteredClient,
+  type Session,
+  type SessionOptions,
+  type TraceEntry,
+} from "@authchart/core";
 import { makeFileLock, nodeUserAgent } from "@authchart/node";
 import { Effect, Option, Redacted } from "effect";
 import { UsageError } from "./errors.js";

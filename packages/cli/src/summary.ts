@@ -3,7 +3,7 @@
  * (PersistedSession: issuer, client id, granted scopes, expiry, whether a refresh token is held)
  * and nothing else — the tokens stay in the store, never read here.
  */
-import { type TokenInfo } from "@authchart/core";
+import type { TokenInfo } from "@authchart/core";
 import { PersistedSession } from "@authchart/core/internals";
 import { type Option, Schema } from "effect";
 import { bold, dim, green, type Line, line, red, sanitize, yellow } from "./output.js";

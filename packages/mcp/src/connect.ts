@@ -18,17 +18,28 @@ import {
   watchFetch,
 } from "./errors.js";
 
-export interface ConnectOptions extends Omit<SessionOptions, "serverUrl"> {
+/** How to connect, whichever session is used. */
+export interface ConnectChoices {
   /**
    * "auto" (default): Streamable HTTP, falling back to the deprecated HTTP+SSE transport the way
    * the MCP spec's backwards-compatibility section describes; or one explicitly.
    */
   readonly transport?: "auto" | "streamable-http" | "sse";
   readonly clientInfo?: { readonly name: string; readonly version: string };
-  /** Use this session instead of creating one (connect then does not close it). */
-  readonly session?: Session;
   readonly signal?: AbortSignal;
 }
+
+/** connect creates the session from these options (createSession's, without serverUrl). */
+export interface NewSessionOptions extends Omit<SessionOptions, "serverUrl">, ConnectChoices {
+  readonly session?: undefined;
+}
+
+/** A session of the application's own: connect uses it and does not close it. */
+export interface GivenSessionOptions extends ConnectChoices {
+  readonly session: Session;
+}
+
+export type ConnectOptions = NewSessionOptions | GivenSessionOptions;
 
 /** A connected client of one SDK generation. */
 export interface Connection<C> {
@@ -120,21 +131,24 @@ const attempt = async <C>(
   }
 };
 
+/** createSession's options: connect's, without connect's own choices. */
+const sessionOptionsOf = (options: NewSessionOptions, serverUrl: string): SessionOptions => {
+  const { transport: _, clientInfo: __, session: ___, signal: ____, ...sessionOptions } = options;
+  return { ...sessionOptions, serverUrl };
+};
+
 export const connectWith = async <C>(
   adapter: SdkAdapter<C>,
   url: string,
   options: ConnectOptions,
 ): Promise<Connection<C>> => {
   options.signal?.throwIfAborted();
-  const {
-    transport = "auto",
-    clientInfo: _,
-    session: given,
-    signal: __,
-    ...sessionOptions
-  } = options;
-  const session = given ?? (await createSession({ ...sessionOptions, serverUrl: url }));
-  const owned = given === undefined;
+  const transport = options.transport ?? "auto";
+  const owned = options.session === undefined;
+  const session =
+    options.session !== undefined
+      ? options.session
+      : await createSession(sessionOptionsOf(options, url));
   const closeSession = () => (owned ? session.close() : Promise.resolve());
   const watched = watchFetch(session);
   // The initialize request may wait for the user at the authorization server: the SDK's default

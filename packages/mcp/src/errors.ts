@@ -9,7 +9,7 @@
  * `SseError` that has lost the original. `watchFetch` keeps the last typed failure of the fetch
  * for that case; `authchartErrorOf` looks through `cause` chains for the rest.
  */
-import { type AuthchartError, type Session } from "@authchart/core";
+import type { AuthchartError, Session } from "@authchart/core";
 import { displayUrl, scrubText } from "@authchart/core/internals";
 import { Schema } from "effect";
 

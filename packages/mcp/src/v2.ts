@@ -15,7 +15,12 @@ import {
 import { type ConnectOptions, connectWith, type SdkAdapter } from "./connect.js";
 import type { McpTransportKind } from "./errors.js";
 
-export type { ConnectOptions } from "./connect.js";
+export type {
+  ConnectChoices,
+  ConnectOptions,
+  GivenSessionOptions,
+  NewSessionOptions,
+} from "./connect.js";
 export {
   authchartErrorOf,
   isAuthchartError,

@@ -40,10 +40,10 @@ describe.each(generations)("$sdk", ({ connect }) => {
       userAgent: (prompt) => env.kit.user.authorize(prompt.url),
     });
     cleanup.push(() => session.close());
-    const first = await connect(env.kit.mcpUrl, { client, session });
+    const first = await connect(env.kit.mcpUrl, { session });
     expect(first.session).toBe(session);
     await first.close();
-    const second = await connect(env.kit.mcpUrl, { client, session });
+    const second = await connect(env.kit.mcpUrl, { session });
     cleanup.push(second.close);
     expect(toolText(await second.client.callTool({ name: "echo", arguments: { text: "s" } }))).toBe(
       "s",

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Session } from "@authchart/core";
 import { fileStore, makeFileLock } from "@authchart/node";
 import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
-import type { ConnectOptions } from "../src/connect.js";
+import type { ConnectOptions, NewSessionOptions } from "../src/connect.js";
 
 export const redirectUri = "http://127.0.0.1:33418/callback";
 
@@ -40,8 +40,8 @@ export const setup = async (options: TestkitOptions = {}) => {
   const kit = await startTestkit(options);
   const directory = await mkdtemp(join(tmpdir(), "authchart-mcp-"));
   const connectOptions = async (
-    overrides: Partial<ConnectOptions> = {},
-  ): Promise<ConnectOptions> => ({
+    overrides: Partial<NewSessionOptions> = {},
+  ): Promise<NewSessionOptions> => ({
     client: { clientName: "authchart mcp test", redirectUris: [redirectUri] },
     userAgent: (prompt) => kit.user.authorize(prompt.url),
     store: await fileStore({ directory }),

@@ -89,11 +89,7 @@ export const call = Command.make(
         Effect.gen(function* () {
           const output = yield* Output;
           const toolArguments = yield* parseArguments(args.input);
-          const {
-            session,
-            client: settings,
-            serverUrl,
-          } = yield* openServerSession({
+          const { session, serverUrl } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
@@ -104,7 +100,7 @@ export const call = Command.make(
           const result = yield* output.waiting(
             `calling ${args.tool} on ${serverUrl}`,
             Effect.gen(function* () {
-              const client = yield* connectMcp(session, serverUrl, settings);
+              const client = yield* connectMcp(session, serverUrl);
               return yield* mcpAttempt(`calling the tool ${args.tool}`, () =>
                 client.callTool({ name: args.tool, arguments: toolArguments }),
               );

@@ -10,7 +10,12 @@
  * The demo checks itself: a scene that goes otherwise than scripted ends it with DemoDiverged.
  */
 
-import { type AuthchartError, type ClientSettings, createSession, type TraceEntry } from "@authchart/core";
+import {
+  type AuthchartError,
+  type ClientSettings,
+  createSession,
+  type TraceEntry,
+} from "@authchart/core";
 import type { Testkit } from "@authchart/testkit";
 import { Command } from "@effect/cli";
 import { Effect, Either } from "effect";
@@ -158,7 +163,7 @@ export const demo = Command.make("demo", { json: Shared.json }, (args) =>
       );
       const client = yield* scene(
         "connect and call echo (needs mcp:read): 401 -> discovery, registration, authorization",
-        connectMcp(session, kit.mcpUrl, settings),
+        connectMcp(session, kit.mcpUrl),
       );
       const callTool = (name: string, text: string) =>
         mcpAttempt(`calling ${name}`, () => client.callTool({ name, arguments: { text } })).pipe(

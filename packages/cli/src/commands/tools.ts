@@ -23,11 +23,7 @@ export const tools = Command.make(
       Effect.scoped(
         Effect.gen(function* () {
           const output = yield* Output;
-          const {
-            session,
-            client: settings,
-            serverUrl,
-          } = yield* openServerSession({
+          const { session, serverUrl } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
@@ -38,7 +34,7 @@ export const tools = Command.make(
           const listed = yield* output.waiting(
             `listing the tools of ${serverUrl}`,
             Effect.gen(function* () {
-              const client = yield* connectMcp(session, serverUrl, settings);
+              const client = yield* connectMcp(session, serverUrl);
               return yield* mcpAttempt("listing the tools", () => client.listTools());
             }),
           );
