@@ -5,7 +5,14 @@
  * the issuer and the scopes — and the servers' own request log shows that nothing was registered
  * and no authorization request was made; a token held or refreshable keeps serving.
  */
-import { type CredentialStoreService, createSession, InteractionRequired, type Session, type SessionOptions, type TraceEntry } from "@authchart/core";
+import {
+  type CredentialStoreService,
+  createSession,
+  InteractionRequired,
+  type Session,
+  type SessionOptions,
+  type TraceEntry,
+} from "@authchart/core";
 import { startTestkit, type Testkit } from "@authchart/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { callTool, memoryStore, redirectUri, toolText } from "./support.js";

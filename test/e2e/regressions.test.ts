@@ -3,7 +3,15 @@
  * need them: scopes (S1-S5), declined scopes, re-registration, issuer binding, persistence,
  * cancellation, the bearer's origin, the decision trace.
  */
-import { AuthSession, authorizedFetch, CredentialStore, type CredentialStoreService, createSession, type SessionOptions, type TraceEntry } from "@authchart/core";
+import {
+  AuthSession,
+  authorizedFetch,
+  CredentialStore,
+  type CredentialStoreService,
+  createSession,
+  type SessionOptions,
+  type TraceEntry,
+} from "@authchart/core";
 import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
 import { Effect } from "effect";
 import { afterEach, describe, expect, it, vi } from "vitest";

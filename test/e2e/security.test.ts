@@ -3,11 +3,18 @@
  * (behaviour 11, SEP-2352), and redaction — no token, secret, code or verifier in any inspection
  * event, trace entry, error or persisted state (DESIGN invariants, SPEC T8).
  */
-import { CredentialStore, type CredentialStoreService, createSession, OAuthHttp, Randomness, redact, type TraceEntry, UserAgent } from "@authchart/core";
-import { PersistedSession } from "@authchart/core/internals";
+import {
+  CredentialStore,
+  createSession,
+  OAuthHttp,
+  Randomness,
+  redact,
+  type TraceEntry,
+  UserAgent,
+} from "@authchart/core";
 import { type ScriptedServer, startScriptedServer, startTestkit } from "@authchart/testkit";
 import { FetchHttpClient } from "@effect/platform";
-import { Effect, Layer, Option, Redacted, Schema } from "effect";
+import { Effect, Layer, Option, Redacted } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import type { InspectionEvent } from "xstate";
 import { callTool, memoryStore, redirectUri, seeded } from "./support.js";

@@ -1,5 +1,11 @@
 /** Shared by the session e2e tests: an MCP SDK client over a session's authorized fetch. */
-import { CredentialStore, type CredentialStoreService, createSession, type Session, type SessionOptions } from "@authchart/core";
+import {
+  CredentialStore,
+  type CredentialStoreService,
+  createSession,
+  type Session,
+  type SessionOptions,
+} from "@authchart/core";
 import { PersistedSession } from "@authchart/core/internals";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";

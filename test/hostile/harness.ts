@@ -20,7 +20,15 @@
  * for anything that does not use the session's `fetch` option.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { CredentialStore, type CredentialStoreService, createSession, redact, type Session, type SessionOptions, type TraceEntry } from "@authchart/core";
+import {
+  CredentialStore,
+  type CredentialStoreService,
+  createSession,
+  redact,
+  type Session,
+  type SessionOptions,
+  type TraceEntry,
+} from "@authchart/core";
 import {
   type ScriptedRequest,
   type ScriptedResponse,

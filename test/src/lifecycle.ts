@@ -5,8 +5,23 @@
  * then a protected tool call over MCP with the issued token. Until the statechart exists this is
  * how the steps compose; the demo prints what each step decided.
  */
-import { type ClientSettings, CredentialStore, OAuthHttp, Protocol, Randomness, type TokenSet, UserAgent } from "@authchart/core";
-import { authorize, discoverAuthServer, discoverResource, exchangeCode, register } from "@authchart/core/steps";
+import {
+  type ClientSettings,
+  CredentialStore,
+  defaultRedirectUri,
+  OAuthHttp,
+  Protocol,
+  Randomness,
+  type TokenSet,
+  UserAgent,
+} from "@authchart/core";
+import {
+  authorize,
+  discoverAuthServer,
+  discoverResource,
+  exchangeCode,
+  register,
+} from "@authchart/core/steps";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Effect, Layer, Redacted } from "effect";
@@ -94,7 +109,7 @@ export const runLifecycle = (options: LifecycleOptions) => {
       `${via} client ${client.clientId} (${client.tokenEndpointAuthMethod ?? "default auth"})`,
     );
 
-    const redirectUri = options.settings.redirectUris[0];
+    const redirectUri = options.settings.redirectUris?.[0] ?? defaultRedirectUri;
     const grant = yield* authorize({
       issuer: as.issuer,
       metadata: as.metadata,

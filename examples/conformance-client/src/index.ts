@@ -14,7 +14,13 @@
  * same-origin-path-prefix resource policy. Discovery, scope choice, step-up, the loop guard,
  * client authentication, DPoP and the iss checks are all the library's.
  */
-import { createSession, type GrantSettings, headlessUserAgent, OAuthHttp, type PreRegisteredClient } from "@authchart/core";
+import {
+  createSession,
+  type GrantSettings,
+  headlessUserAgent,
+  OAuthHttp,
+  type PreRegisteredClient,
+} from "@authchart/core";
 import { discoverResource } from "@authchart/core/steps";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";

@@ -2,7 +2,12 @@
  * authchart's Effect API: the session is a scoped service (AuthSession.layer), requests go
  * through `authorizedFetch`, and every failure is a typed AuthchartError in the error channel.
  */
-import { AuthSession, authorizedFetch, headlessUserAgent, type SessionOptions } from "@authchart/core";
+import {
+  AuthSession,
+  authorizedFetch,
+  headlessUserAgent,
+  type SessionOptions,
+} from "@authchart/core";
 import { Effect, Schema } from "effect";
 
 const ToolResult = Schema.Struct({

@@ -26,7 +26,13 @@ import { createHash, randomUUID } from "node:crypto";
 import { type FileHandle, mkdir, open, readFile, rm, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { defaultLockWaitMillis, LockFailed, LockTimeout, SessionLock, type SessionLockService } from "@authchart/core";
+import {
+  defaultLockWaitMillis,
+  LockFailed,
+  LockTimeout,
+  SessionLock,
+  type SessionLockService,
+} from "@authchart/core";
 import { Clock, Duration, Effect, Layer } from "effect";
 
 export interface FileLockOptions {

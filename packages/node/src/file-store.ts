@@ -30,7 +30,21 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, readdir, rename, rm, stat } from "node:fs/promises";
 import * as path from "node:path";
-import { ClientRegistration, CredentialStore, type CredentialStoreService, clientStoreKey, DpopKey, dpopKeyStoreKey, type LockFailed, type LockTimeout, StoreFailed, sessionStoreKey, type TokenKey, TokenSet, tokenStoreKey } from "@authchart/core";
+import {
+  ClientRegistration,
+  CredentialStore,
+  type CredentialStoreService,
+  clientStoreKey,
+  DpopKey,
+  dpopKeyStoreKey,
+  type LockFailed,
+  type LockTimeout,
+  StoreFailed,
+  sessionStoreKey,
+  type TokenKey,
+  TokenSet,
+  tokenStoreKey,
+} from "@authchart/core";
 import { Cause, Context, Effect, Exit, Layer, Option, Schema } from "effect";
 import {
   type ConfigDirOptions,

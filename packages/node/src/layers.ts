@@ -21,7 +21,18 @@
  * the saved session. `FileCredentialStore.layer` is the variant that fails when it is built.
  */
 import * as path from "node:path";
-import { CredentialStore, DPoP, type DpopPolicy, type HttpPolicy, OAuthHttp, Randomness, SessionLock, type StepServices, StoreFailed, UserAgent } from "@authchart/core";
+import {
+  CredentialStore,
+  DPoP,
+  type DpopPolicy,
+  type HttpPolicy,
+  OAuthHttp,
+  Randomness,
+  SessionLock,
+  type StepServices,
+  StoreFailed,
+  UserAgent,
+} from "@authchart/core";
 import { Context, Effect, Layer } from "effect";
 import { defaultStoreDirectory } from "./config-dir.js";
 import { makeFileLock } from "./file-lock.js";

@@ -22,7 +22,12 @@
  * `PasteEnded`, or the AbortSignal's reason. Every path closes the server and the paste reader.
  */
 import * as readline from "node:readline";
-import type { AuthorizationPrompt, BindFirstUserAgent, PreparedRedirect, UserAgentFunction } from "@authchart/core";
+import type {
+  AuthorizationPrompt,
+  BindFirstUserAgent,
+  PreparedRedirect,
+  UserAgentFunction,
+} from "@authchart/core";
 import { Schema } from "effect";
 import { type BrowserLauncher, browserUrl, openSystemBrowser } from "./browser.js";
 import {

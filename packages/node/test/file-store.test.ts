@@ -2,7 +2,16 @@
 import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { type ClientRegistration, CredentialStore, createSession, type DpopKey, StoreFailed, type TokenKey, type TokenSet, tokenStoreKey } from "@authchart/core";
+import {
+  type ClientRegistration,
+  CredentialStore,
+  createSession,
+  type DpopKey,
+  StoreFailed,
+  type TokenKey,
+  type TokenSet,
+  tokenStoreKey,
+} from "@authchart/core";
 import { startTestkit } from "@authchart/testkit";
 import { Effect, Option, Redacted } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

@@ -8,7 +8,15 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import { AuthSession, authorizedFetch, CredentialStore, createSession, LockTimeout, SessionLock, StoreFailed } from "@authchart/core";
+import {
+  AuthSession,
+  authorizedFetch,
+  CredentialStore,
+  createSession,
+  LockTimeout,
+  SessionLock,
+  StoreFailed,
+} from "@authchart/core";
 import { startTestkit, type Testkit } from "@authchart/testkit";
 import { Effect, Exit, Option, Redacted } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
