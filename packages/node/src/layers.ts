@@ -11,7 +11,7 @@
  * - on top of core's defaults: OAuthHttp over fetch, Randomness, and DPoP over the same store.
  *
  * A layer given to createSession replaces its `http`, `fetch` (for the OAuth requests), `dpop`,
- * `store`, `lock` and `userAgent` options: they are this layer's options instead. In particular
+ * `store`, `lock`, `userAgent` and `deviceCodePresenter` options: they are this layer's options instead. In particular
  * plain http to a loopback authorization server (a local development setup) needs
  * `http: { allowInsecureLoopback: true }` here.
  *
@@ -23,6 +23,8 @@
 import * as path from "node:path";
 import {
   CredentialStore,
+  DeviceCodePresenter,
+  type DeviceCodePrompt,
   DPoP,
   type DpopPolicy,
   type HttpPolicy,
@@ -79,10 +81,20 @@ export interface NodeAuthOptions extends FileCredentialStoreOptions {
   readonly fetch?: typeof globalThis.fetch | undefined;
   /** DPoP (RFC 9449): "auto" (default), "required" or "off", as createSession's `dpop`. */
   readonly dpop?: DpopPolicy | undefined;
+  /**
+   * Shows the device grant's user code and verification URI (RFC 8628 §3.3), as createSession's
+   * `deviceCodePresenter`. Default: printed to stderr.
+   */
+  readonly deviceCodePresenter?: ((prompt: DeviceCodePrompt) => Promise<void>) | undefined;
 }
 
 /** What NodeAuth.layer provides: core's StepServices and the optional ones it uses. */
-export type NodeAuthServices = StepServices | FileCredentialStore | SessionLock | DPoP;
+export type NodeAuthServices =
+  | StepServices
+  | FileCredentialStore
+  | SessionLock
+  | DPoP
+  | DeviceCodePresenter;
 
 /** A store that could not be opened: every operation fails, saying why. */
 const unavailableStore = (
@@ -157,5 +169,8 @@ export const NodeAuth = {
       UserAgent.fromPromise(userAgentOf(options.userAgent)),
       // DPoP keys live in the store beside the tokens they bind.
       DPoP.layer({ policy: options.dpop ?? "auto" }),
+      options.deviceCodePresenter === undefined
+        ? DeviceCodePresenter.layer
+        : DeviceCodePresenter.fromPromise(options.deviceCodePresenter),
     ).pipe(Layer.provideMerge(storeAndLock(options))),
 };

@@ -63,6 +63,33 @@ const layerFor = (k: Testkit, extra: Partial<NodeAuthOptions> = {}) =>
   });
 
 describe("NodeAuth.layer", () => {
+  it("shows the device grant's user code through its deviceCodePresenter (RFC 8628 §3.3)", async () => {
+    const k = await startTestkit({ authServer: { deviceFlow: { interval: 1 } } });
+    kit = k;
+    const shown: string[] = [];
+    const layer = layerFor(k, {
+      deviceCodePresenter: async (prompt) => {
+        shown.push(prompt.verificationUri);
+        // The user enters the code on another device while the session polls.
+        setTimeout(() => void k.user.enterUserCode(prompt.verificationUri, prompt.userCode), 20);
+      },
+    });
+    const session = await createSession({
+      serverUrl: k.mcpUrl,
+      client: { clientName: "authchart node layer", grant: { type: "device_code" } },
+      layer,
+    });
+    try {
+      const response = await callTool(session.fetch, k.mcpUrl);
+      expect(response.status).toBe(200);
+      await response.body?.cancel();
+      expect(shown).toHaveLength(1);
+      expect(k.count("authorization")).toBe(0);
+    } finally {
+      await session.close();
+    }
+  });
+
   it("createSession over it logs in once, keeps the tokens in the file store, and a second session restores them without the AS", async () => {
     const k = await startTestkit();
     kit = k;
