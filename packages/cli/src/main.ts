@@ -4,7 +4,6 @@
  * of the command, 2 for what @effect/cli refuses to parse, 1 for a defect (without a stack trace
  * unless AUTHCHART_DEBUG=1).
  */
-import { readFileSync } from "node:fs";
 import { Command, HelpDoc, ValidationError } from "@effect/cli";
 import * as Span from "@effect/cli/HelpDoc/Span";
 import { NodeContext } from "@effect/platform-node";
@@ -19,17 +18,7 @@ import { status } from "./commands/status.js";
 import { tools } from "./commands/tools.js";
 import { classify, ExitCode, exitCodeTable } from "./errors.js";
 import { colourFor, stripAnsi } from "./output.js";
-
-const version = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-      version?: unknown;
-    };
-    return typeof pkg.version === "string" ? pkg.version : "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-})();
+import { version } from "./version.js";
 
 const commands = [login, status, logout, call, tools, diagram, demo] as const;
 

@@ -12,8 +12,10 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { Effect } from "effect";
 import { McpRequestFailed } from "./errors.js";
+import { version } from "./version.js";
 
-export const CLIENT_INFO = { name: "authchart", version: "0.1.0" } as const;
+/** What the CLI announces to MCP servers in `initialize`. */
+export const CLIENT_INFO = { name: "authchart", version } as const;
 
 type McpFailure = AuthchartError | McpConnectFailed | McpRequestFailed;
 
@@ -36,18 +38,21 @@ export const mcpAttempt = <A>(operation: string, run: () => Promise<A>) =>
 
 /**
  * An MCP client connected through `session`, closed with the scope (the session is not: it was
- * given).
+ * given). The connect itself is interruptible — Ctrl-C while a server never answers aborts it
+ * through its signal — and the finalizer is added in the same uninterruptible step that receives
+ * the connection, so a connection is never left open.
  */
 export const connectMcp = (session: Session, serverUrl: string) =>
-  Effect.map(
-    Effect.acquireRelease(
-      mcpAttempt("connecting", () =>
-        connect(serverUrl, {
-          session,
-          clientInfo: CLIENT_INFO,
-        }),
+  Effect.uninterruptibleMask((restore) =>
+    restore(
+      Effect.tryPromise({
+        try: (signal) => connect(serverUrl, { session, clientInfo: CLIENT_INFO, signal }),
+        catch: (error) => mcpFailure("connecting", error),
+      }),
+    ).pipe(
+      Effect.tap((connection) =>
+        Effect.addFinalizer(() => Effect.promise(() => connection.close().catch(() => undefined))),
       ),
-      (connection) => Effect.promise(() => connection.close().catch(() => undefined)),
+      Effect.map((connection) => connection.client),
     ),
-    (connection) => connection.client,
   );

@@ -75,6 +75,9 @@ export interface SdkAdapter<C> {
 
 export const defaultClientInfo = { name: "authchart", version: "0.1.0" } as const;
 
+/** The MCP SDKs' default request timeout (DEFAULT_REQUEST_TIMEOUT_MSEC in both generations). */
+const sdkRequestTimeoutMillis = 60_000;
+
 /**
  * MCP "Transports", backwards compatibility: a POST of the InitializeRequest failing with 400,
  * 404 or 405 means an old server; the client then opens the HTTP+SSE stream with a GET.
@@ -153,8 +156,12 @@ export const connectWith = async <C>(
   const watched = watchFetch(session);
   // The initialize request may wait for the user at the authorization server: the SDK's default
   // request timeout (60 s) is shorter than a sign-in may take, so the session's own browser
-  // timeout is allowed on top of it.
-  const timeout = session.state().context.config.authorizationTimeoutMillis + 60_000;
+  // timeout is allowed on top of it — only where a user can be asked at all.
+  const { config } = session.state().context;
+  const timeout =
+    config.interaction === "never"
+      ? sdkRequestTimeoutMillis
+      : config.authorizationTimeoutMillis + sdkRequestTimeoutMillis;
 
   const over = async (
     kind: McpTransportKind,
