@@ -1,12 +1,13 @@
 // The closing line of `npm test`: every package's vitest JSON report added up, in the plain
 // "N passed, N failed" form. Runs only after every task before it passed.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const reports = ["packages/core", "packages/testkit", "packages/node", "test"].map((dir) =>
-  join(root, dir, "test-results.json"),
-);
+// Every package with tests (a vitest config) and the cross-package runs in test/.
+const reports = [...readdirSync(join(root, "packages")).map((dir) => join("packages", dir)), "test"]
+  .filter((dir) => existsSync(join(root, dir, "vitest.config.ts")))
+  .map((dir) => join(root, dir, "test-results.json"));
 let passed = 0;
 let failed = 0;
 let skipped = 0;
