@@ -7,8 +7,13 @@
  *   browser instructions, and a spinner — the spinner only when stderr is a terminal.
  * - Colour (@effect/printer-ansi) only on a terminal, per stream, and never with NO_COLOR
  *   (https://no-color.org) or TERM=dumb; FORCE_COLOR turns it on. Plain text otherwise.
- * - Text a server chose (tool output, error descriptions) goes to a terminal without its control
- *   characters: a server must not be able to move the cursor or rewrite the user's screen.
+ * - Text a server chose (tool output, error descriptions, tool lists, scopes) goes to a terminal
+ *   without its control characters and bidirectional-text controls, whatever the colour setting
+ *   (NO_COLOR and TERM=dumb change the styles, not what the terminal obeys): a server must not be
+ *   able to move the cursor, retitle the window, or reorder what the user reads
+ *   (https://trojansource.codes). Notes and errors are always sanitized; a tool's output is passed
+ *   as is only into a pipe, where it is data. A --json document escapes them (JSON.stringify
+ *   leaves C1 and bidi controls raw), which changes no value.
  */
 import * as Doc from "@effect/printer/Doc";
 import * as Ansi from "@effect/printer-ansi/Ansi";
@@ -29,12 +34,35 @@ export const cyan = styled(Ansi.cyan);
 export const line = (...parts: ReadonlyArray<Line | string>): Line =>
   Doc.hcat(parts.map((part) => (typeof part === "string" ? Doc.text(part) : part)));
 
-/** C0 and C1 controls other than tab and newline (ESC, BEL, CR, CSI, ...). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/**
+ * C0 and C1 controls other than tab and newline (ESC, BEL, CR, CSI, ...), and the Unicode
+ * bidirectional controls a terminal honours: the embeddings and overrides U+202A–U+202E, the
+ * isolates U+2066–U+2069 and the marks U+200E, U+200F, U+061C (Unicode TR #9; CVE-2021-42574).
+ */
+const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** Untrusted text made safe for a terminal: control characters shown as `?`. */
-export const sanitize = (value: string): string => value.replace(CONTROL, "?");
+/** Untrusted text made safe for a terminal: control and bidi characters shown as `?`. */
+export const sanitize = (value: string): string => value.replace(UNSAFE, "?");
+
+/**
+ * Whether text a server chose must be sanitized before it goes to `stream`: on a terminal
+ * whatever the colour setting, and wherever colour is forced (FORCE_COLOR: a pager or a terminal
+ * downstream). Only a plain pipe gets it as is.
+ */
+export const sanitizesUntrusted = (
+  stream: { readonly isTTY?: boolean },
+  colour: boolean,
+): boolean => stream.isTTY === true || colour;
+
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** JSON whose C1 and bidi controls are escaped (\uXXXX): the same value, inert on a terminal. */
+export const inertJson = (value: unknown): string =>
+  JSON.stringify(value, null, 2).replace(
+    JSON_UNSAFE,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
 const ANSI_SEQUENCE = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
@@ -116,6 +144,11 @@ export interface OutputService {
   /** `--json`: stdout gets one JSON document and nothing else. */
   readonly json: boolean;
   readonly colour: { readonly stdout: boolean; readonly stderr: boolean };
+  /**
+   * Text a server chose, made fit for stdout: sanitized on a terminal (whatever NO_COLOR or
+   * TERM say) or with colour, as is in a pipe (sanitizesUntrusted).
+   */
+  readonly untrusted: (value: string) => string;
   /** A line of the result for a person, on stdout (nothing with --json). */
   readonly say: (doc: Line) => Effect.Effect<void>;
   /** Text as is on stdout (a Mermaid chart, a tool's output; nothing with --json). */
@@ -153,13 +186,15 @@ export class Output extends Context.Tag("authchart/cli/Output")<Output, OutputSe
         spinner.clear();
         stream.write(value.endsWith("\n") ? value : `${value}\n`);
       });
+    const sanitizeStdout = sanitizesUntrusted(stdout, colour.stdout);
     return {
       json: options.json,
       colour,
+      untrusted: (value) => (sanitizeStdout ? sanitize(value) : value),
       say: (doc) => (options.json ? Effect.void : write(stdout, render(doc, colour.stdout))),
       print: (value) => (options.json ? Effect.void : write(stdout, value)),
       note: (doc) => write(stderr, render(doc, colour.stderr)),
-      document: (value) => write(stdout, JSON.stringify(value, null, 2)),
+      document: (value) => write(stdout, inertJson(value)),
       spinner,
       waiting: (label, effect) =>
         Effect.acquireUseRelease(

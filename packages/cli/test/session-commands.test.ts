@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { startTestkit, type Testkit } from "@authchart/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ANSI, type CliRun, freePort, runCli } from "./support.js";
+import { ANSI, type CliRun, freePort, runCli, runCliOnTerminal, scriptCommand } from "./support.js";
 
 let kit: Testkit;
 let configDir: string;
@@ -112,6 +112,34 @@ describe("a user's session, command by command", () => {
     expect(run.stdout.trim()).toBe("hello from the CLI");
     expect(kit.user.authorizations).toBe(before);
   });
+
+  it.runIf(scriptCommand)(
+    "call on a terminal with NO_COLOR or TERM=dumb: the tool's escape sequences and bidi controls never reach it",
+    async () => {
+      const hostile = "a\u001b[2Jb\u001b]0;TITLE\u0007c\u009b2Jd\u202eevil\u2066e";
+      const pipe = await cli(["call", kit.mcpUrl, "echo", JSON.stringify({ text: hostile })]);
+      expect(pipe.code, pipe.stderr).toBe(0);
+      expect(pipe.stdout).toBe(`${hostile}\n`); // into a pipe the tool's text is data: as is
+      for (const env of [{ NO_COLOR: "1" }, { TERM: "dumb" }]) {
+        const run = await runCliOnTerminal(
+          ["call", kit.mcpUrl, "echo", JSON.stringify({ text: hostile })],
+          { configDir, env },
+        );
+        expect(run.code, run.output).toBe(0);
+        expect(run.output).toContain("a?[2Jb?]0;TITLE?c?2Jd?evil?e");
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters that must not arrive
+        expect(run.output).not.toMatch(/[\u001b\u0007\u009b\u202e\u2066]/);
+        const json = await runCliOnTerminal(
+          ["call", kit.mcpUrl, "echo", JSON.stringify({ text: hostile }), "--json"],
+          { configDir, env },
+        );
+        expect(json.code, json.output).toBe(0);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters that must not arrive
+        expect(json.output).not.toMatch(/[\u001b\u0007\u009b\u202e\u2066]/);
+        expect(JSON.parse(json.output).result.content[0].text).toBe(hostile); // escaped, not lost
+      }
+    },
+  );
 
   it("call a tool that needs more scope: 403 -> step-up (a second sign-in), never a refresh", async () => {
     const refreshes = kit.requests.filter((r) => r.grantType === "refresh_token").length;

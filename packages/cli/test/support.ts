@@ -4,7 +4,7 @@
  * address it prints on stderr is answered by the testkit's headless user, and the address the
  * browser would end on is pasted on its stdin — as a person would.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Testkit } from "@authchart/testkit";
@@ -86,3 +86,46 @@ export const freePort = (): Promise<number> =>
 /** ANSI escape sequences: none may reach a pipe. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts every ANSI sequence
 export const ANSI = /\u001b\[/;
+
+/** The `script` command of util-linux, which runs a command on a new pseudo-terminal. */
+export const scriptCommand = (() => {
+  try {
+    execFileSync("script", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The CLI on a terminal: `script -qec` gives it a pseudo-terminal for stdin, stdout and stderr
+ * (both arrive here as the terminal's output, with CR LF line ends). The spinner is kept off
+ * (CI=1) so that the output is the command's own.
+ */
+export const runCliOnTerminal = (
+  args: readonly string[],
+  options: { readonly configDir: string; readonly env?: Readonly<Record<string, string>> },
+): Promise<{ readonly code: number | null; readonly output: string }> =>
+  new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, CI: "1" };
+    delete env.FORCE_COLOR;
+    delete env.NO_COLOR;
+    Object.assign(env, options.env, { AUTHCHART_CONFIG_DIR: options.configDir });
+    const command = [process.execPath, binPath, ...args].map(shellQuote).join(" ");
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+    child.stdin.end();
+  });

@@ -10,7 +10,15 @@ import { runCommand } from "../command.js";
 import { ToolFailed, UsageError } from "../errors.js";
 import { connectMcp, mcpAttempt } from "../mcp.js";
 import * as Shared from "../options.js";
-import { type Line, line, Output, type OutputService, sanitize, text } from "../output.js";
+import {
+  inertJson,
+  type Line,
+  line,
+  Output,
+  type OutputService,
+  sanitize,
+  text,
+} from "../output.js";
 import { openServerSession } from "../session.js";
 
 const tool = Args.text({ name: "tool" }).pipe(Args.withDescription("The tool's name."));
@@ -50,9 +58,12 @@ interface ContentItem {
   readonly resource?: { readonly uri?: string; readonly text?: string };
 }
 
-/** One content item for a person: text as is (sanitized on a terminal), other kinds described. */
+/**
+ * One content item for a person: its text (sanitized on a terminal, whatever the colour setting;
+ * as is in a pipe), other kinds described.
+ */
 const contentLine = (item: ContentItem, output: OutputService): Line => {
-  const safe = (value: string) => (output.colour.stdout ? sanitize(value) : value);
+  const safe = output.untrusted;
   switch (item.type) {
     case "text":
       return text(safe(item.text ?? ""));
@@ -118,7 +129,7 @@ export const call = Command.make(
             return yield* output.document({ ok: true, server: serverUrl, tool: args.tool, result });
           for (const item of content) yield* output.say(contentLine(item, output));
           if (content.length === 0 && result.structuredContent !== undefined)
-            yield* output.say(line(JSON.stringify(result.structuredContent, null, 2)));
+            yield* output.say(line(inertJson(result.structuredContent)));
         }),
       ),
     ),
