@@ -6,9 +6,13 @@
  * `call`, `tools` and `logout` later use the same client (a pre-registered client id, the name of
  * the environment variable holding its secret — never the secret —, a client-ID metadata document
  * URL, the redirect port).
+ *
+ * `servers.json` is kept as the store keeps its own files: read through readPrivateFile (it must
+ * be this user's; a file group or others can access is made 0600), and every read-modify-write
+ * (saveProfile, deleteProfile) holds the store's write lock (withStoreWriteLock: `store.lock`),
+ * so that two `authchart login`s at once keep both profiles.
  */
 
-import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { Protocol, StoreFailed } from "@authchart/core";
 import {
@@ -16,6 +20,8 @@ import {
   ensurePrivateDirectory,
   type FileCredentialStoreService,
   fileStore,
+  readPrivateFile,
+  withStoreWriteLock,
   writeFileAtomic,
 } from "@authchart/node";
 import { Effect, Option, Schema } from "effect";
@@ -96,20 +102,7 @@ export const PROFILES_FILE = "servers.json";
 const profilesPath = (directory: string) => path.join(directory, PROFILES_FILE);
 
 const readProfiles = (directory: string) =>
-  Effect.tryPromise({
-    try: () => readFile(profilesPath(directory), "utf8"),
-    catch: (error) => error,
-  }).pipe(
-    Effect.catchAll((error) =>
-      typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT"
-        ? Effect.succeed(undefined)
-        : Effect.fail(
-            new StoreFailed({
-              operation: "readProfiles",
-              reason: `cannot read ${profilesPath(directory)}`,
-            }),
-          ),
-    ),
+  readPrivateFile(profilesPath(directory), { operation: "readProfiles" }).pipe(
     Effect.flatMap((text) =>
       text === undefined
         ? Effect.succeed({} as Readonly<Record<string, ServerProfile>>)
@@ -147,13 +140,21 @@ const writeProfiles = (directory: string, servers: Readonly<Record<string, Serve
   );
 
 export const saveProfile = (directory: string, serverUrl: string, profile: ServerProfile) =>
-  Effect.flatMap(readProfiles(directory), (servers) =>
-    writeProfiles(directory, { ...servers, [serverUrl]: profile }),
+  withStoreWriteLock(
+    directory,
+    Effect.flatMap(readProfiles(directory), (servers) =>
+      writeProfiles(directory, { ...servers, [serverUrl]: profile }),
+    ),
+    { operation: "saveProfile" },
   );
 
 export const deleteProfile = (directory: string, serverUrl: string) =>
-  Effect.flatMap(readProfiles(directory), (servers) => {
-    if (!(serverUrl in servers)) return Effect.void;
-    const { [serverUrl]: _removed, ...rest } = servers;
-    return writeProfiles(directory, rest);
-  });
+  withStoreWriteLock(
+    directory,
+    Effect.flatMap(readProfiles(directory), (servers) => {
+      if (!(serverUrl in servers)) return Effect.void;
+      const { [serverUrl]: _removed, ...rest } = servers;
+      return writeProfiles(directory, rest);
+    }),
+    { operation: "deleteProfile" },
+  );

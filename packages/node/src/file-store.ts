@@ -166,12 +166,18 @@ const lockFor = (directory: string) => {
   return lock;
 };
 
-/** Opens, checks (owner, mode) and reads a store file; absent = no entries. */
-const readEntries = (
+/**
+ * Opens, checks and reads a private file of the store's directory (`metadata.json`,
+ * `secrets.json`, or a file of one's own beside them, such as the CLI's `servers.json`):
+ * undefined when it does not exist. On POSIX it must belong to this user; a file group or others
+ * can access is made 0600 (`insecure: "fix"`, the default) or refused (`"refuse"`), as the
+ * directory is (config-dir.ts). Checked on the open handle, so a file swapped in between is not
+ * what gets read.
+ */
+export const readPrivateFile = (
   file: string,
-  insecure: InsecurePermissions,
-  operation: string,
-): Effect.Effect<Entries, StoreFailed> =>
+  options: { readonly insecure?: InsecurePermissions | undefined; readonly operation: string },
+): Effect.Effect<string | undefined, StoreFailed> =>
   Effect.tryPromise({
     try: async (): Promise<string | undefined> => {
       let handle: FileHandle;
@@ -187,7 +193,7 @@ const readEntries = (
           if (info.uid !== process.getuid?.())
             throw new StoreRefusal(`${file} belongs to another user (uid ${info.uid})`);
           if ((info.mode & 0o077) !== 0) {
-            if (insecure === "refuse")
+            if ((options.insecure ?? "fix") === "refuse")
               throw new StoreRefusal(
                 `${file} is accessible to group or others (mode ${(info.mode & 0o777).toString(8)})`,
               );
@@ -201,13 +207,21 @@ const readEntries = (
     },
     catch: (error) =>
       new StoreFailed({
-        operation,
+        operation: options.operation,
         reason:
           error instanceof StoreRefusal
             ? error.message
             : `cannot read ${file}: ${codeOf(error) ?? String(error)}`,
       }),
-  }).pipe(
+  });
+
+/** Opens, checks (owner, mode) and reads a store file; absent = no entries. */
+const readEntries = (
+  file: string,
+  insecure: InsecurePermissions,
+  operation: string,
+): Effect.Effect<Entries, StoreFailed> =>
+  readPrivateFile(file, { insecure, operation }).pipe(
     Effect.flatMap((text) =>
       text === undefined
         ? Effect.succeed({})
@@ -328,6 +342,51 @@ const lockFailure = (operation: string) => (error: LockTimeout | LockFailed) =>
         : `the store's write lock failed to ${error.operation}: ${error.reason}`,
   });
 
+/**
+ * The store's write lock for `directory`, held while `effect` runs: first this process's
+ * semaphore for the directory, then `store.lock` across processes (what every save and delete of
+ * the file store holds). For a read-modify-write of a file of one's own in the store's directory
+ * (the CLI's `servers.json`), so that two processes updating it at once keep both updates. Hold
+ * it for one update only (milliseconds), and never take a session's lock inside it (a session
+ * may save while it holds its own lock: the reverse order could deadlock). `directory` is made
+ * private first (ensurePrivateDirectory); a lock not obtained in `waitMillis` is a StoreFailed of
+ * `operation`.
+ */
+export const withStoreWriteLock = <A, E, R>(
+  directory: string,
+  effect: Effect.Effect<A, E, R>,
+  options: StoreWriteLockOptions & {
+    readonly operation: string;
+    readonly insecure?: InsecurePermissions | undefined;
+  },
+): Effect.Effect<A, E | StoreFailed, R> =>
+  Effect.flatMap(ensurePrivateDirectory(directory, options.insecure), (real) =>
+    writeLockOf(real, options)(options.operation)(effect),
+  );
+
+/** The in-process semaphore, then the lock file, for one directory (already made private). */
+const writeLockOf = (directory: string, options: StoreWriteLockOptions | undefined) => {
+  const inProcess = lockFor(directory).withPermits(1);
+  const acrossProcesses = makeFileLock({
+    directory,
+    staleMillis: options?.staleMillis ?? 10_000,
+  });
+  const waitMillis = options?.waitMillis ?? 10_000;
+  return (operation: string) =>
+    <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreFailed, R> =>
+      inProcess(
+        // The effect's own failures pass through the lock as values, so that only the lock's
+        // LockTimeout and LockFailed become the StoreFailed of `operation`.
+        acrossProcesses.withLock(STORE_LOCK_NAME, Effect.either(effect), { waitMillis }).pipe(
+          Effect.catchTags({
+            LockTimeout: lockFailure(operation),
+            LockFailed: lockFailure(operation),
+          }),
+          Effect.flatten,
+        ),
+      );
+};
+
 const undecodable = (operation: string, what: string) =>
   new StoreFailed({ operation, reason: `stored ${what} does not decode` });
 const mismatched = (operation: string, what: string) =>
@@ -350,24 +409,8 @@ export const makeFileCredentialStore = (
     yield* removeStaleTempFiles(directory);
     const metadataFile = path.join(directory, METADATA_FILE);
     const secretsFile = path.join(directory, SECRETS_FILE);
-    const inProcess = lockFor(directory).withPermits(1);
-    const acrossProcesses = makeFileLock({
-      directory,
-      staleMillis: options.writeLock?.staleMillis ?? 10_000,
-    });
-    const writeLockWait = options.writeLock?.waitMillis ?? 10_000;
     /** One read-modify-write (or a few, for one entry) at a time, in every process. */
-    const serialized =
-      (operation: string) =>
-      <A>(effect: Effect.Effect<A, StoreFailed>): Effect.Effect<A, StoreFailed> =>
-        inProcess(
-          acrossProcesses.withLock(STORE_LOCK_NAME, effect, { waitMillis: writeLockWait }).pipe(
-            Effect.catchTags({
-              LockTimeout: lockFailure(operation),
-              LockFailed: lockFailure(operation),
-            }),
-          ),
-        );
+    const serialized = writeLockOf(directory, options.writeLock);
 
     let secrets: SecretsBackend;
     let keychainService: string | undefined;

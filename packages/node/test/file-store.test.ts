@@ -7,6 +7,7 @@ import {
   CredentialStore,
   createSession,
   type DpopKey,
+  LockTimeout,
   StoreFailed,
   type TokenKey,
   type TokenSet,
@@ -15,12 +16,15 @@ import {
 import { startTestkit } from "@authchart/testkit";
 import { Effect, Option, Redacted } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeFileLock } from "../src/file-lock.js";
 import {
   FileCredentialStore,
   type FileCredentialStoreService,
   fileStore,
   METADATA_FILE,
   SECRETS_FILE,
+  STORE_LOCK_NAME,
+  withStoreWriteLock,
 } from "../src/file-store.js";
 
 const posix = process.platform !== "win32";
@@ -308,6 +312,64 @@ describe("FileCredentialStore", () => {
     expect(await run((await fileStore({ directory })).loadSession(serverUrl))).toEqual(
       Option.some(sessionJson),
     );
+  });
+});
+
+describe("withStoreWriteLock: the store's write lock for a file of one's own", () => {
+  it("waits for the store's own lock holder; one held too long is a StoreFailed of the operation", async () => {
+    await fileStore({ directory });
+    const held = makeFileLock({ directory });
+    const outcome = await run(
+      held.withLock(
+        STORE_LOCK_NAME,
+        Effect.flip(
+          withStoreWriteLock(directory, Effect.succeed("written"), {
+            operation: "saveProfile",
+            waitMillis: 100,
+          }),
+        ),
+      ),
+    );
+    expect(outcome).toBeInstanceOf(StoreFailed);
+    expect(outcome).toMatchObject({ operation: "saveProfile" });
+    expect(outcome.message).toContain("another process kept the store's write lock");
+    // released: it runs
+    expect(
+      await run(withStoreWriteLock(directory, Effect.succeed("written"), { operation: "x" })),
+    ).toBe("written");
+  });
+
+  it("the effect's own failures pass through as they are, a lock error of its own included", async () => {
+    const own = new LockTimeout({ name: "inner", waitMillis: 1 });
+    expect(await failure(withStoreWriteLock(directory, Effect.fail(own), { operation: "x" }))).toBe(
+      own,
+    );
+  });
+
+  it("serializes with the store's own writes across instances in this process", async () => {
+    const store = await fileStore({ directory });
+    const order: string[] = [];
+    await run(
+      Effect.all(
+        [
+          withStoreWriteLock(
+            directory,
+            Effect.gen(function* () {
+              order.push("mine: start");
+              yield* Effect.sleep("50 millis");
+              order.push("mine: end");
+            }),
+            { operation: "x" },
+          ),
+          Effect.sleep("10 millis").pipe(
+            Effect.zipRight(store.saveSession(serverUrl, sessionJson)),
+            Effect.tap(() => Effect.sync(() => order.push("store: saved"))),
+          ),
+        ],
+        { concurrency: "unbounded" },
+      ),
+    );
+    expect(order).toEqual(["mine: start", "mine: end", "store: saved"]);
   });
 });
 
