@@ -12,9 +12,19 @@ export class CommandFailed extends Schema.TaggedError<CommandFailed>()("CommandF
   code: Schema.Number,
 }) {}
 
-const report = (output: OutputService, error: unknown) =>
+/** The `<url>` the command was given: an argument, or an optional one. */
+const typedUrlOf = (url: unknown): string | undefined => {
+  if (typeof url === "string") return url;
+  if (Option.isOption(url)) {
+    const value = Option.getOrUndefined(url);
+    return typeof value === "string" ? value : undefined;
+  }
+  return undefined;
+};
+
+const report = (output: OutputService, error: unknown, typedUrl: string | undefined) =>
   Effect.gen(function* () {
-    const verdict = classify(error);
+    const verdict = classify(error, { url: typedUrl });
     if (output.json) {
       yield* output.document({
         ok: false,
@@ -32,9 +42,13 @@ const report = (output: OutputService, error: unknown) =>
     return verdict.code;
   });
 
-/** Runs a command's body with its Output; any failure is reported and becomes CommandFailed. */
+/**
+ * Runs a command's body with its Output; any failure is reported and becomes CommandFailed.
+ * `options` are the command's arguments: `json`, and `url` if it has one (a failure's fault may
+ * depend on it: classify).
+ */
 export const runCommand = <R>(
-  options: { readonly json: boolean },
+  options: { readonly json: boolean; readonly url?: unknown },
   body: Effect.Effect<void, unknown, R | Output>,
 ): Effect.Effect<void, CommandFailed, Exclude<R, Output>> => {
   const output = Output.make(options);
@@ -53,7 +67,7 @@ export const runCommand = <R>(
           : Option.getOrUndefined(Cause.dieOption(cause));
         if (process.env.AUTHCHART_DEBUG === "1" && Option.isNone(failure))
           yield* output.note(line(dim(Cause.pretty(cause))));
-        const code = yield* report(output, error);
+        const code = yield* report(output, error, typedUrlOf(options.url));
         return yield* new CommandFailed({ code });
       }),
     ),

@@ -7,6 +7,7 @@
  *
  * The codes are documented in `authchart --help` (exitCodeTable) and tested.
  */
+import { Protocol } from "@authchart/core";
 import { describeDefect } from "@authchart/core/internals";
 import { Schema } from "effect";
 
@@ -109,8 +110,37 @@ const SERVER_SIDE =
   "the server's configuration is at fault; tell its operator, or check the URL (`authchart status` shows what is saved)";
 const RETRY_LATER = "check the network and the server, then run the command again";
 
-/** A tagged error's exit code and hint; anything untagged is a defect (exit 1). */
-export const classify = (error: unknown): Verdict => {
+/** What the command was given, for the failures whose fault depends on it. */
+export interface ClassifyContext {
+  /** The server URL the user typed (the command's `<url>` argument), if the command has one. */
+  readonly url?: string | undefined;
+}
+
+const sameResource = (a: string, b: string) => {
+  const left = Protocol.canonicalResourceUri(a);
+  const right = Protocol.canonicalResourceUri(b);
+  return left.ok && right.ok ? left.uri === right.uri : a === b;
+};
+
+/**
+ * Whose URL an InsecureUrl refused. Core refuses the server URL it was given before any request
+ * (createSession), and every URL a server named afterwards (the PRM's authorization server, the
+ * AS metadata's endpoints, a redirect). The typed URL passed the first check or nothing was sent;
+ * a refused URL that is not it (nor the same resource: the URL it was saved under) came from a
+ * server's documents: the server's configuration is at fault, not the user's command. Without a
+ * typed URL to compare with, the user's (as for any other command line failure).
+ */
+const refusedTypedUrl = (error: unknown, typed: string | undefined): boolean => {
+  if (typed === undefined) return true;
+  const url = (error as { readonly url?: unknown }).url;
+  return typeof url === "string" && sameResource(url, typed);
+};
+
+/**
+ * A tagged error's exit code and hint; anything untagged is a defect (exit 1). `context.url`, the
+ * server URL the command was given, tells a URL the user typed from one a server named.
+ */
+export const classify = (error: unknown, context: ClassifyContext = {}): Verdict => {
   if (typeof error !== "object" || error === null || !("_tag" in error)) {
     return {
       code: ExitCode.unexpected,
@@ -136,7 +166,12 @@ export const classify = (error: unknown): Verdict => {
         "give the MCP server's full https URL, e.g. https://mcp.example.com/mcp",
       );
     case "InsecureUrl":
-      return verdict(ExitCode.usage, "use https (plain http is accepted on loopback only)");
+      return refusedTypedUrl(error, context.url)
+        ? verdict(ExitCode.usage, "use https (plain http is accepted on loopback only)")
+        : verdict(
+            ExitCode.server,
+            "the server's configuration is at fault: its metadata names an address this client will not contact (https only; http and private addresses only for a server that is itself local); tell its operator",
+          );
     case "InvalidClientConfiguration":
     case "InvalidRedirectUri":
       return verdict(

@@ -1,0 +1,102 @@
+/**
+ * Whose fault a failure is, against servers that misbehave (testkit's scripted server): a URL the
+ * user typed that this client will not contact is a usage error (exit 2, "use https"); one a
+ * server's documents named is the server's configuration (exit 4, tell its operator).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import {
+  type ScriptedResponse,
+  type ScriptedServer,
+  startScriptedServer,
+} from "@authchart/testkit";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./support.js";
+
+let configDir: string;
+let server: ScriptedServer | undefined;
+beforeAll(async () => {
+  configDir = await mkdtemp(path.join(tmpdir(), "authchart-cli-faults-"));
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+afterAll(async () => {
+  if (configDir) await rm(configDir, { recursive: true, force: true });
+});
+
+const json = (body: unknown): ScriptedResponse => ({
+  status: 200,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+/** An MCP server at /mcp protected by an authorization server on the same origin. */
+const protectedServer = async (options: {
+  readonly authorizationServers?: (origin: string) => readonly string[];
+  readonly asMetadata?: (origin: string) => Record<string, unknown>;
+}) => {
+  const scripted = await startScriptedServer();
+  server = scripted;
+  const origin = scripted.origin;
+  scripted.route("/mcp", {
+    status: 401,
+    headers: { "www-authenticate": `Bearer resource_metadata="${origin}/prm"` },
+    body: "",
+  });
+  scripted.route(
+    "/prm",
+    json({
+      resource: `${origin}/mcp`,
+      authorization_servers: options.authorizationServers?.(origin) ?? [origin],
+    }),
+  );
+  scripted.route(
+    "/.well-known/oauth-authorization-server",
+    json({
+      issuer: origin,
+      authorization_endpoint: `${origin}/authorize`,
+      token_endpoint: `${origin}/token`,
+      registration_endpoint: `${origin}/register`,
+      response_types_supported: ["code"],
+      code_challenge_methods_supported: ["S256"],
+      ...options.asMetadata?.(origin),
+    }),
+  );
+  return `${origin}/mcp`;
+};
+
+describe("a URL this client will not contact", () => {
+  it("typed by the user (plain http outside loopback): exit 2, use https", async () => {
+    const run = await runCli(["login", "http://mcp.example.com/mcp", "--json"], { configDir });
+    expect(run.code, run.stdout).toBe(2);
+    expect(JSON.parse(run.stdout).error).toMatchObject({
+      tag: "InsecureUrl",
+      hint: expect.stringContaining("use https"),
+    });
+  });
+
+  it("named by the authorization server's metadata (authorization_endpoint javascript:): exit 4, the server's configuration", async () => {
+    const url = await protectedServer({
+      asMetadata: () => ({ authorization_endpoint: "javascript:alert(1)//" }),
+    });
+    const run = await runCli(["login", url, "--headless"], { configDir });
+    expect(run.code, run.stderr).toBe(4);
+    expect(run.stderr).toContain("refusing to contact javascript:alert(1)//");
+    expect(run.stderr).toMatch(/next: the server's configuration is at fault/);
+    expect(run.stderr).not.toContain("Open this address");
+  });
+
+  it("named by the protected-resource metadata (an http authorization server off loopback): exit 4", async () => {
+    const url = await protectedServer({ authorizationServers: () => ["http://as.example.com"] });
+    const run = await runCli(["tools", url, "--json"], { configDir });
+    expect(run.code, run.stdout).toBe(4);
+    expect(JSON.parse(run.stdout).error).toMatchObject({
+      tag: "InsecureUrl",
+      hint: expect.stringContaining("the server's configuration is at fault"),
+      exitCode: 4,
+    });
+  });
+});
