@@ -51,12 +51,19 @@ const sdk1: SdkAdapter<Client> = {
       close: () => client.close(),
     };
   },
+  // The transports' `code` is the HTTP status, or -1 for a failure that has none (an answer of
+  // the wrong content type): only 100–599 is a status (RFC 9110 §15).
   httpStatus: (error) =>
-    (error instanceof StreamableHTTPError || error instanceof SseError) &&
-    typeof error.code === "number"
-      ? error.code
+    error instanceof StreamableHTTPError || error instanceof SseError
+      ? asHttpStatus(error.code)
       : undefined,
 };
+
+/** `code` if it is an HTTP status code (100–599, RFC 9110 §15), else undefined. */
+const asHttpStatus = (code: unknown): number | undefined =>
+  typeof code === "number" && Number.isInteger(code) && code >= 100 && code <= 599
+    ? code
+    : undefined;
 
 /**
  * Connects a @modelcontextprotocol/sdk 1.x `Client` to the MCP server at `url`, through an

@@ -52,12 +52,19 @@ const sdk2: SdkAdapter<Client> = {
       close: () => client.close(),
     };
   },
+  // Only 100–599 is a status (RFC 9110 §15): the SDKs use -1 for a failure that has none.
   httpStatus: (error) => {
-    if (SdkHttpError.isInstance(error)) return error.status;
-    if (SseError.isInstance(error) && typeof error.code === "number") return error.code;
+    if (SdkHttpError.isInstance(error)) return asHttpStatus(error.status);
+    if (SseError.isInstance(error)) return asHttpStatus(error.code);
     return undefined;
   },
 };
+
+/** `code` if it is an HTTP status code (100–599, RFC 9110 §15), else undefined. */
+const asHttpStatus = (code: unknown): number | undefined =>
+  typeof code === "number" && Number.isInteger(code) && code >= 100 && code <= 599
+    ? code
+    : undefined;
 
 /**
  * Connects a @modelcontextprotocol/client 2.x `Client` to the MCP server at `url`, through an
