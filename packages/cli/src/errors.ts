@@ -73,6 +73,20 @@ export class ToolFailed extends Schema.TaggedError<ToolFailed>()("ToolFailed", {
   }
 }
 
+/**
+ * The server has no tool of that name: not in its tool list (or, when the list cannot be had, its
+ * error says so). SDK 1.x servers answer an unknown tool as a tool error (`isError`), others as a
+ * JSON-RPC error; either way it is the name the user gave.
+ */
+export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", {
+  tool: Schema.String,
+  serverUrl: Schema.String,
+}) {
+  override get message() {
+    return `${this.serverUrl} has no tool named ${this.tool}`;
+  }
+}
+
 /** The MCP server answered a JSON-RPC error (unknown tool, invalid arguments, ...). */
 export class McpRequestFailed extends Schema.TaggedError<McpRequestFailed>()("McpRequestFailed", {
   operation: Schema.String,
@@ -172,6 +186,11 @@ export const classify = (error: unknown, context: ClassifyContext = {}): Verdict
             ExitCode.server,
             "the server's configuration is at fault: its metadata names an address this client will not contact (https only; http and private addresses only for a server that is itself local); tell its operator",
           );
+    case "UnknownTool":
+      return verdict(
+        ExitCode.usage,
+        "check the tool's name: `authchart tools <url>` lists the server's tools",
+      );
     case "InvalidClientConfiguration":
     case "InvalidRedirectUri":
       return verdict(

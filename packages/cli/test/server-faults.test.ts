@@ -1,12 +1,15 @@
 /**
  * Whose fault a failure is, against servers that misbehave (testkit's scripted server): a URL the
  * user typed that this client will not contact is a usage error (exit 2, "use https"); one a
- * server's documents named is the server's configuration (exit 4, tell its operator).
+ * server's documents named is the server's configuration (exit 4, tell its operator). A tool the
+ * server does not have is the name the user gave (exit 2, see `authchart tools`), however the
+ * server says so.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
+  type ScriptedRequest,
   type ScriptedResponse,
   type ScriptedServer,
   startScriptedServer,
@@ -98,5 +101,65 @@ describe("a URL this client will not contact", () => {
       hint: expect.stringContaining("the server's configuration is at fault"),
       exitCode: 4,
     });
+  });
+});
+
+/**
+ * An MCP server without authorization over Streamable HTTP (JSON answers) with one tool, `echo`,
+ * that answers a call of any other tool with a JSON-RPC error, as servers other than SDK 1.x's do.
+ */
+const jsonRpcServer = async () => {
+  const scripted = await startScriptedServer();
+  server = scripted;
+  scripted.route("/mcp", (req: ScriptedRequest): ScriptedResponse => {
+    if (req.method !== "POST") return { status: 405, body: "" };
+    const message = JSON.parse(req.body) as {
+      id?: number;
+      method: string;
+      params?: { name?: string };
+    };
+    if (message.id === undefined) return { status: 202, body: "" };
+    const answer = (body: Record<string, unknown>) =>
+      json({ jsonrpc: "2.0", id: message.id, ...body });
+    switch (message.method) {
+      case "initialize":
+        return answer({
+          result: {
+            protocolVersion: "2025-06-18",
+            capabilities: { tools: {} },
+            serverInfo: { name: "scripted", version: "1" },
+          },
+        });
+      case "tools/list":
+        return answer({
+          result: { tools: [{ name: "echo", inputSchema: { type: "object" } }] },
+        });
+      case "tools/call":
+        return message.params?.name === "echo"
+          ? answer({ error: { code: -32603, message: "echo broke" } })
+          : answer({ error: { code: -32602, message: "Invalid params" } });
+      default:
+        return answer({ error: { code: -32601, message: "Method not found" } });
+    }
+  });
+  return `${scripted.origin}/mcp`;
+};
+
+describe("a tool the server does not have, answered with a JSON-RPC error", () => {
+  it("not in the server's tool list: exit 2, UnknownTool, pointing to `authchart tools`", async () => {
+    const url = await jsonRpcServer();
+    const run = await runCli(["call", url, "nosuchtool", "--json"], { configDir });
+    expect(run.code, run.stdout).toBe(2);
+    expect(JSON.parse(run.stdout).error).toMatchObject({
+      tag: "UnknownTool",
+      hint: expect.stringContaining("authchart tools <url>"),
+    });
+  });
+
+  it("a tool it has, whose call fails: the server's error as it was (exit 4)", async () => {
+    const url = await jsonRpcServer();
+    const run = await runCli(["call", url, "echo", "--json"], { configDir });
+    expect(run.code, run.stdout).toBe(4);
+    expect(JSON.parse(run.stdout).error).toMatchObject({ tag: "McpRequestFailed" });
   });
 });

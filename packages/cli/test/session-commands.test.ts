@@ -178,12 +178,22 @@ describe("a user's session, command by command", () => {
     ]);
   });
 
-  it("call with a tool error or an unknown tool: exit 4 with what to do next", async () => {
+  it("call an unknown tool: exit 2, UnknownTool, pointing to `authchart tools` (SDK 1.x answers it as a tool error)", async () => {
     const run = await cli(["call", kit.mcpUrl, "no-such-tool"]);
-    expect(run.code).toBe(4);
-    expect(run.stderr).toMatch(/error .*no-such-tool/);
-    expect(run.stderr).toContain("next:");
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/error .* has no tool named no-such-tool/);
+    expect(run.stderr).toContain("next: check the tool's name: `authchart tools <url>`");
+    expect(run.stderr).not.toContain("the tool ran and failed");
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const json = await cli(["call", kit.mcpUrl, "no-such-tool", "--json"]);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ tag: "UnknownTool", exitCode: 2 });
+  });
+
+  it("call a tool that runs and fails (invalid arguments): exit 4, check its arguments", async () => {
+    const run = await cli(["call", kit.mcpUrl, "echo", '{"text": 5}']);
+    expect(run.code, run.stderr).toBe(4);
+    expect(run.stderr).toMatch(/error the tool echo reported an error/);
+    expect(run.stderr).toContain("next: the tool ran and failed: check its arguments");
   });
 
   it("call --non-interactive when the tool needs a sign-in: exit 3, InteractionRequired, no prompt", async () => {

@@ -7,7 +7,7 @@
 import { Args, Command } from "@effect/cli";
 import { Effect, Option } from "effect";
 import { runCommand } from "../command.js";
-import { ToolFailed, UsageError } from "../errors.js";
+import { ToolFailed, UnknownTool, UsageError } from "../errors.js";
 import { connectMcp, mcpAttempt } from "../mcp.js";
 import * as Shared from "../options.js";
 import {
@@ -49,6 +49,40 @@ const parseArguments = (value: Option.Option<string>) =>
         ),
       ),
   });
+
+/** What a server's error says when it has no such tool (SDK 1.x: "Tool <name> not found"). */
+const UNKNOWN_TOOL_TEXT = /\bunknown tool\b|\btool\b.*\bnot found\b|\bno such tool\b/i;
+/** How many pages of tools/list are read to find a tool (a server may paginate). */
+const TOOL_LIST_PAGES = 20;
+
+type McpClient = Effect.Effect.Success<ReturnType<typeof connectMcp>>;
+
+/**
+ * Whether the server has a tool named `name`: by its tool list, every page of it; undefined when
+ * the list cannot be had or is longer than TOOL_LIST_PAGES pages.
+ */
+const hasTool = (client: McpClient, name: string) =>
+  Effect.gen(function* () {
+    let cursor: string | undefined;
+    for (let page = 0; page < TOOL_LIST_PAGES; page++) {
+      const listed = yield* mcpAttempt("listing the tools", () =>
+        client.listTools(cursor === undefined ? undefined : { cursor }),
+      );
+      if (listed.tools.some((t) => t.name === name)) return true as boolean | undefined;
+      cursor = listed.nextCursor;
+      if (cursor === undefined) return false;
+    }
+    return undefined;
+  }).pipe(Effect.orElseSucceed(() => undefined));
+
+/**
+ * A call that failed (a tool error, or a JSON-RPC error) because the tool does not exist: the
+ * server's tool list says so, or, without a list, the error's own words.
+ */
+const isUnknownTool = (client: McpClient, name: string, reason: string) =>
+  Effect.map(hasTool(client, name), (has) =>
+    has === undefined ? UNKNOWN_TOOL_TEXT.test(reason) : !has,
+  );
 
 interface ContentItem {
   readonly type: string;
@@ -108,23 +142,37 @@ export const call = Command.make(
             trace: args.trace,
             output,
           });
+          const unknownTool = new UnknownTool({ tool: args.tool, serverUrl });
           const result = yield* output.waiting(
             `calling ${args.tool} on ${serverUrl}`,
             Effect.gen(function* () {
               const client = yield* connectMcp(session, serverUrl);
-              return yield* mcpAttempt(`calling the tool ${args.tool}`, () =>
+              const result = yield* mcpAttempt(`calling the tool ${args.tool}`, () =>
                 client.callTool({ name: args.tool, arguments: toolArguments }),
+              ).pipe(
+                // A server answering an unknown tool with a JSON-RPC error (MCP: -32602).
+                Effect.catchTag("McpRequestFailed", (error) =>
+                  Effect.flatMap(
+                    isUnknownTool(client, args.tool, error.reason),
+                    (unknown): Effect.Effect<never, UnknownTool | typeof error> =>
+                      Effect.fail(unknown ? unknownTool : error),
+                  ),
+                ),
               );
+              if (result.isError !== true) return result;
+              const content = (
+                Array.isArray(result.content) ? result.content : []
+              ) as ContentItem[];
+              const reason = content
+                .map((item) => (item.type === "text" ? (item.text ?? "") : `[${item.type}]`))
+                .join(" ")
+                .slice(0, 500);
+              // SDK 1.x servers answer an unknown tool as a tool error: tell it from one that ran.
+              if (yield* isUnknownTool(client, args.tool, reason)) return yield* unknownTool;
+              return yield* new ToolFailed({ tool: args.tool, reason: sanitize(reason) });
             }),
           );
           const content = (Array.isArray(result.content) ? result.content : []) as ContentItem[];
-          if (result.isError === true) {
-            const reason = content
-              .map((item) => (item.type === "text" ? (item.text ?? "") : `[${item.type}]`))
-              .join(" ")
-              .slice(0, 500);
-            return yield* new ToolFailed({ tool: args.tool, reason: sanitize(reason) });
-          }
           if (output.json)
             return yield* output.document({ ok: true, server: serverUrl, tool: args.tool, result });
           for (const item of content) yield* output.say(contentLine(item, output));
