@@ -60,6 +60,19 @@ describe("help and usage", () => {
     expect(run.stderr).toContain("not a JSON object");
   });
 
+  it("login --port: 0 to 65535 accepted, anything else refused with the same range (exit 2)", async () => {
+    const refused = await runCli(["login", "http://127.0.0.1:9/mcp", "--port", "70000"], {
+      configDir,
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--port 70000 is not a TCP port");
+    expect(refused.stderr).toContain("next: give a port between 1 and 65535, or 0");
+    // a low port passes the check: the login goes on, to the server that does not answer (exit 4)
+    const low = await runCli(["login", "http://127.0.0.1:9/mcp", "--port", "80"], { configDir });
+    expect(low.code, low.stderr).toBe(4);
+    expect(low.stderr).not.toContain("not a TCP port");
+  });
+
   it("--client-secret-env naming an unset variable: exit 2, the secret never an argument", async () => {
     const run = await runCli(
       [

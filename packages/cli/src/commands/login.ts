@@ -63,13 +63,18 @@ const port = Options.integer("port").pipe(
   ),
 );
 
+/**
+ * A TCP port, 1–65535, or 0 for a free one at each sign-in. A port below 1024 is allowed (an
+ * authorization server may have registered one); where the system refuses to bind it, the sign-in
+ * says so (LoopbackListenFailed).
+ */
 const checkPort = (value: number) =>
   Number.isInteger(value) && value >= 0 && value <= 65535
     ? Effect.succeed(value)
     : Effect.fail(
         new UsageError({
           reason: `--port ${value} is not a TCP port`,
-          hint: "give a port between 1024 and 65535, or 0 for one the system chooses at each sign-in",
+          hint: "give a port between 1 and 65535, or 0 for one the system chooses at each sign-in",
         }),
       );
 
