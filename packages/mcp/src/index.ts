@@ -4,38 +4,19 @@
  * deprecated HTTP+SSE transport, and `transportOptions(session)` authorizes a transport you make
  * yourself. For @modelcontextprotocol/client 2.x, import `@authchart/mcp/v2`.
  */
-import type { Session } from "@authchart/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type ConnectOptions, connectWith, type SdkAdapter } from "./connect.js";
-import type { McpTransportKind } from "./errors.js";
+import { type Connection, type ConnectOptions, connectWith, type SdkAdapter } from "./connect.js";
+import { asHttpStatus } from "./shared.js";
 
-export type {
-  ConnectChoices,
-  ConnectOptions,
-  GivenSessionOptions,
-  NewSessionOptions,
-} from "./connect.js";
-export {
-  authchartErrorOf,
-  isAuthchartError,
-  McpConnectFailed,
-  type McpTransportKind,
-} from "./errors.js";
-export { transportOptions } from "./transport-options.js";
+export * from "./shared.js";
 
-export interface McpConnection {
-  /** Connected (`initialize` done). */
-  readonly client: Client;
-  readonly session: Session;
-  readonly transport: McpTransportKind;
-  /** Closes the client, and the session if connect created it. */
-  readonly close: () => Promise<void>;
-}
+/** A connected client of this SDK generation, its session and transport. */
+export type McpConnection = Connection<Client>;
 
 const sdk1: SdkAdapter<Client> = {
   open: (kind, url, fetch, clientInfo) => {
@@ -58,12 +39,6 @@ const sdk1: SdkAdapter<Client> = {
       ? asHttpStatus(error.code)
       : undefined,
 };
-
-/** `code` if it is an HTTP status code (100–599, RFC 9110 §15), else undefined. */
-const asHttpStatus = (code: unknown): number | undefined =>
-  typeof code === "number" && Number.isInteger(code) && code >= 100 && code <= 599
-    ? code
-    : undefined;
 
 /**
  * Connects a @modelcontextprotocol/sdk 1.x `Client` to the MCP server at `url`, through an

@@ -4,7 +4,6 @@
  * request goes through an authchart session. This module imports the 2.x package only; the root
  * export is for @modelcontextprotocol/sdk 1.x.
  */
-import type { Session } from "@authchart/core";
 import {
   Client,
   SdkHttpError,
@@ -12,31 +11,13 @@ import {
   SseError,
   StreamableHTTPClientTransport,
 } from "@modelcontextprotocol/client";
-import { type ConnectOptions, connectWith, type SdkAdapter } from "./connect.js";
-import type { McpTransportKind } from "./errors.js";
+import { type Connection, type ConnectOptions, connectWith, type SdkAdapter } from "./connect.js";
+import { asHttpStatus } from "./shared.js";
 
-export type {
-  ConnectChoices,
-  ConnectOptions,
-  GivenSessionOptions,
-  NewSessionOptions,
-} from "./connect.js";
-export {
-  authchartErrorOf,
-  isAuthchartError,
-  McpConnectFailed,
-  type McpTransportKind,
-} from "./errors.js";
-export { transportOptions } from "./transport-options.js";
+export * from "./shared.js";
 
-export interface McpConnection {
-  /** Connected (`initialize` done). */
-  readonly client: Client;
-  readonly session: Session;
-  readonly transport: McpTransportKind;
-  /** Closes the client, and the session if connect created it. */
-  readonly close: () => Promise<void>;
-}
+/** A connected client of this SDK generation, its session and transport. */
+export type McpConnection = Connection<Client>;
 
 const sdk2: SdkAdapter<Client> = {
   open: (kind, url, fetch, clientInfo) => {
@@ -59,12 +40,6 @@ const sdk2: SdkAdapter<Client> = {
     return undefined;
   },
 };
-
-/** `code` if it is an HTTP status code (100–599, RFC 9110 §15), else undefined. */
-const asHttpStatus = (code: unknown): number | undefined =>
-  typeof code === "number" && Number.isInteger(code) && code >= 100 && code <= 599
-    ? code
-    : undefined;
 
 /**
  * Connects a @modelcontextprotocol/client 2.x `Client` to the MCP server at `url`, through an
