@@ -87,6 +87,26 @@ export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool"
   }
 }
 
+/**
+ * Discovery found nothing of OAuth at the URL — no protected-resource metadata (RFC 9728), no
+ * authorization server metadata (RFC 8414) — so core fell back to MCP 2025-03-26's default
+ * endpoints on the server's origin, and those failed too: most likely the URL is not an
+ * OAuth-protected MCP server (a web page, a server that needs no authorization, a wrong path).
+ * `reason` is the failure's own message.
+ */
+export class NotOAuthProtected extends Schema.TaggedError<NotOAuthProtected>()(
+  "NotOAuthProtected",
+  {
+    serverUrl: Schema.String,
+    challenged: Schema.Boolean,
+    reason: Schema.String,
+  },
+) {
+  override get message() {
+    return `${this.serverUrl} does not look like an OAuth-protected MCP server: it publishes no protected-resource metadata (RFC 9728) and its origin no authorization server metadata (RFC 8414)${this.challenged ? "" : ", and no 401 challenge pointed to any"}; the MCP 2025-03-26 default endpoints tried instead failed: ${this.reason}`;
+  }
+}
+
 /** The MCP server answered a JSON-RPC error (unknown tool, invalid arguments, ...). */
 export class McpRequestFailed extends Schema.TaggedError<McpRequestFailed>()("McpRequestFailed", {
   operation: Schema.String,
@@ -261,6 +281,11 @@ export const classify = (error: unknown, context: ClassifyContext = {}): Verdict
       );
     case "ToolFailed":
       return verdict(ExitCode.server, "the tool ran and failed: check its arguments");
+    case "NotOAuthProtected":
+      return verdict(
+        ExitCode.server,
+        "check the URL: it must be the MCP server's endpoint (often ending in /mcp); a server that needs no authorization needs no login (`authchart tools <url>` works without one)",
+      );
     case "McpConnectFailed":
       return verdict(
         ExitCode.server,

@@ -18,7 +18,7 @@ import {
 } from "@authchart/core";
 import { makeFileLock, nodeUserAgent } from "@authchart/node";
 import { Effect, Option, Redacted } from "effect";
-import { UsageError } from "./errors.js";
+import { NotOAuthProtected, UsageError } from "./errors.js";
 import { checkServerUrl } from "./options.js";
 import { cyan, dim, line, type OutputService, sanitize } from "./output.js";
 import {
@@ -124,6 +124,51 @@ export interface OpenSessionOptions {
   readonly secretRequired?: boolean | undefined;
 }
 
+/**
+ * Failures of a default endpoint (`/register`, `/token` on the server's origin) that, after a
+ * discovery that found no metadata at all, say more about the URL than about the server's health.
+ */
+const DEFAULT_ENDPOINT_FAILURES: ReadonlySet<string> = new Set([
+  "UnexpectedStatus",
+  "UnexpectedContentType",
+  "MalformedJson",
+  "InvalidDocument",
+  "UnexpectedRedirect",
+  "ResponseTooLarge",
+  "RegistrationRejected",
+  "TokenEndpointFailed",
+]);
+
+/**
+ * Watches a session's discovery (its trace): when it found no protected-resource metadata (core's
+ * "2025-03-26 fallback") and no authorization server metadata either (the "defaults"), a failure
+ * of those default endpoints becomes NotOAuthProtected — the URL most likely is no
+ * OAuth-protected MCP server, which "check the network" would not tell the user. Core's fallback
+ * itself is unchanged: a 2025-03-26 server without metadata still works.
+ */
+export const explainDiscovery = (session: Session, serverUrl: string) => {
+  let fallback = false;
+  let defaults = false;
+  const stop = session.onTrace((entry) => {
+    if (entry.decision === "2025-03-26 fallback") fallback = true;
+    if (entry.details?.metadata === "defaults") defaults = true;
+  });
+  return {
+    stop,
+    explain: <E>(error: E): E | NotOAuthProtected => {
+      const tag = (error as { readonly _tag?: unknown } | null)?._tag;
+      if (!fallback || !defaults || typeof tag !== "string" || !DEFAULT_ENDPOINT_FAILURES.has(tag))
+        return error;
+      const message = (error as { readonly message?: unknown }).message;
+      return new NotOAuthProtected({
+        serverUrl,
+        challenged: session.state().context.challenge !== undefined,
+        reason: typeof message === "string" ? message : tag,
+      });
+    },
+  };
+};
+
 /** A stream for the user agent's instructions: the spinner steps aside for each write. */
 const stderrAround = (output: OutputService, resume: string | undefined) =>
   new Writable({
@@ -177,7 +222,9 @@ export const openSession = (options: OpenSessionOptions) =>
       const label = waitingLabel(state.value, state.flowStep);
       if (label !== undefined && state.flowStep !== "authorizing") output.spinner.relabel(label);
     });
-    return { session, client };
+    /** A failure of the session's work, explained where discovery found no OAuth at all. */
+    const { explain } = explainDiscovery(session, options.serverUrl);
+    return { session, client, explain };
   });
 
 /** A promise of the session (or the MCP client over it) as an Effect with authchart's typed error. */
@@ -211,7 +258,7 @@ export const openServerSession = (options: {
     const profile = Option.getOrElse(yield* loadProfile(directory, serverUrl), () => ({
       port: DEFAULT_REDIRECT_PORT,
     }));
-    const { session, client } = yield* openSession({
+    const { session, client, explain } = yield* openSession({
       serverUrl,
       directory,
       store,
@@ -221,5 +268,5 @@ export const openServerSession = (options: {
       trace: options.trace,
       output: options.output,
     });
-    return { session, client, serverUrl, store, directory };
+    return { session, client, explain, serverUrl, store, directory };
   });

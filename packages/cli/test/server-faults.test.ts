@@ -3,9 +3,11 @@
  * user typed that this client will not contact is a usage error (exit 2, "use https"); one a
  * server's documents named is the server's configuration (exit 4, tell its operator). A tool the
  * server does not have is the name the user gave (exit 2, see `authchart tools`), however the
- * server says so.
+ * server says so. A URL with nothing of OAuth (a static web server) is said to be one, not a
+ * network failure.
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
@@ -161,5 +163,51 @@ describe("a tool the server does not have, answered with a JSON-RPC error", () =
     const run = await runCli(["call", url, "echo", "--json"], { configDir });
     expect(run.code, run.stdout).toBe(4);
     expect(JSON.parse(run.stdout).error).toMatchObject({ tag: "McpRequestFailed" });
+  });
+});
+
+/** A static file server as `python3 -m http.server` answers: a page at /, 404 elsewhere, 501 to a POST. */
+const staticServer = async (): Promise<{
+  readonly url: string;
+  readonly close: () => Promise<void>;
+}> => {
+  const http: Server = createServer((req, res) => {
+    const page = (status: number, body: string) => {
+      res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
+      res.end(`<!doctype html><title>${status}</title>${body}`);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return page(501, "Unsupported method");
+    return req.url === "/" ? page(200, "a web page") : page(404, "File not found");
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const address = http.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise((resolve) => http.close(() => resolve())),
+  };
+};
+
+describe("a URL that is no OAuth-protected MCP server", () => {
+  it("login to a static web server: exit 4, it does not look like an OAuth-protected MCP server (not 'check the network')", async () => {
+    const site = await staticServer();
+    try {
+      const run = await runCli(["login", site.url, "--headless"], { configDir });
+      expect(run.code, run.stderr).toBe(4);
+      expect(run.stderr).toContain(
+        `error ${site.url} does not look like an OAuth-protected MCP server: it publishes no protected-resource metadata`,
+      );
+      expect(run.stderr).toContain("no 401 challenge pointed to any");
+      expect(run.stderr).toMatch(/register answered 501/);
+      expect(run.stderr).toContain("next: check the URL");
+      expect(run.stderr).not.toContain("check the network");
+      const json = await runCli(["login", site.url, "--headless", "--json"], { configDir });
+      expect(JSON.parse(json.stdout).error).toMatchObject({
+        tag: "NotOAuthProtected",
+        exitCode: 4,
+      });
+    } finally {
+      await site.close();
+    }
   });
 });

@@ -134,7 +134,7 @@ export const call = Command.make(
         Effect.gen(function* () {
           const output = yield* Output;
           const toolArguments = yield* parseArguments(args.input);
-          const { session, serverUrl } = yield* openServerSession({
+          const { session, serverUrl, explain } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
@@ -170,7 +170,7 @@ export const call = Command.make(
               // SDK 1.x servers answer an unknown tool as a tool error: tell it from one that ran.
               if (yield* isUnknownTool(client, args.tool, reason)) return yield* unknownTool;
               return yield* new ToolFailed({ tool: args.tool, reason: sanitize(reason) });
-            }),
+            }).pipe(Effect.mapError(explain)),
           );
           const content = (Array.isArray(result.content) ? result.content : []) as ContentItem[];
           if (output.json)

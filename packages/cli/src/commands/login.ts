@@ -136,7 +136,7 @@ export const login = Command.make(
         const scopes = Shared.splitScopes(args.scope);
         const summary = yield* Effect.scoped(
           Effect.gen(function* () {
-            const { session } = yield* openSession({
+            const { session, explain } = yield* openSession({
               serverUrl,
               directory,
               store,
@@ -147,7 +147,9 @@ export const login = Command.make(
             });
             yield* output.waiting(
               `logging in to ${serverUrl}`,
-              attempt("authorize", () => session.authorize(scopes.length > 0 ? scopes : undefined)),
+              attempt("authorize", () =>
+                session.authorize(scopes.length > 0 ? scopes : undefined),
+              ).pipe(Effect.mapError(explain)),
             );
             // The session saves itself at quiet states; the summary is what it saved.
             yield* attempt("close", () => session.close());

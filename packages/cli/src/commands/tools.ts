@@ -23,7 +23,7 @@ export const tools = Command.make(
       Effect.scoped(
         Effect.gen(function* () {
           const output = yield* Output;
-          const { session, serverUrl } = yield* openServerSession({
+          const { session, serverUrl, explain } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
@@ -36,7 +36,7 @@ export const tools = Command.make(
             Effect.gen(function* () {
               const client = yield* connectMcp(session, serverUrl);
               return yield* mcpAttempt("listing the tools", () => client.listTools());
-            }),
+            }).pipe(Effect.mapError(explain)),
           );
           if (output.json)
             return yield* output.document({ ok: true, server: serverUrl, tools: listed.tools });
