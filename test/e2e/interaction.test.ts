@@ -3,7 +3,9 @@
  * against the real authorization server (oidc-provider through testkit) and the MCP SDK server.
  * When only the user can help it fails at once with InteractionRequired — naming the resource,
  * the issuer and the scopes — and the servers' own request log shows that nothing was registered
- * and no authorization request was made; a token held or refreshable keeps serving.
+ * and no authorization request was made; a token held or refreshable keeps serving. Once the
+ * user logs in elsewhere over the same store, the same background session's next request adopts
+ * the stored token — unless it lacks a scope the request needs (a step-up).
  */
 import {
   type CredentialStoreService,
@@ -121,24 +123,58 @@ describe("a background session that needs the user", () => {
 });
 
 describe("after an interactive login over the same store", () => {
-  it("a background session serves with the stored token: no authorization request of its own", async () => {
+  it("the same background session that failed before the login serves with the stored token: no authorization request, no registration of its own", async () => {
     const k = await startTestkit();
     kit = k;
     const store = memoryStore();
-    const before = await background(k, store);
-    await expect(callTool(before.s, k.mcpUrl, "echo", { text: "x" })).rejects.toMatchObject({
+    const { s, trace } = await background(k, store);
+    await expect(callTool(s, k.mcpUrl, "echo", { text: "x" })).rejects.toMatchObject({
       _tag: "InteractionRequired",
     });
+    expect({
+      authorization: authorizationRequests(k),
+      registration: k.count("registration"),
+    }).toEqual({ authorization: 0, registration: 0 });
     await login(k, store);
-    expect(authorizationRequests(k)).toBe(1);
-    // A session that failed before the login has no token whose newer version it could adopt
-    // from the store (adoption is by the held token's key); the host's next session — a
-    // reconnect — starts from the store and serves.
-    const { s } = await background(k, store);
+    expect({
+      authorization: authorizationRequests(k),
+      registration: k.count("registration"),
+    }).toEqual({ authorization: 1, registration: 1 });
+    // The background session's next request looks in the store and adopts the login's token.
     const result = await callTool(s, k.mcpUrl, "echo", { text: "background" });
     expect(result.status).toBe(200);
     expect(toolText(result.body.result ?? {})).toBe("background");
-    expect(authorizationRequests(k)).toBe(1);
+    expect({
+      authorization: authorizationRequests(k),
+      registration: k.count("registration"),
+    }).toEqual({ authorization: 1, registration: 1 });
+    expect(k.user.authorizations).toBe(1);
+    expect(s.state().value).toBe("authorized");
+    expect(trace.find((t) => t.decision === "adopted")?.reason).toContain("obtained elsewhere");
+  });
+
+  it("a step-up for a scope the stored token lacks still fails with InteractionRequired; the token keeps serving", async () => {
+    const k = await startTestkit({ mcp: { challengeScope: ["mcp:read"] } });
+    kit = k;
+    const store = memoryStore();
+    const { s } = await background(k, store);
+    await expect(callTool(s, k.mcpUrl, "echo", { text: "x" })).rejects.toMatchObject({
+      _tag: "InteractionRequired",
+    });
+    await login(k, store);
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "read" })).status).toBe(200);
+    expect(s.state().token?.scopes).not.toContain("mcp:write");
+    // write-note needs mcp:write: the stored token does not answer the step-up.
+    await expect(callTool(s, k.mcpUrl, "write-note", { text: "w" })).rejects.toMatchObject({
+      _tag: "InteractionRequired",
+      issuer: k.issuer,
+      scopes: expect.arrayContaining(["mcp:read", "mcp:write"]),
+    });
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "still" })).status).toBe(200);
+    expect({
+      authorization: authorizationRequests(k),
+      registration: k.count("registration"),
+    }).toEqual({ authorization: 1, registration: 1 });
   });
 
   it("a refreshable token keeps serving; a refresh token the server no longer honours ends in InteractionRequired, not a browser step", async () => {

@@ -80,6 +80,20 @@ export interface DeviceTokenActorInput extends DeviceCodeActorInput {
   readonly pending: PendingDeviceAuthorization;
 }
 
+/**
+ * Where a background session would need the user: is a token obtained elsewhere over the same
+ * store (another session, `authchart login`) stored for this resource and authorization server?
+ */
+export interface FindStoredTokenActorInput {
+  readonly resource: string;
+  readonly issuer: string;
+}
+/** A stored token set's metadata and the client it was issued to; the token stays in the store. */
+export interface StoredToken {
+  readonly token: TokenInfo;
+  readonly client: ClientInfo;
+}
+
 /** A placeholder actor's body: it refuses to run. */
 export const notProvided = (name: string) => async (): Promise<never> => {
   throw new Error(

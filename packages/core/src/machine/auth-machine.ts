@@ -167,6 +167,11 @@ const lifecycle = setup({
     },
     /** A failure a later request may try again: the network, or a browser step not finished. */
     failureIsRetryable: ({ context }) => context.error !== undefined && isRetryable(context.error),
+    /**
+     * A background session that needed the user: the next request looks again (the flow checks
+     * the store, where a login elsewhere may have put a token), without a cool-down.
+     */
+    failedForInteraction: ({ context }) => context.error?._tag === "InteractionRequired",
     requestedScopesHeld: ({ context, event }) => {
       assertEvent(event, "session.authorize");
       return grantCovers(context, unionScopes(context.config.configuredScopes, event.scopes ?? []));
@@ -935,9 +940,17 @@ export const authMachine = lifecycle.createMachine({
       // A failure a later request may retry (the network, a 5xx) is not retried by every request
       // that arrives: for a cool-down, doubling with each failed flow, requests get the failure
       // itself at once and nothing is sent (no discovery storm against a failing server).
+      // InteractionRequired is not cooled down: what the next request does first is look in the
+      // local store, and a user who just logged in elsewhere should not wait for a timer.
       initial: "coolingDown",
       states: {
         coolingDown: {
+          always: {
+            guard: "failedForInteraction",
+            target: "ready",
+            description:
+              "InteractionRequired: no cool-down; the next request's flow looks in the store for a token obtained elsewhere.",
+          },
           after: { retryCooldown: { target: "ready" } },
           on: {
             "challenge.received": { actions: "refuseWithError" },
@@ -953,10 +966,18 @@ export const authMachine = lifecycle.createMachine({
             target: "obtaining",
             actions: ["rememberChallenge", "answerWait"],
           },
+          {
+            guard: "failedForInteraction",
+            target: "obtaining",
+            description:
+              "A background session asks again: a login elsewhere may have stored a token since.",
+            actions: ["rememberChallenge", "answerWait"],
+          },
           { actions: "refuseWithError" },
         ],
         "token.expired": [
           { guard: "failureIsRetryable", target: "obtaining", actions: "answerWait" },
+          { guard: "failedForInteraction", target: "obtaining", actions: "answerWait" },
           { actions: "refuseWithError" },
         ],
         "session.authorize": {

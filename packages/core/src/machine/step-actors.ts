@@ -39,10 +39,12 @@ import type {
   DiscoverAuthServerActorInput,
   DiscoverResourceActorInput,
   ExchangeCodeActorInput,
+  FindStoredTokenActorInput,
   IdJagGrantActorInput,
   PendingDeviceAuthorization,
   RefreshActorInput,
   RegisterActorInput,
+  StoredToken,
 } from "./actors.js";
 import { authMachine } from "./auth-machine.js";
 import { StepDefect } from "./errors.js";
@@ -414,6 +416,47 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
         return toTokenInfo(tokens, "authorization");
       }),
     ),
+    findStoredToken: effectActor("findStoredToken", runtime, (input: FindStoredTokenActorInput) =>
+      Effect.gen(function* () {
+        const store = yield* CredentialStore;
+        const { issuer, resource } = input;
+        const settings = settingsFor(issuer);
+        // The clients a login elsewhere would have used, in the order registration picks them:
+        // the configured ones (pre-registered, a client ID metadata document), then the
+        // registration stored for this issuer (RFC 7591, made by whoever logged in).
+        const pre = findPreRegistered(settings, issuer);
+        const stored = yield* store.loadClient(issuer);
+        const candidates: ClientInfo[] = [
+          ...(pre === undefined
+            ? []
+            : [{ issuer, clientId: pre.clientId, kind: "pre-registered" as const }]),
+          ...(settings.clientMetadataUrl === undefined
+            ? []
+            : [
+                {
+                  issuer,
+                  clientId: settings.clientMetadataUrl,
+                  kind: "client-id-metadata-document" as const,
+                },
+              ]),
+          ...Option.match(stored, {
+            onNone: () => [],
+            onSome: (client) => [{ issuer, clientId: client.clientId, kind: client.kind }],
+          }),
+        ];
+        for (const client of candidates) {
+          const tokens = yield* store.loadTokens({ resource, issuer, clientId: client.clientId });
+          if (Option.isSome(tokens)) {
+            if (client.kind === "pre-registered") bindIfWildcard(issuer, client.clientId);
+            return {
+              token: toTokenInfo(tokens.value, "authorization"),
+              client,
+            } satisfies StoredToken;
+          }
+        }
+        return undefined;
+      }),
+    ),
     refreshToken: effectActor("refreshToken", runtime, (input: RefreshActorInput) =>
       Effect.gen(function* () {
         const noToken = new TokenRejected({
@@ -465,6 +508,8 @@ export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) =>
           // A headless user agent's device branch (RFC 8628).
           requestDeviceCode: steps.requestDeviceCode,
           pollDeviceToken: steps.pollDeviceToken,
+          // A background session: a token obtained elsewhere over the same store.
+          findStoredToken: steps.findStoredToken,
         },
       }),
       clientCredentials: clientCredentialsFlow.provide({
@@ -496,6 +541,7 @@ export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) =>
           register: steps.register,
           requestDeviceCode: steps.requestDeviceCode,
           pollDeviceToken: steps.pollDeviceToken,
+          findStoredToken: steps.findStoredToken,
         },
       }),
       refreshToken: steps.refreshToken,

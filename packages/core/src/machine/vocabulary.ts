@@ -59,6 +59,8 @@ export const because = {
     "the token endpoint no longer knows the dynamically registered client (invalid_client)",
   adopted:
     "the store holds a newer token (refreshed elsewhere); using it instead of refreshing again",
+  storedTokenAdopted:
+    "the store holds a token obtained elsewhere (another session or process) for this resource and authorization server, with the scopes this request needs; using it instead of asking the user",
   alreadyAuthorized: "the current token holds every scope asked for",
   authorizeAhead: "the application asked to authorize ahead of time",
   authorizeMore: "the application asked for scopes the current token lacks",

@@ -91,7 +91,10 @@ export interface SessionOptions {
    * "allowed" (default) for an interactive application; "never" for a background session (a
    * daemon, a reconnect): a token held or refreshable keeps serving, and when only the user can
    * help, the request fails at once with InteractionRequired — the resource, the authorization
-   * server and the scopes that need consent — instead of opening a browser.
+   * server and the scopes that need consent — instead of opening a browser. Before it fails it
+   * looks in the store: a token the user obtained elsewhere over the same store (an interactive
+   * session, `authchart login`) with the scopes the request needs is used, so a later request of
+   * the same session succeeds once the user has logged in.
    */
   readonly interaction?: InteractionPolicy | undefined;
   /** Where tokens, clients and the session's state persist. Default: memory, for this process. */

@@ -159,6 +159,19 @@ describeCoverage<FlowInput>({
       depth: 3,
     },
     {
+      name: "a background session's 401 on current metadata",
+      input: flowInput({
+        config: background,
+        facts: {
+          ...noFacts,
+          config: background,
+          challenge: { status: 401, scope: ["read"] },
+          ...known,
+        },
+      }),
+      depth: 1,
+    },
+    {
       name: "a background session's step-up on current metadata",
       input: flowInput({
         config: background,

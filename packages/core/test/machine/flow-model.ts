@@ -124,6 +124,22 @@ export const flowEvents = (snapshot: FlowSnapshot): AnyEventObject[] => {
     failed("requestDeviceCode", failures.transport),
     done("pollDeviceToken", token),
     failed("pollDeviceToken", failures.deniedAccess),
+    // A background session looks in the store: a token obtained elsewhere that serves the plan,
+    // one that lacks a scope the plan needs (a step-up's), none, or a store it cannot read.
+    done("findStoredToken", {
+      token: { ...token, clientId: "dyn-client", scopes: c.plan?.required ?? [] },
+      client: clientInfo("dynamic", issuer),
+    }),
+    ...((c.plan?.required.length ?? 0) > 0
+      ? [
+          done("findStoredToken", {
+            token: { ...token, clientId: "dyn-client", scopes: [] },
+            client: clientInfo("dynamic", issuer),
+          }),
+        ]
+      : []),
+    done("findStoredToken", undefined),
+    failed("findStoredToken", failures.storeFailed),
     ...snapshot._nodes.flatMap((node: AnyStateNode) =>
       node.after.map((t: AnyTransitionDefinition) => ({ type: t.eventType })),
     ),

@@ -6,7 +6,7 @@
  */
 import type { AnyEventObject, AnyStateNode, AnyTransitionDefinition } from "xstate";
 import { planFor, scopeFactsOf } from "../../src/machine/decisions.js";
-import { AuthorizationLoop, StepDefect } from "../../src/machine/errors.js";
+import { AuthorizationLoop, InteractionRequired, StepDefect } from "../../src/machine/errors.js";
 import type { FlowOutput } from "../../src/machine/flows/flow.js";
 import type { Scopes, TokenInfo } from "../../src/machine/model.js";
 import {
@@ -242,6 +242,13 @@ export const modelEvents = (snapshot: AuthSnapshot): ModelEvent[] => {
         attempts: 1,
         counted: "authorizations for this scope set",
       }),
+      plan,
+      learned,
+    }),
+    // a background session needed the user (and found no token in the store)
+    flowDone({
+      ok: false,
+      error: new InteractionRequired({ resource: RESOURCE, issuer, scopes: [...requested] }),
       plan,
       learned,
     }),

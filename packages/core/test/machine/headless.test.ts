@@ -127,6 +127,7 @@ describe("a headless user agent, and a server that offers the device grant", () 
 
   it("a background session fails with InteractionRequired first: no user code either", async () => {
     const d = await firstRequest({ ...headless, interaction: "never" }, withDevice());
+    await d.resolve("findStoredToken", undefined);
     expect(d.context().error?._tag).toBe("InteractionRequired");
     expect(decisions(d)).not.toContain("device flow");
     expect(d.script.callsOf("register")).toHaveLength(0);

@@ -3,11 +3,15 @@
  * step that needs the user. When only the user can help it ends the flow at once — after
  * discovery, before any registration or browser step — with a typed InteractionRequired that
  * names the resource, the authorization server and the scopes; a token held or refreshable keeps
- * serving. Driven through the real machine with scripted steps and a simulated clock.
+ * serving. Before it ends it looks in the store: a token the user obtained elsewhere over the
+ * same store (an interactive session, `authchart login`) that serves the request is adopted, and
+ * the next request after an InteractionRequired looks again, without a cool-down. Driven through
+ * the real machine with scripted steps and a simulated clock.
  */
 import { describe, expect, it } from "vitest";
 import { interactionRequired } from "../../src/machine/decisions.js";
 import { InteractionRequired } from "../../src/machine/errors.js";
+import { storedTokenServes } from "../../src/machine/flows/setup.js";
 import type { AuthEmitted } from "../../src/machine/model.js";
 import {
   authServerInfo,
@@ -38,8 +42,6 @@ const restored = (config: Parameters<typeof input>[0], token = tokenInfo()) =>
     }),
   );
 
-const refusal = (d: Driven, requestId: string) =>
-  d.answers(requestId).find((a) => a.outcome === "refused");
 const settledFailures = (d: Driven) =>
   d.emitted.filter(
     (e): e is Extract<AuthEmitted, { type: "settled"; outcome: "failed" }> =>
@@ -51,13 +53,27 @@ const discover = async (d: Driven) => {
   await d.resolve("discoverResource", resourceInfo(["read", "write"]));
   await d.resolve("discoverAuthServer", authServerInfo(undefined, ["read", "write"]));
 };
+/** The store holds no token for this resource and issuer. */
+const noneStored = (d: Driven) => d.resolve("findStoredToken", undefined);
+/** What a login elsewhere left in the store: its token set's metadata and its dynamic client. */
+const storedElsewhere = (token: Partial<Parameters<typeof tokenInfo>[0]> = {}) => ({
+  token: tokenInfo({ version: 7, scopes: ["read", "write"], ...token }),
+  client: clientInfo("dynamic"),
+});
 
 describe("a background session (interaction: never)", () => {
   it("a first request ends after discovery with InteractionRequired: resource, issuer, scopes; nothing registered, no browser", async () => {
     const d = drive(input({ ...background, offlineAccess: false }));
     d.send(challenge({ status: 401, scope: ["read"] }, undefined, "first"));
     await discover(d);
-    expect(d.value()).toMatchObject({ failed: "coolingDown" });
+    expect(d.at()).toBe("obtaining.findingStoredToken");
+    expect(d.script.callsOf("findStoredToken")[0]?.input).toEqual({
+      resource: RESOURCE,
+      issuer: ISSUER,
+    });
+    await noneStored(d);
+    // No cool-down for InteractionRequired: the next request looks in the store again.
+    expect(d.value()).toEqual({ failed: "ready" });
     const error = d.context().error;
     expect(error).toBeInstanceOf(InteractionRequired);
     expect(error).toMatchObject({ resource: RESOURCE, issuer: ISSUER, scopes: ["read"] });
@@ -73,25 +89,84 @@ describe("a background session (interaction: never)", () => {
     expect(d.context().authorizations.size).toBe(0);
   });
 
-  it("repeated requests each fail at once with the same error: no new flow, no loop, in the cool-down and after it", async () => {
+  it("each later request looks in the store again, without a cool-down: nothing there, InteractionRequired again; nothing registered, nothing counted", async () => {
     const d = drive(input(background));
     d.send(unauthorized401(undefined, "first"));
     await discover(d);
-    for (const [i, phase] of ["coolingDown", "ready"].entries()) {
-      if (phase === "ready") d.elapse();
-      expect(d.value()).toEqual({ failed: phase });
-      d.send(unauthorized401(undefined, `again-${i}`));
-      expect(refusal(d, `again-${i}`)?.error._tag).toBe("InteractionRequired");
-      d.send({ type: "token.expired", requestId: `expired-${i}`, tokenVersion: 1 });
-      expect(refusal(d, `expired-${i}`)?.error._tag).toBe("InteractionRequired");
+    await noneStored(d);
+    for (const [i, event] of (["challenge", "token.expired"] as const).entries()) {
+      expect(d.value()).toEqual({ failed: "ready" });
+      d.send(
+        event === "challenge"
+          ? unauthorized401(undefined, `again-${i}`)
+          : { type: "token.expired", requestId: `again-${i}`, tokenVersion: 1 },
+      );
+      expect(d.answers(`again-${i}`)).toEqual([
+        { type: "challenge.answered", requestId: `again-${i}`, outcome: "wait" },
+      ]);
+      // The metadata is known and current: straight to the store, no discovery again.
+      expect(d.at()).toBe("obtaining.findingStoredToken");
+      await noneStored(d);
+      expect(settledFailures(d).at(-1)?.error._tag).toBe("InteractionRequired");
     }
+    expect(d.script.callsOf("findStoredToken")).toHaveLength(3);
     expect(d.script.callsOf("discoverResource")).toHaveLength(1);
+    expect(d.script.callsOf("register")).toHaveLength(0);
+    expect(d.context().authorizations.size).toBe(0);
+  });
+
+  it("the next request adopts a token a login elsewhere stored: no registration, no authorization, traced", async () => {
+    const d = drive(input({ ...background, offlineAccess: false }));
+    d.send(unauthorized401(undefined, "first"));
+    await discover(d);
+    await noneStored(d);
+    expect(d.context().error?._tag).toBe("InteractionRequired");
+    // The user logs in elsewhere; the same session's next request finds the token.
+    d.send(unauthorized401(undefined, "after-login"));
+    await d.resolve("findStoredToken", storedElsewhere());
+    expect(d.value()).toBe("authorized");
+    expect(d.context().token).toMatchObject({ version: 7, clientId: "dyn-client" });
+    expect(d.context().client).toEqual(clientInfo("dynamic"));
+    expect(d.context().error).toBeUndefined();
+    expect(d.emitted.at(-1)).toMatchObject({ type: "settled", outcome: "authorized" });
+    expect(d.traces().find((t) => t.decision === "adopted")?.details).toEqual({
+      client: "dyn-client",
+      version: 7,
+    });
+    expect(d.script.callsOf("register")).toHaveLength(0);
+    expect(d.script.callsOf("authorize")).toHaveLength(0);
+    expect(d.context().authorizations.size).toBe(0);
+  });
+
+  it("an expired stored token with a refresh token is adopted, and the lifecycle refreshes it", async () => {
+    const d = drive(input(background));
+    d.send(unauthorized401(undefined, "first"));
+    await discover(d);
+    await d.resolve("findStoredToken", storedElsewhere({ expiresAt: 1, hasRefreshToken: true }));
+    expect(d.value()).toBe("authorized");
+    d.send({ type: "token.expired", requestId: "expired", tokenVersion: 7 });
+    expect(d.value()).toBe("refreshing");
+    expect(d.script.running("refreshToken")?.input.token?.version).toBe(7);
+  });
+
+  it("a store that cannot be read, or an expired stored token without a refresh token: InteractionRequired as before", async () => {
+    const d = drive(input(background));
+    d.send(unauthorized401(undefined, "first"));
+    await discover(d);
+    await d.reject("findStoredToken", failures.storeFailed);
+    expect(d.context().error?._tag).toBe("InteractionRequired");
+    d.send(unauthorized401(undefined, "again"));
+    await d.resolve("findStoredToken", storedElsewhere({ expiresAt: 1, hasRefreshToken: false }));
+    expect(d.value()).toEqual({ failed: "ready" });
+    expect(settledFailures(d).at(-1)?.error._tag).toBe("InteractionRequired");
+    expect(d.context().token).toBeUndefined();
   });
 
   it("the device grant's user code is not shown either", async () => {
     const d = drive(input({ ...background, grant: "device_code" }));
     d.send(unauthorized401(undefined, "first"));
     await discover(d);
+    await noneStored(d);
     expect(d.context().error?._tag).toBe("InteractionRequired");
     expect(d.script.callsOf("register")).toHaveLength(0);
     expect(d.script.callsOf("requestDeviceCode")).toHaveLength(0);
@@ -111,9 +186,10 @@ describe("a background session (interaction: never)", () => {
     const d = restored(background, tokenInfo({ version: 1 }));
     d.send(unauthorized401(1, "req"));
     await d.reject("refreshToken", failures.refreshInvalidGrant);
-    expect(d.at()).toBe("obtaining.resourceMetadata");
-    await discover(d);
-    expect(d.value()).toEqual({ failed: "coolingDown" });
+    // Known, current metadata: a background session goes straight to the store.
+    expect(d.at()).toBe("obtaining.findingStoredToken");
+    await noneStored(d);
+    expect(d.value()).toEqual({ failed: "ready" });
     expect(d.context().error?._tag).toBe("InteractionRequired");
     expect(d.context().token).toBeUndefined();
     expect(d.script.callsOf("authorize")).toHaveLength(0);
@@ -122,7 +198,9 @@ describe("a background session (interaction: never)", () => {
   it("a step-up fails its own request with InteractionRequired for the union; the token stays in use", async () => {
     const d = restored({ ...background, offlineAccess: false }, tokenInfo({ scopes: ["read"] }));
     d.send(insufficientScope403(["write"], 1, "needs-write"));
-    // Known, current metadata: no discovery at all.
+    // Known, current metadata: no discovery at all; the store holds the same token, without write.
+    expect(d.at()).toBe("obtaining.findingStoredToken");
+    await d.resolve("findStoredToken", storedElsewhere({ version: 1, scopes: ["read"] }));
     expect(d.value()).toBe("authorized");
     expect(d.script.callsOf("discoverResource")).toHaveLength(0);
     expect(settledFailures(d).at(-1)?.error).toMatchObject({
@@ -133,9 +211,21 @@ describe("a background session (interaction: never)", () => {
     expect(d.context().token?.version).toBe(1);
     // The next 403 asks again, and fails again at once; the loop guard counted nothing.
     d.send(insufficientScope403(["write"], 1, "needs-write-again"));
+    await noneStored(d);
     expect(d.value()).toBe("authorized");
     expect(settledFailures(d)).toHaveLength(2);
     expect(d.context().authorizations.size).toBe(0);
+    expect(d.script.callsOf("authorize")).toHaveLength(0);
+  });
+
+  it("a step-up is answered by a token with its scopes that a login elsewhere stored", async () => {
+    const d = restored({ ...background, offlineAccess: false }, tokenInfo({ scopes: ["read"] }));
+    d.send(insufficientScope403(["write"], 1, "needs-write"));
+    await d.resolve("findStoredToken", storedElsewhere({ version: 2, scopes: ["read", "write"] }));
+    expect(d.value()).toBe("authorized");
+    expect(d.context().token).toMatchObject({ version: 2, scopes: ["read", "write"] });
+    expect(d.answers("needs-write").at(-1)).toMatchObject({ outcome: "wait" });
+    expect(d.emitted.at(-1)).toMatchObject({ type: "settled", outcome: "authorized" });
     expect(d.script.callsOf("authorize")).toHaveLength(0);
   });
 
@@ -144,7 +234,7 @@ describe("a background session (interaction: never)", () => {
     d.send({ type: "session.authorize", scopes: ["read"] });
     expect(d.emitted.at(-2)).toMatchObject({ type: "settled", outcome: "authorized" });
     d.send({ type: "session.authorize", scopes: ["admin"] });
-    await discover(d);
+    await noneStored(d);
     expect(d.value()).toBe("authorized");
     expect(settledFailures(d).at(-1)?.error).toMatchObject({ _tag: "InteractionRequired" });
   });
@@ -154,6 +244,42 @@ describe("a background session (interaction: never)", () => {
     d.send(unauthorized401(undefined, "first"));
     await discover(d);
     expect(d.at()).toBe("obtaining.registering");
+  });
+});
+
+describe("storedTokenServes (the decision)", () => {
+  const plan = (required: string[]) => ({
+    requested: required,
+    origin: "challenge" as const,
+    optional: [],
+    required,
+  });
+  const now = 1_000;
+
+  it("wants a stored token, unexpired or refreshable, with every scope the request needs", () => {
+    expect(storedTokenServes(undefined, plan([]), now)).toBe(false);
+    expect(storedTokenServes(storedElsewhere({ expiresAt: now + 1 }), plan(["read"]), now)).toBe(
+      true,
+    );
+    expect(storedTokenServes(storedElsewhere({ expiresAt: undefined }), undefined, now)).toBe(true);
+    expect(
+      storedTokenServes(
+        storedElsewhere({ expiresAt: now, hasRefreshToken: true }),
+        plan(["read"]),
+        now,
+      ),
+    ).toBe(true);
+    expect(
+      storedTokenServes(
+        storedElsewhere({ expiresAt: now, hasRefreshToken: false }),
+        plan(["read"]),
+        now,
+      ),
+    ).toBe(false);
+    // A step-up's scopes the stored token lacks: it is no answer to the step-up.
+    expect(storedTokenServes(storedElsewhere({ scopes: ["read"] }), plan(["admin"]), now)).toBe(
+      false,
+    );
   });
 });
 

@@ -21,6 +21,7 @@ import {
   RegistrationRejected,
   ResourceMetadataNotFound,
   ResourceMismatch,
+  StoreFailed,
   TokenEndpointFailed,
   TokenRejected,
   TransportError,
@@ -33,10 +34,12 @@ import type {
   DiscoverAuthServerActorInput,
   DiscoverResourceActorInput,
   ExchangeCodeActorInput,
+  FindStoredTokenActorInput,
   IdJagGrantActorInput,
   PendingDeviceAuthorization,
   RefreshActorInput,
   RegisterActorInput,
+  StoredToken,
 } from "../../src/machine/actors.js";
 import { type AuthMachine, authMachine } from "../../src/machine/auth-machine.js";
 import { authorizationCodeFlow } from "../../src/machine/flows/authorization-code.js";
@@ -146,6 +149,7 @@ export const failures = {
     metadataUrl: PRM_URL,
   }),
   transport: new TransportError({ url: `${ISSUER}/token`, reason: "connection reset" }),
+  storeFailed: new StoreFailed({ operation: "load", reason: "the store file is unreadable" }),
   authServerMetadataNotFound: new AuthServerMetadataNotFound({
     issuer: ISSUER,
     tried: [`${ISSUER}/.well-known/oauth-authorization-server`],
@@ -211,6 +215,7 @@ export type StepId =
   | "exchangeIdJag"
   | "requestDeviceCode"
   | "pollDeviceToken"
+  | "findStoredToken"
   | "refreshToken";
 
 interface StepInputs {
@@ -226,6 +231,7 @@ interface StepInputs {
   readonly exchangeIdJag: IdJagGrantActorInput;
   readonly requestDeviceCode: DeviceCodeActorInput;
   readonly pollDeviceToken: DeviceTokenActorInput;
+  readonly findStoredToken: FindStoredTokenActorInput;
   readonly refreshToken: RefreshActorInput;
 }
 
@@ -303,6 +309,7 @@ export const scriptedActors = {
   exchangeIdJag: scripted<"exchangeIdJag", TokenInfo>("exchangeIdJag"),
   requestDeviceCode: scripted<"requestDeviceCode", PendingDeviceAuthorization>("requestDeviceCode"),
   pollDeviceToken: scripted<"pollDeviceToken", TokenInfo>("pollDeviceToken"),
+  findStoredToken: scripted<"findStoredToken", StoredToken | undefined>("findStoredToken"),
   refreshToken: scripted<"refreshToken", TokenInfo>("refreshToken"),
 };
 
@@ -319,6 +326,7 @@ const flowSteps = {
   exchangeIdJag: scriptedActors.exchangeIdJag,
   requestDeviceCode: scriptedActors.requestDeviceCode,
   pollDeviceToken: scriptedActors.pollDeviceToken,
+  findStoredToken: scriptedActors.findStoredToken,
 };
 
 export type FlowMachine = (typeof flows)[keyof typeof flows];

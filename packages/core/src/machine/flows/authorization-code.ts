@@ -24,6 +24,7 @@ import {
   authServerMetadataState,
   endStates,
   established,
+  findingStoredTokenState,
   flowContext,
   flowOutput,
   flowSetup,
@@ -52,6 +53,16 @@ export const authorizationCodeFlow = flowSetup.createMachine({
             params: { decision: "metadata reused", reason: because.metadataReused },
           },
         },
+        {
+          guard: "knownMetadataServesBackground",
+          target: "planning",
+          description:
+            "A background session on known, current metadata: straight to the plan and the store, no discovery.",
+          actions: {
+            type: "trace",
+            params: { decision: "metadata reused", reason: because.metadataCurrent },
+          },
+        },
         { target: "resourceMetadata" },
       ],
     },
@@ -65,6 +76,9 @@ export const authorizationCodeFlow = flowSetup.createMachine({
       withUser: true,
       device: "registeringForDevice",
     }),
+
+    /** A background session: a token obtained elsewhere, else InteractionRequired. */
+    findingStoredToken: findingStoredTokenState,
 
     registering: registeringState("authorizing"),
 

@@ -12,6 +12,7 @@ import { DEVICE_CODE_GRANT } from "../../steps/device-authorization.js";
 import {
   discoveryStates,
   endStates,
+  findingStoredTokenState,
   flowContext,
   flowOutput,
   flowSetup,
@@ -28,6 +29,7 @@ export const deviceAuthorizationFlow = flowSetup.createMachine({
   output: flowOutput,
   states: {
     ...discoveryStates("registering", { withUser: true }),
+    findingStoredToken: findingStoredTokenState,
     registering: registeringState("requestingUserCode", [DEVICE_CODE_GRANT, "refresh_token"]),
     ...userCodeStates,
     ...endStates,

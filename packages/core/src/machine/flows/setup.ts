@@ -11,7 +11,7 @@
  * metadata) is in its context and in its output.
  */
 import { assertEvent, assign, fromPromise, sendParent, setup } from "xstate";
-import { missingScopes, unionScopes } from "../../protocol/scopes.js";
+import { includesAll, missingScopes, unionScopes } from "../../protocol/scopes.js";
 import type { AuthorizationGrant } from "../../steps/authorize.js";
 import type {
   AuthorizeActorInput,
@@ -21,9 +21,11 @@ import type {
   DiscoverAuthServerActorInput,
   DiscoverResourceActorInput,
   ExchangeCodeActorInput,
+  FindStoredTokenActorInput,
   IdJagGrantActorInput,
   PendingDeviceAuthorization,
   RegisterActorInput,
+  StoredToken,
 } from "../actors.js";
 import { notProvided } from "../actors.js";
 import {
@@ -149,6 +151,9 @@ export const flowSetup = setup({
       notProvided("requestDeviceCode"),
     ),
     pollDeviceToken: fromPromise<TokenInfo, DeviceTokenActorInput>(notProvided("pollDeviceToken")),
+    findStoredToken: fromPromise<StoredToken | undefined, FindStoredTokenActorInput>(
+      notProvided("findStoredToken"),
+    ),
   },
   guards: {
     /**
@@ -163,11 +168,27 @@ export const flowSetup = setup({
       knownMetadataCurrent(context),
     /** The known metadata may still be used (a grant without a user needs no client first). */
     knownMetadataCurrent: ({ context }) => knownMetadataCurrent(context),
+    /**
+     * A background session with known, current metadata: it can only look in the store for a
+     * token obtained elsewhere, so its repeated requests send no discovery again.
+     */
+    knownMetadataServesBackground: ({ context }) =>
+      interactionRequired(context) !== undefined && knownMetadataCurrent(context),
     resourceMetadataMissing: ({ event }) =>
       errorOf("discoverResource", event)._tag === "ResourceMetadataNotFound",
     planRefused: ({ context }) => authorizationRefused(context, context.plan) !== undefined,
     /** The next step needs the user and the session may not prompt (interaction: "never"). */
     interactionNotAllowed: ({ context }) => interactionRequired(context) !== undefined,
+    /**
+     * The store holds a token obtained elsewhere that serves this request: unexpired, or expired
+     * with a refresh token (the lifecycle refreshes it as usual), and holding every scope the
+     * request cannot do without — a step-up's scopes included, so a token that lacks them never
+     * passes for the consent the step-up needs.
+     */
+    storedTokenServes: ({ context, event }) => {
+      assertEvent(event, "xstate.done.actor.findStoredToken");
+      return storedTokenServes(event.output, context.plan, Date.now());
+    },
     // How the user takes part (decisions.ts userStepVerdict): one guard per verdict.
     deviceFlowChosen: ({ context }) => userStepVerdict(context) === "device",
     browserWithoutDisplay: ({ context }) =>
@@ -244,6 +265,12 @@ export const flowSetup = setup({
       ),
       plan: withoutScopePlan(context.plan),
     })),
+    /** A token obtained elsewhere, found in the store: its metadata, and its client. */
+    assignStoredToken: assign(({ event }) => {
+      assertEvent(event, "xstate.done.actor.findStoredToken");
+      const found = established(event.output, "the stored token");
+      return { token: found.token, client: found.client };
+    }),
     markReregistering: assign({ forgetClient: true, reregistered: true, client: undefined }),
     /** The token a step returned: its metadata, and the client it was issued to. */
     assignToken: assign(({ context, event }) => {
@@ -270,6 +297,18 @@ export const flowSetup = setup({
     }),
   },
 });
+
+/** Whether a stored token answers the plan: usable now or refreshable, and covering its needs. */
+export const storedTokenServes = (
+  found: StoredToken | undefined,
+  plan: ScopePlan | undefined,
+  now: number,
+): found is StoredToken =>
+  found !== undefined &&
+  (found.token.expiresAt === undefined ||
+    found.token.expiresAt > now ||
+    found.token.hasRefreshToken) &&
+  includesAll(found.token.scopes, plan?.required ?? []);
 
 function knownMetadataCurrent(context: FlowContext): boolean {
   return (
@@ -438,33 +477,92 @@ const userStepTransitions = <const Device extends string, const Next extends str
     },
   ] as const;
 
-/** A background session meets a step that needs the user: the flow ends, saying what consent. */
+/**
+ * A background session meets a step that needs the user: before it ends with the consent it
+ * would need, the store may hold a token the user obtained elsewhere.
+ */
 const interactionRequiredTransition = {
   guard: "interactionNotAllowed",
-  target: "failed",
+  target: "findingStoredToken",
   description:
-    'The session may not prompt the user (interaction: "never"): InteractionRequired, naming the resource, the authorization server and the scopes.',
-  actions: [
-    {
-      type: "assignError",
-      params: ({ context }: { readonly context: FlowContext }) => ({
-        error: established(interactionRequired(context), "the consent needed"),
-      }),
-    },
-    {
-      type: "trace",
-      params: ({ context }: { readonly context: FlowContext }) => ({
-        decision: "interaction required" as const,
-        reason: because.interactionRequired,
-        details: {
-          resource: context.resource?.resource ?? context.serverUrl,
-          issuer: context.authServer?.issuer ?? "(unknown)",
-          scopes: [...(context.plan?.requested ?? [])],
-        },
-      }),
-    },
-  ],
+    'The session may not prompt the user (interaction: "never"): a token obtained elsewhere over the same store, else InteractionRequired.',
 } as const;
+
+/** The flow ends with InteractionRequired, naming the resource, the authorization server, the scopes. */
+const interactionRequiredActions = [
+  {
+    type: "assignError",
+    params: ({ context }: { readonly context: FlowContext }) => ({
+      error: established(interactionRequired(context), "the consent needed"),
+    }),
+  },
+  {
+    type: "trace",
+    params: ({ context }: { readonly context: FlowContext }) => ({
+      decision: "interaction required" as const,
+      reason: because.interactionRequired,
+      details: {
+        resource: context.resource?.resource ?? context.serverUrl,
+        issuer: context.authServer?.issuer ?? "(unknown)",
+        scopes: [...(context.plan?.requested ?? [])],
+      },
+    }),
+  },
+] as const;
+
+/**
+ * A background session (interaction: "never") whose next step needs the user: the store may
+ * already hold the user's consent, given elsewhere over the same store (an interactive session,
+ * `authchart login`) since this session last looked. A client of this issuer (configured first,
+ * else the stored registration) with a token set for this resource that serves the plan ends the
+ * flow with that token — nothing registered, nothing opened; none, one that does not serve, or a
+ * store that cannot be read: InteractionRequired, as without the store.
+ */
+export const findingStoredTokenState = flowSetup.createStateConfig({
+  description:
+    "A background session looks in the store for a token obtained elsewhere before it gives up with InteractionRequired.",
+  invoke: {
+    id: "findStoredToken",
+    src: "findStoredToken",
+    input: ({ context }) => ({
+      resource: established(context.resource, "the resource").resource,
+      issuer: established(context.authServer, "the authorization server").issuer,
+    }),
+    onDone: [
+      {
+        guard: "storedTokenServes",
+        target: "succeeded",
+        description:
+          "A token obtained elsewhere, usable or refreshable, with every scope the request needs: adopted.",
+        actions: [
+          "assignStoredToken",
+          {
+            type: "trace",
+            params: ({ event }) => ({
+              decision: "adopted",
+              reason: because.storedTokenAdopted,
+              details: {
+                client: event.output?.client.clientId ?? "(none)",
+                version: event.output?.token.version ?? 0,
+              },
+            }),
+          },
+        ],
+      },
+      {
+        target: "failed",
+        description:
+          "No stored token, or one that lacks a scope the request needs: InteractionRequired.",
+        actions: interactionRequiredActions,
+      },
+    ],
+    onError: {
+      target: "failed",
+      description: "The store could not be read: InteractionRequired, as without it.",
+      actions: interactionRequiredActions,
+    },
+  },
+});
 
 /** Where a flow without a user starts: known, current metadata is used as is. */
 export const startingState = flowSetup.createStateConfig({
