@@ -12,7 +12,12 @@ import { nodeUserAgent } from "@authchart/node";
 import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
 import { Effect, Option } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
-import { callTool, memoryStore, redirectUri, toolText } from "./support.js";
+import { callTool, memoryStore, toolText } from "./support.js";
+
+// An ephemeral port (RFC 8252 §7.3): the receivers of these tests never contend for a fixed port
+// with other test files running at the same time.
+const redirectUri = "http://127.0.0.1:0/callback";
+const registeredRedirectUri = "http://127.0.0.1/callback";
 
 const DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -87,7 +92,7 @@ describe("a headless user agent at a server that offers the device grant", () =>
     expect(client?.grantTypes).toEqual(
       expect.arrayContaining(["authorization_code", "refresh_token", DEVICE_CODE]),
     );
-    expect(client?.redirectUris).toEqual([redirectUri]);
+    expect(client?.redirectUris).toEqual([registeredRedirectUri]);
     // The token refreshes like any other (the client may use the refresh grant).
     expect(s.state().token?.hasRefreshToken).toBe(true);
     k.expireAccessTokens();
