@@ -136,13 +136,15 @@ describe("behaviour 3 and 7: refresh, single-flight, rejected-token attribution"
   });
 
   it("a run spanning many token lifetimes: refreshed ahead of expiry, the MCP server sees no 401", async () => {
+    // 4 s tokens refreshed 2 s ahead: a refresh would have to run 2 s late for a 401 to reach the
+    // server — a margin that holds while the rest of the suite loads both cores (1 s did not).
     const { k, s } = await start(
-      { authServer: { accessTokenTtlSeconds: 2 } },
-      { config: { refreshSkewMillis: 1_000 } },
+      { authServer: { accessTokenTtlSeconds: 4 } },
+      { config: { refreshSkewMillis: 2_000 } },
     );
     await callTool(s, k.mcpUrl, "echo", { text: "warm" });
     const after = unauthorizedMcp(k);
-    const until = Date.now() + 7_000;
+    const until = Date.now() + 11_000;
     let calls = 0;
     while (Date.now() < until) {
       const r = await callTool(s, k.mcpUrl, "echo", { text: "tick" }, ++calls + 1);
