@@ -4,6 +4,12 @@
  * answers the authorization prompts over HTTP, a request log, and a scripted server for bad input.
  */
 export { DEFAULT_TOOLS } from "./mcp-server.js";
+export {
+  type MetadataForm,
+  type Misconfiguration,
+  type MisconfiguredServer,
+  startMisconfiguredServer,
+} from "./misconfigured.js";
 export { startScriptedServer } from "./scripted-server.js";
 export { startTestkit } from "./testkit.js";
 export type {
