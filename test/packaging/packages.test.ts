@@ -128,6 +128,8 @@ describe("@authchart/core's entry points", () => {
       "TokenResponse",
       "discoverResource",
       "scrubText",
+      "probeServer",
+      "judgePitfalls",
     ]) {
       expect(root).not.toHaveProperty(name);
     }
@@ -142,5 +144,12 @@ describe("@authchart/core's entry points", () => {
     expect(internals).toHaveProperty("PersistedSession");
     expect(internals).toHaveProperty("provideSteps");
     expect(Object.keys(root).filter((name) => !(name in internals))).toEqual([]);
+  });
+
+  it("the probe's checks have their own entry point (@authchart/core/check)", async () => {
+    const check = await import("@authchart/core/check");
+    for (const name of ["probeServer", "collectAdvertised", "judgePitfalls", "reportProbe"]) {
+      expect(check).toHaveProperty(name);
+    }
   });
 });
