@@ -23,6 +23,8 @@ export const ExitCode = {
   server: 4,
   /** The credential store or its lock. */
   store: 5,
+  /** `authchart probe`: the probe ran, and the server's authorization has pitfalls. */
+  pitfalls: 6,
   /** Interrupted (Ctrl-C): 128 + SIGINT. */
   interrupted: 130,
 } as const;
@@ -39,6 +41,7 @@ export const exitCodeTable: ReadonlyArray<readonly [ExitCode, string]> = [
   ],
   [ExitCode.server, "the MCP server or its authorization server failed or broke the protocol"],
   [ExitCode.store, "the credential store or its lock failed"],
+  [ExitCode.pitfalls, "probe: the server's authorization has pitfalls clients trip on (listed)"],
   [ExitCode.interrupted, "interrupted"],
 ];
 

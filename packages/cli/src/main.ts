@@ -14,13 +14,14 @@ import { demo } from "./commands/demo.js";
 import { diagram } from "./commands/diagram.js";
 import { login } from "./commands/login.js";
 import { logout } from "./commands/logout.js";
+import { probe } from "./commands/probe.js";
 import { status } from "./commands/status.js";
 import { tools } from "./commands/tools.js";
 import { classify, ExitCode, exitCodeTable } from "./errors.js";
 import { colourFor, stripAnsi } from "./output.js";
 import { version } from "./version.js";
 
-const commands = [login, status, logout, call, tools, diagram, demo] as const;
+const commands = [login, status, logout, call, tools, probe, diagram, demo] as const;
 
 const root = Command.make("authchart", {}, () =>
   Effect.gen(function* () {
@@ -34,6 +35,7 @@ const root = Command.make("authchart", {}, () =>
         "  authchart call <url> <tool> [json]  call a tool",
         "  authchart tools <url>               list the tools",
         "  authchart logout <url>              revoke and forget",
+        "  authchart probe <url>               check a server's authorization, without signing in",
         "  authchart diagram                   the statechart (Mermaid, or --json)",
         "",
         "authchart --help (or authchart <command> --help) for options and exit codes.",
