@@ -16,4 +16,5 @@ export * from "./machine/step-actors.js";
 export * from "./protocol/dpop.js";
 export * from "./schema/wire.js";
 export * from "./services/http.js";
+export * from "./session/scheduler.js";
 export * from "./steps/index.js";

@@ -29,6 +29,7 @@ import type {
   ResourceInfo,
   ScopePlan,
   Scopes,
+  TokenInfo,
 } from "./model.js";
 
 /** What a scope plan is made from: the lifecycle's facts, or a flow's copy of them. */
@@ -230,20 +231,44 @@ export const mayRefreshOn401 = (context: AuthContext): boolean =>
 export const minRefreshIntervalMillis = 1_000;
 
 /**
- * When to refresh ahead of expiry, or undefined for never: no refresh token, no
- * known expiry, a token no request has used yet (an idle session refreshes nothing), or refreshes
- * that already failed for good. The skew is capped at half the
- * token's lifetime so that a short-lived token is not "due" the moment it arrives — the refresh
- * loop a fixed skew would cause — and a refresh never follows issue within a second.
+ * The least a refresh goes ahead of expiry: `expires_in` counts whole seconds (RFC 6749 §5.1,
+ * https://www.rfc-editor.org/rfc/rfc6749#section-5.1) and servers round a token's `exp` down to
+ * the second it was issued in, so a token can expire up to a second before `expires_in` says —
+ * and one more second for the refresh's own round trip.
+ */
+export const minRefreshAheadMillis = 2_000;
+
+/**
+ * When a token with a refresh token and a known expiry is due for a refresh ahead of expiry: its
+ * expiry less a margin — the configured skew (60 s by default), for a shorter-lived token the
+ * configured part of its lifetime (a tenth: one refresh per lifetime, where half-life refreshes
+ * twice as often) but never under 2 s, and never over half its lifetime (a token is not "due"
+ * the moment it arrives: no refresh loop) — and never within a second of issue. Undefined: never.
+ */
+export const refreshAheadAt = (
+  token: TokenInfo,
+  config: Pick<AuthConfig, "refreshSkewMillis" | "refreshAheadFraction">,
+): number | undefined => {
+  if (token.hasRefreshToken !== true || token.expiresAt === undefined) return undefined;
+  const lifetime = token.expiresAt - token.obtainedAt;
+  const ahead = Math.min(
+    config.refreshSkewMillis,
+    lifetime / 2,
+    Math.max(lifetime * config.refreshAheadFraction, minRefreshAheadMillis),
+  );
+  return Math.max(token.expiresAt - ahead, token.obtainedAt + minRefreshIntervalMillis);
+};
+
+/**
+ * When to refresh ahead of expiry, or undefined for never: no refresh token, no known expiry, a
+ * token no request has used yet (an idle session refreshes nothing), or refreshes that already
+ * failed for good.
  */
 export const proactiveRefreshAt = (context: AuthContext): number | undefined => {
   const token = context.token;
-  if (token?.hasRefreshToken !== true || token.expiresAt === undefined) return undefined;
-  if (!context.tokenAccepted) return undefined;
+  if (token === undefined || !context.tokenAccepted) return undefined;
   if (context.refreshFailures >= context.config.maxRefreshRetries) return undefined;
-  const lifetime = token.expiresAt - token.obtainedAt;
-  const skew = Math.min(context.config.refreshSkewMillis, lifetime / 2);
-  return Math.max(token.expiresAt - skew, token.obtainedAt + minRefreshIntervalMillis);
+  return refreshAheadAt(token, context.config);
 };
 
 /** What the grant lacks of what was asked for, offline_access and other conveniences aside. */

@@ -136,8 +136,13 @@ export interface AuthConfig {
   readonly maxAuthorizationsPerScopeSet: number;
   /** Bounded authorizations in all for the session, until the application calls authorize(). */
   readonly maxAuthorizationsPerSession: number;
-  /** Refresh this long before the access token expires. */
+  /** Refresh at most this long before the access token expires (a one-hour token: 60 s ahead). */
   readonly refreshSkewMillis: number;
+  /**
+   * For a token that lives shorter: the part of its lifetime the refresh goes ahead by (never
+   * under 2 s nor over half the lifetime). 0.1: one refresh per lifetime.
+   */
+  readonly refreshAheadFraction: number;
   /** Transient refresh failures (5xx, network, timeout) retried this many times, with backoff. */
   readonly maxRefreshRetries: number;
   readonly refreshBackoffMillis: number;
@@ -164,6 +169,7 @@ export const defaultAuthConfig: AuthConfig = {
   maxAuthorizationsPerScopeSet: 3,
   maxAuthorizationsPerSession: 10,
   refreshSkewMillis: 60_000,
+  refreshAheadFraction: 0.1,
   maxRefreshRetries: 3,
   refreshBackoffMillis: 500,
   authorizationTimeoutMillis: 5 * 60_000,

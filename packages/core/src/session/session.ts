@@ -21,6 +21,7 @@ import {
   TransportError,
 } from "../errors.js";
 import type { authMachine } from "../machine/auth-machine.js";
+import { refreshAheadAt } from "../machine/decisions.js";
 import {
   type AuthchartError,
   AuthorizationLoop,
@@ -29,15 +30,16 @@ import {
   ScopeDeclined,
   StepDefect,
 } from "../machine/errors.js";
-import type {
-  AuthConfig,
-  AuthContext,
-  AuthServerInfo,
-  ChallengeInfo,
-  InteractionPolicy,
-  RestoredSession,
-  TokenInfo,
-  TraceEntry,
+import {
+  type AuthConfig,
+  type AuthContext,
+  type AuthServerInfo,
+  type ChallengeInfo,
+  defaultAuthConfig,
+  type InteractionPolicy,
+  type RestoredSession,
+  type TokenInfo,
+  type TraceEntry,
 } from "../machine/model.js";
 import { PersistedSession, toPersisted, toRestored } from "../machine/persistence.js";
 import { provideSteps, type StepServices, toTokenInfo } from "../machine/step-actors.js";
@@ -73,6 +75,8 @@ import { discoverAuthServer } from "../steps/discover-auth-server.js";
 import type { ResourceMatchPolicy } from "../steps/discover-resource.js";
 import { resolveClient } from "../steps/register.js";
 import { revokeTokens } from "../steps/revoke.js";
+import { hasOrigin, type Outgoing, readOutgoing, urlOf } from "./outgoing.js";
+import { sharedScheduler } from "./scheduler.js";
 
 export interface SessionOptions {
   /** The MCP server URL, e.g. https://mcp.example.com/mcp. */
@@ -208,16 +212,6 @@ const servesRequests = (snapshot: AuthSnapshot): boolean => {
   );
 };
 
-/** xstate timers that never keep a process alive: an idle or forgotten session lets Node exit. */
-const unrefClock = {
-  setTimeout: (fn: (...args: unknown[]) => void, timeout: number) => {
-    const timer = setTimeout(fn, timeout);
-    (timer as { unref?: () => void }).unref?.();
-    return timer;
-  },
-  clearTimeout: (id: unknown) => clearTimeout(id as ReturnType<typeof setTimeout>),
-};
-
 /** Calls every listener; one that throws is the host's bug and must not break the session. */
 const notify = <T>(listeners: ReadonlySet<(value: T) => void>, value: T) => {
   for (const listener of listeners) {
@@ -232,6 +226,40 @@ const notify = <T>(listeners: ReadonlySet<(value: T) => void>, value: T) => {
 /** The typed failure a request gets when the statechart itself failed (a defect, not a step). */
 const statechartDefect = (error: unknown) =>
   new StepDefect({ step: "statechart", reason: describeDefect(error) });
+
+/** A failed Effect's typed error as itself; a defect as a StepDefect of `step`. */
+const failureOf = (cause: Cause.Cause<unknown>, step: string): unknown =>
+  Option.getOrElse(
+    Cause.failureOption(cause),
+    () =>
+      new StepDefect({
+        step,
+        reason: describeDefect(Option.getOrUndefined(Cause.dieOption(cause))),
+      }),
+  );
+
+const decodeRecord = Schema.decodeUnknownOption(Schema.parseJson(PersistedSession));
+const encodeRecord = Schema.encodeSync(PersistedSession);
+/**
+ * Records decoded lately, by their text: the sessions a process opens over one store share one
+ * decoded record (and its metadata) instead of decoding and holding a copy each. Decoded values
+ * are never mutated (the machine's context is replaced, not changed), so sharing them is safe.
+ */
+const decodedRecords = new Map<string, Option.Option<PersistedSession>>();
+const readRecord = (text: string): Option.Option<PersistedSession> => {
+  const known = decodedRecords.get(text);
+  if (known !== undefined) return known;
+  const decoded = decodeRecord(text);
+  if (decodedRecords.size >= 64) {
+    const oldest = decodedRecords.keys().next();
+    if (oldest.done !== true) decodedRecords.delete(oldest.value);
+  }
+  decodedRecords.set(text, decoded);
+  return decoded;
+};
+/** A record's identity for "already saved": everything but the time it was saved. */
+const recordKey = (record: PersistedSession) =>
+  JSON.stringify(encodeRecord({ ...record, savedAt: 0 }));
 
 /** What a replacement actor starts from: the last quiet context (metadata, client, token). */
 const restoredFrom = (context: AuthContext | undefined): RestoredSession | undefined =>
@@ -284,12 +312,17 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       options.http?.allowPrivateNetwork ?? isLocalNetworkHost(serverUrl.hostname),
   };
   const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const storeLayer = options.store
-    ? Layer.succeed(CredentialStore, options.store)
-    : CredentialStore.layerMemory;
-  const layer: Layer.Layer<StepServices> =
-    options.layer ??
-    Layer.mergeAll(
+  // The store is the one service a warm session needs before any flow: built now (a memory
+  // store unless one is given) and used directly; the rest of the step services — HTTP, DPoP,
+  // the lock, the user agent — are built the first time a step or a DPoP proof needs them.
+  const ownStore: CredentialStoreService | undefined = options.layer
+    ? undefined
+    : (options.store ??
+      Effect.runSync(Effect.provide(CredentialStore, CredentialStore.layerMemory)));
+  const buildLayer = (): Layer.Layer<StepServices> => {
+    if (options.layer !== undefined) return options.layer;
+    const storeLayer = Layer.succeed(CredentialStore, ownStore as CredentialStoreService);
+    return Layer.mergeAll(
       OAuthHttp.layerFetch(http, options.fetch),
       // DPoP (RFC 9449) when the authorization server offers it, unless the application says
       // otherwise: its keys live in the store with the tokens they bind.
@@ -306,27 +339,28 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         ? DeviceCodePresenter.fromPromise(options.deviceCodePresenter)
         : DeviceCodePresenter.layer,
     );
-  const runtime = ManagedRuntime.make(layer);
+  };
+  let runtimeBuilt: ManagedRuntime.ManagedRuntime<StepServices, never> | undefined;
+  const runtime = () => {
+    runtimeBuilt ??= ManagedRuntime.make(buildLayer());
+    return runtimeBuilt;
+  };
+  /** Runs an Effect of the session's services; its typed failure is thrown as itself. */
+  const runTyped = async <A, E>(effect: Effect.Effect<A, E, StepServices>, step: string) => {
+    const exit = await runtime().runPromiseExit(effect);
+    if (Exit.isSuccess(exit)) return exit.value;
+    throw failureOf(exit.cause, step);
+  };
   /** Runs a store operation; its typed failure (StoreFailed) is thrown as itself. */
   const withStore = async <A, E>(f: (store: CredentialStoreService) => Effect.Effect<A, E>) => {
-    const exit = await runtime.runPromiseExit(Effect.flatMap(CredentialStore, f));
+    if (ownStore === undefined) return runTyped(Effect.flatMap(CredentialStore, f), "store");
+    const exit = await Effect.runPromiseExit(f(ownStore));
     if (Exit.isSuccess(exit)) return exit.value;
-    throw Option.getOrElse(
-      Cause.failureOption(exit.cause),
-      () =>
-        new StepDefect({
-          step: "store",
-          reason: describeDefect(Option.getOrUndefined(Cause.dieOption(exit.cause))),
-        }),
-    );
+    throw failureOf(exit.cause, "store");
   };
 
-  const restored = await withStore((store) => store.loadSession(options.serverUrl)).then((json) =>
-    Option.match(json, {
-      onNone: () => undefined,
-      onSome: (text) =>
-        Option.getOrUndefined(Schema.decodeUnknownOption(Schema.parseJson(PersistedSession))(text)),
-    }),
+  const restored = Option.getOrUndefined(
+    Option.flatMap(await withStore((store) => store.loadSession(options.serverUrl)), readRecord),
   );
   const protectedOrigin = serverUrl.origin;
   const restoredState =
@@ -336,11 +370,14 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
   const grant = options.client.grant?.type ?? "authorization_code";
   const withUser = grant === "authorization_code" || grant === "device_code";
   // A user agent without a browser here (headless) takes the device grant where it is offered.
-  const prefersDeviceFlow = await runtime.runPromise(
-    Effect.map(Effect.serviceOption(UserAgent), (agent) =>
-      Option.isSome(agent) ? agent.value.prefersDeviceFlow === true : false,
-    ),
-  );
+  const prefersDeviceFlow =
+    options.layer === undefined
+      ? options.userAgent?.prefersDeviceFlow === true
+      : await runtime().runPromise(
+          Effect.map(Effect.serviceOption(UserAgent), (agent) =>
+            Option.isSome(agent) ? agent.value.prefersDeviceFlow === true : false,
+          ),
+        );
   const config = {
     grant,
     preferDeviceFlow: prefersDeviceFlow,
@@ -367,8 +404,9 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       }
     : undefined;
 
-  // Persist at quiet states only, each distinct state once, writes in order.
-  let lastSaved = "";
+  // Persist at quiet states only, each distinct record once, writes in order; the record the
+  // session was restored from counts as written (a process start writes nothing new).
+  let lastSaved = restored ? recordKey(restored) : "";
   let saving: Promise<unknown> = Promise.resolve();
   /** The last context at a quiet state: what a replacement actor starts from. */
   let lastQuiet: AuthContext | undefined;
@@ -384,13 +422,11 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     if (token) heldTokens.set(tokenStoreKey(tokenKeyOf(token)), tokenKeyOf(token));
     if (snapshot.hasTag("quiet")) {
       lastQuiet = snapshot.context;
-      const { savedAt: _, ...comparable } = toPersisted(snapshot.context, Date.now());
-      const key = JSON.stringify(comparable);
+      const record = toPersisted(snapshot.context, Date.now());
+      const key = recordKey(record);
       if (key !== lastSaved) {
         lastSaved = key;
-        const json = JSON.stringify(
-          Schema.encodeSync(PersistedSession)({ ...comparable, savedAt: Date.now() }),
-        );
+        const json = JSON.stringify(encodeRecord(record));
         saving = saving
           .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
           .catch(() => undefined);
@@ -399,18 +435,25 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     notify(stateListeners, state());
   };
 
-  /** Assigned by startActor, before it starts (listeners read it at once). */
-  let actor!: Actor<typeof authMachine>;
+  /**
+   * The actor, started the first time something needs the statechart: a challenge, an expired or
+   * due token, authorize/logout, or someone watching (state, subscribe, onTrace, inspect). Until
+   * then a restored token serves requests from the session's own fields — a warm, idle session
+   * holds no actor, no runtime and no timer.
+   */
+  let current: Actor<typeof authMachine> | undefined;
+  /** The token a session without its actor serves: the restored one, or one adopted from the store. */
+  let leanToken: TokenInfo | undefined = restoredState?.token;
   const startActor = (from: RestoredSession | undefined): Actor<typeof authMachine> => {
     const next = createActor(
-      provideSteps(runtime, {
+      provideSteps(runtime(), {
         settings: options.client,
         resourcePolicy: options.resourcePolicy,
         boundIssuer: from?.client?.kind === "pre-registered" ? from.client.issuer : undefined,
       }),
       {
         input: { serverUrl: options.serverUrl, config, restored: from },
-        clock: unrefClock,
+        clock: sharedScheduler,
         ...(inspect ? { inspect } : {}),
       },
     );
@@ -420,7 +463,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     next.subscribe({
       next: onSnapshot,
       error: (error) => {
-        if (closed || actor !== next) return;
+        if (closed || current !== next) return;
         acceptedVersion = undefined;
         provenVersion = undefined;
         notify(traceListeners, {
@@ -428,18 +471,32 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
           decision: "recovered",
           reason: `${statechartDefect(error).message}; the session starts again from its last quiet state`,
         });
-        actor = startActor(restoredFrom(lastQuiet));
+        current = startActor(restoredFrom(lastQuiet));
       },
     });
     next.on("trace", (entry) => notify(traceListeners, entry));
-    actor = next;
-    next.start();
+    current = next;
+    // A closed session's actor is never started: it answers nothing and arms nothing.
+    if (!closed) next.start();
     return next;
   };
-  startActor(restoredState);
+  const hydrate = (): Actor<typeof authMachine> => {
+    if (current !== undefined) return current;
+    const next = startActor(restoredState && { ...restoredState, token: leanToken });
+    // What the resource already said about the restored token, told to the machine now.
+    const token = next.getSnapshot().context.token;
+    if (token !== undefined && acceptedVersion === token.version)
+      next.send({
+        type: "token.accepted",
+        tokenVersion: token.version,
+        proven: provenVersion === token.version,
+      });
+    return next;
+  };
+  if (options.inspect !== undefined || options.onTrace !== undefined) hydrate();
 
   function state(): SessionState {
-    const snapshot = actor.getSnapshot();
+    const snapshot = hydrate().getSnapshot();
     const flow = snapshot.children.flow?.getSnapshot();
     return {
       value: stateName(snapshot.value),
@@ -463,7 +520,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
    */
   const waitSettled = (signal: AbortSignal | undefined) =>
     new Promise<void>((resolve, reject) => {
-      const target = actor;
+      const target = hydrate();
       const settle = (outcome: () => void) => {
         settled.unsubscribe();
         subscription.unsubscribe();
@@ -499,7 +556,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     signal: AbortSignal | undefined,
   ) =>
     new Promise<void>((resolve, reject) => {
-      const target = actor;
+      const target = hydrate();
       const requestId = crypto.randomUUID();
       const detach = () => {
         unanswered.delete(cancel);
@@ -537,13 +594,35 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     });
 
   // ------------------------------------------------------------------ tokens
-  /** The token set last read from the store for the current token (the hot path reads no store). */
+  /**
+   * The token set last read from the store for the current token, with its `Bearer` header
+   * built once: the hot path reads no store and builds no string.
+   */
   let cached:
-    | { readonly version: number; readonly key: string; readonly tokens: TokenSet }
+    | {
+        readonly info: TokenInfo;
+        readonly key: string;
+        readonly tokens: TokenSet;
+        readonly bearer: string | undefined;
+      }
     | undefined;
+  const remember = (info: TokenInfo, key: string, tokens: TokenSet) => {
+    cached = {
+      info,
+      key,
+      tokens,
+      bearer: isDpopTokenType(tokens.tokenType)
+        ? undefined
+        : `Bearer ${Redacted.value(tokens.accessToken)}`,
+    };
+    return tokens;
+  };
+  /** The current token's set when it is the one last read (the hot path: no await, no key). */
+  const cachedTokens = (token: TokenInfo): TokenSet | undefined =>
+    cached?.info === token ? cached.tokens : undefined;
   const tokensFor = async (token: TokenInfo): Promise<TokenSet | undefined> => {
     const key = tokenStoreKey(tokenKeyOf(token));
-    if (cached?.version === token.version && cached.key === key) return cached.tokens;
+    if (cached?.info.version === token.version && cached.key === key) return cached.tokens;
     const stored = await withStore((store) => store.loadTokens(tokenKeyOf(token)));
     if (Option.isNone(stored)) return undefined;
     const held = stored.value;
@@ -553,9 +632,10 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     ) {
       // Another session (or process) over the same store refreshed: adopt its token rather than
       // refresh again, which would rotate the refresh token under the other one's feet.
-      actor.send({ type: "token.adopted", token: toTokenInfo(held, "refresh") });
-      cached = { version: held.version, key, tokens: held };
-      return held;
+      const adopted = toTokenInfo(held, "refresh");
+      if (current === undefined) leanToken = adopted;
+      else current.send({ type: "token.adopted", token: adopted });
+      return remember(adopted, key, held);
     }
     if (held.version !== token.version) return undefined;
     // A DPoP-bound token whose key is gone (deleted with a logout elsewhere, a store restored
@@ -565,22 +645,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       const dpopKey = await withStore((store) => store.loadDpopKey(held.key));
       if (Option.isNone(dpopKey)) return undefined;
     }
-    cached = { version: token.version, key, tokens: held };
-    return held;
-  };
-
-  /** Runs an Effect of the session's services; its typed failure is thrown as itself. */
-  const runTyped = async <A, E>(effect: Effect.Effect<A, E, StepServices>) => {
-    const exit = await runtime.runPromiseExit(effect);
-    if (Exit.isSuccess(exit)) return exit.value;
-    throw Option.getOrElse(
-      Cause.failureOption(exit.cause),
-      () =>
-        new StepDefect({
-          step: "dpop",
-          reason: describeDefect(Option.getOrUndefined(Cause.dieOption(exit.cause))),
-        }),
-    );
+    return remember(token, key, held);
   };
 
   /**
@@ -594,7 +659,8 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     url: string,
   ): Promise<{ readonly authorization: string; readonly dpop?: string | undefined }> => {
     if (!isDpopTokenType(tokens.tokenType)) {
-      return { authorization: `Bearer ${Redacted.value(tokens.accessToken)}` };
+      const bearer = cached?.tokens === tokens ? cached.bearer : undefined;
+      return { authorization: bearer ?? `Bearer ${Redacted.value(tokens.accessToken)}` };
     }
     const headers = await runTyped(
       Effect.flatMap(Effect.serviceOption(DPoP), (service) =>
@@ -608,6 +674,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
               }),
             ),
       ),
+      "dpop",
     );
     return { authorization: Redacted.value(headers.authorization), dpop: headers.dpop };
   };
@@ -622,25 +689,35 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
           ? service.value.rememberNonce("resource-server", url, header)
           : Effect.void,
       ),
+      "dpop",
     ).then(() => undefined);
   };
 
   // ------------------------------------------------------------------ the authorized fetch
-  const maxRounds = 2 * (actor.getSnapshot().context.config.maxAuthorizationsPerScopeSet + 2);
+  const maxRounds =
+    2 *
+    ((options.config?.maxAuthorizationsPerScopeSet ??
+      defaultAuthConfig.maxAuthorizationsPerScopeSet) +
+      2);
 
   /**
    * fetch, with a failure of the transport as a typed TransportError whose message is built from
    * safe parts only (the URL's origin and path, the error code): fetch's own messages can quote
    * a header value. An abort rejects with the signal's reason, as fetch does.
    */
-  const transport = async (input: string | Request, init?: RequestInit): Promise<Response> => {
+  const transport = async (
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> => {
     try {
       return await baseFetch(input, init);
     } catch (error) {
-      const signal = init?.signal ?? (typeof input === "string" ? undefined : input.signal);
+      const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
       if (signal?.aborted) throw signal.reason;
-      const url = typeof input === "string" ? input : input.url;
-      throw new TransportError({ url: displayUrl(url), reason: describeTransportFailure(error) });
+      throw new TransportError({
+        url: displayUrl(urlOf(input)),
+        reason: describeTransportFailure(error),
+      });
     }
   };
 
@@ -650,15 +727,16 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
    * hop back — so that a 401 at the end of a chain is about the token, and is attributed to it.
    */
   const sendOnce = async (
-    request: Request,
-    body: ArrayBuffer | undefined,
+    request: Outgoing,
     tokens: TokenSet | undefined,
   ): Promise<{ readonly response: Response; readonly url: string }> => {
-    const headers = new Headers(request.headers);
+    // The request's own copy of the caller's headers: every send sets the credentials again
+    // before it goes, so what a redirect hop removed is never missing from the next send.
+    const headers = request.headers;
     let method = request.method;
     const authorizeFor = async (target: string) => {
       if (tokens === undefined) return;
-      if (new URL(target).origin !== protectedOrigin) {
+      if (!hasOrigin(target, protectedOrigin)) {
         headers.delete("authorization");
         headers.delete("dpop");
         return;
@@ -677,9 +755,15 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     };
     let url = request.url;
     await authorizeFor(url);
-    let currentBody = body;
+    let body = request.body;
     for (let hop = 0; ; hop++) {
-      const init = { method, headers, body: currentBody ?? null, signal: request.signal };
+      const init: RequestInit = {
+        ...request.rest,
+        method,
+        headers,
+        body: body ?? null,
+        signal: request.signal ?? null,
+      };
       const response = await transport(url, { ...init, redirect: "manual" });
       if (response.type === "opaqueredirect") {
         // Browsers and workers hide manual redirects. There, fetch itself drops Authorization on
@@ -687,12 +771,15 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         const followed = await transport(url, { ...init, redirect: request.redirect });
         return { response: followed, url: followed.url || url };
       }
+      if (response.status < 300 || response.status > 399) return { response, url };
       const location = response.headers.get("location");
       const redirected = location !== null && [301, 302, 303, 307, 308].includes(response.status);
       if (!redirected || request.redirect === "manual" || hop >= 10) return { response, url };
       await response.body?.cancel();
       if (request.redirect === "error")
-        throw new TypeError(`${url} redirected, and the request's redirect mode is "error"`);
+        throw new TypeError(
+          `${displayUrl(url)} redirected, and the request's redirect mode is "error"`,
+        );
       let next: URL;
       try {
         next = new URL(location, url);
@@ -705,7 +792,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         ((response.status === 301 || response.status === 302) && method === "POST")
       ) {
         method = "GET";
-        currentBody = undefined;
+        body = undefined;
       }
       if (!headers.has("authorization") || tokens !== undefined) await authorizeFor(next.href);
       else if (next.origin !== protectedOrigin) headers.delete("authorization");
@@ -713,32 +800,55 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     }
   };
 
+  /**
+   * Where the session stands for a request: the token to send, and whether the request must wait
+   * for the lifecycle to settle first. Without an actor, the restored (or adopted) token serves.
+   */
+  const standing = (): { readonly token: TokenInfo | undefined; readonly waits: boolean } => {
+    if (current === undefined) return { token: leanToken, waits: false };
+    const snapshot = current.getSnapshot();
+    return {
+      token: snapshot.context.token,
+      // A refresh ahead of expiry does not hold requests back: the current token still serves.
+      waits: snapshot.hasTag("busy") && !servesRequests(snapshot),
+    };
+  };
+  /** The refresh-ahead deadline of a token the resource accepted, for a session without its actor. */
+  const leanRefreshDue = (token: TokenInfo, now: number): boolean => {
+    if (acceptedVersion !== token.version) return false;
+    const at = refreshAheadAt(token, { ...defaultAuthConfig, ...config });
+    return at !== undefined && at <= now;
+  };
+
   const authorizedFetch: typeof globalThis.fetch = async (input, init) => {
-    const request = new Request(input, init);
     // Behaviour 8: other origins pass through untouched, without the token.
-    if (new URL(request.url).origin !== protectedOrigin) {
-      return transport(request);
-    }
-    // Bodies are buffered so that the request can be replayed after authorization.
-    const body = request.body === null ? undefined : await request.arrayBuffer();
+    if (!hasOrigin(urlOf(input), protectedOrigin)) return transport(input, init);
+    const read = readOutgoing(input, init);
+    const request = read instanceof Promise ? await read : read;
     const signal = request.signal;
     /** A token found expired by the clock is asked about once; a fresh one is then sent as is. */
     let askedExpired = false;
     for (let round = 0; round < maxRounds; round++) {
       if (closed) throw new FlowCancelled({ reason: "the session is closed" });
-      const snapshot = actor.getSnapshot();
-      const token = snapshot.context.token;
-      // A refresh ahead of expiry does not hold requests back: the current token still serves.
-      if (snapshot.hasTag("busy") && !servesRequests(snapshot)) {
+      const { token, waits } = standing();
+      if (waits) {
         await waitSettled(signal);
         continue;
       }
       let tokens: TokenSet | undefined;
       if (token !== undefined) {
-        const expired = token.expiresAt !== undefined && token.expiresAt <= Date.now();
-        tokens = expired && !askedExpired ? undefined : await tokensFor(token);
+        const now = Date.now();
+        const expired = token.expiresAt !== undefined && token.expiresAt <= now;
+        // The resource uses this token and its refresh is due: the statechart takes over (and
+        // refreshes ahead of expiry while the token keeps serving).
+        if (current === undefined && !expired && leanRefreshDue(token, now)) {
+          hydrate();
+          continue;
+        }
+        tokens =
+          expired && !askedExpired ? undefined : (cachedTokens(token) ?? (await tokensFor(token)));
         // A newer token adopted from the store: go round once more with it as the current one.
-        if (actor.getSnapshot().context.token?.version !== token.version) continue;
+        if (standing().token?.version !== token.version) continue;
         if (tokens === undefined) {
           // Never send an expired or vanished token: refresh or re-authorize first. A token
           // that expires before a request can use it (a server's lifetime shorter than a round
@@ -748,10 +858,10 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
           continue;
         }
       }
-      let { response, url } = await sendOnce(request, body, tokens);
+      let { response, url } = await sendOnce(request, tokens);
       // Only the protected resource's own challenges count: a 401 from another origin reached by
       // a redirect is handed back as it is, never a reason to discover or authorize.
-      let atResource = new URL(url).origin === protectedOrigin;
+      let atResource = url === request.url || hasOrigin(url, protectedOrigin);
       if (atResource && tokens !== undefined && isDpopTokenType(tokens.tokenType)) {
         await rememberResourceNonce(url, response);
         // RFC 9449 §9: the resource server asks for its nonce in the proof — once per request.
@@ -762,8 +872,8 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         });
         if (nonce !== undefined) {
           await response.body?.cancel();
-          ({ response, url } = await sendOnce(request, body, tokens));
-          atResource = new URL(url).origin === protectedOrigin;
+          ({ response, url } = await sendOnce(request, tokens));
+          atResource = hasOrigin(url, protectedOrigin);
           if (atResource) await rememberResourceNonce(url, response);
           // A server that asks for yet another nonce with the one it gave is not judging the
           // token: no refresh, no re-authorization — a typed error for this request.
@@ -785,18 +895,19 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       if (challenge === undefined) {
         // The token is in use (proactive refresh) and, after a refresh-after-401, proven (T9).
         if (token !== undefined && atResource && response.status !== 401) {
-          // Sent once per token when a request is not refused, and once more when one succeeds.
+          // Sent once per token when a request is not refused, and once more when one succeeds;
+          // a session without its actor keeps them for the actor it may start.
           if (acceptedVersion !== token.version) {
             acceptedVersion = token.version;
             if (response.ok) provenVersion = token.version;
-            actor.send({
+            current?.send({
               type: "token.accepted",
               tokenVersion: token.version,
               proven: response.ok,
             });
           } else if (response.ok && provenVersion !== token.version) {
             provenVersion = token.version;
-            actor.send({ type: "token.accepted", tokenVersion: token.version, proven: true });
+            current?.send({ type: "token.accepted", tokenVersion: token.version, proven: true });
           }
         }
         return response;
@@ -807,7 +918,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         throw new InvalidChallenge({ status: challenge.status, reason: problem });
       await ask({ type: "challenge.received", challenge, tokenVersion: token?.version }, signal);
     }
-    const context = actor.getSnapshot().context;
+    const context = hydrate().getSnapshot().context;
     throw new AuthorizationLoop({
       scopes: context.scopes?.requested ?? [],
       attempts: maxRounds,
@@ -821,11 +932,11 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
    * ScopeDeclined when the authorization server granted less than was asked.
    */
   const authorize = async (scopes?: readonly string[]) => {
-    if (actor.getSnapshot().hasTag("busy")) await waitSettled(undefined).catch(() => undefined);
+    if (hydrate().getSnapshot().hasTag("busy")) await waitSettled(undefined).catch(() => undefined);
     const settled = waitSettled(undefined);
-    actor.send({ type: "session.authorize", scopes });
+    hydrate().send({ type: "session.authorize", scopes });
     await settled;
-    const granted = actor.getSnapshot().context.token?.scopes ?? [];
+    const granted = hydrate().getSnapshot().context.token?.scopes ?? [];
     const missing = missingScopes(scopes ?? [], granted);
     if (missing.length > 0) throw new ScopeDeclined({ missing });
   };
@@ -855,8 +966,9 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     });
 
   const logout = async (): Promise<LogoutReport> => {
-    const known = actor.getSnapshot().context.authServer;
-    actor.send({ type: "session.logout" });
+    const known = hydrate().getSnapshot().context.authServer;
+    hydrate().send({ type: "session.logout" });
+    leanToken = undefined;
     cached = undefined;
     await saving;
     // Every token key this session held: a token dropped from the context (a re-authorization
@@ -869,7 +981,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     const failures: AuthchartError[] = [];
     for (const key of keys) {
       try {
-        revoked += (await runTyped(revokeHeld(key, known))).revoked;
+        revoked += (await runTyped(revokeHeld(key, known), "revoke")).revoked;
       } catch (error) {
         failures.push(asAuthchartError("revoke", error));
       }
@@ -899,6 +1011,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
             )
           : Effect.void,
       ),
+      "dpop",
     );
     lastSaved = "";
     return { revoked, failures };
@@ -907,34 +1020,39 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
   const close = async () => {
     if (closed) return;
     closed = true;
-    actor.stop();
+    current?.stop();
     for (const cancel of unanswered) cancel();
     unanswered.clear();
     stateListeners.clear();
     traceListeners.clear();
     await saving;
-    await runtime.dispose();
+    await runtimeBuilt?.dispose();
   };
 
   return {
     fetch: authorizedFetch,
     authorize,
+    // Without an actor no flow runs: nothing to cancel.
     cancel: () => {
-      actor.send({ type: "flow.cancel" });
+      current?.send({ type: "flow.cancel" });
     },
     logout,
     close,
     state,
+    // A watcher sees the statechart: subscribing starts it (a restored session's "restored"
+    // included, for a trace listener added before anything else happened).
     subscribe: (listener) => {
       stateListeners.add(listener);
+      hydrate();
       return () => stateListeners.delete(listener);
     },
     onTrace: (listener) => {
       traceListeners.add(listener);
+      hydrate();
       return () => traceListeners.delete(listener);
     },
     get actor() {
-      return actor;
+      return hydrate();
     },
   };
 };

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { AuthorizationDenied } from "../../src/errors.js";
-import { proactiveRefreshAt } from "../../src/machine/decisions.js";
+import { proactiveRefreshAt, refreshAheadAt } from "../../src/machine/decisions.js";
 import type {
   AuthConfig,
   ClientInfo,
@@ -220,7 +220,7 @@ describe("3. refresh", () => {
     expect(d.value()).toBe("refreshing");
   });
 
-  it("never loops: a token whose lifetime is shorter than the skew is refreshed at half its life, not at once", () => {
+  it("never loops: a token whose lifetime is shorter than the skew is refreshed a tenth of its life ahead, not at once", () => {
     const now = Date.now();
     const d = restoredSession(
       { version: 1, obtainedAt: now, expiresAt: now + 10_000 },
@@ -228,8 +228,33 @@ describe("3. refresh", () => {
     );
     expect(proactiveRefreshAt(d.context())).toBeUndefined(); // not in use yet
     d.send({ type: "token.accepted", tokenVersion: 1 });
-    expect(proactiveRefreshAt(d.context())).toBe(now + 5_000);
+    expect(proactiveRefreshAt(d.context())).toBe(now + 8_000);
     expect(d.value()).toBe("authorized");
+  });
+
+  it("refreshes ahead by a tenth of a short lifetime, the skew for a long one, never under 2 s nor over half the lifetime", () => {
+    const at = (lifetime: number, skew = 60_000) =>
+      refreshAheadAt(
+        {
+          resource: "https://mcp.example/mcp",
+          issuer: "https://as.example",
+          clientId: "c",
+          version: 1,
+          scopes: [],
+          hasRefreshToken: true,
+          obtainedAt: 0,
+          expiresAt: lifetime,
+          obtainedBy: "authorization",
+        },
+        { refreshSkewMillis: skew, refreshAheadFraction: 0.1 },
+      );
+    expect(at(3_600_000)).toBe(3_540_000); // the skew
+    expect(at(300_000)).toBe(270_000); // a tenth
+    expect(at(20_000)).toBe(18_000);
+    expect(at(10_000)).toBe(8_000); // never under 2 s (expires_in counts whole seconds)
+    expect(at(2_000)).toBe(1_000); // never over half the lifetime
+    expect(at(1_050)).toBe(1_000); // never within a second of issue
+    expect(at(3_600_000, 5_000)).toBe(3_595_000);
   });
 
   it("a token far from expiry is not refreshed when the (capped) timer fires", async () => {
