@@ -117,7 +117,15 @@ describe.each(packages)("$manifest.name", ({ dir, manifest }) => {
 describe("@authchart/core's entry points", () => {
   it("the root is curated: the session, errors, services and statechart, not the machinery", async () => {
     const root = await import("@authchart/core");
-    for (const name of ["createSession", "AuthSession", "authMachine", "InteractionRequired"]) {
+    for (const name of [
+      "createSession",
+      "AuthSession",
+      "authMachine",
+      "InteractionRequired",
+      "builtInProfiles",
+      "resolveQuirks",
+      "defaultUserAgent",
+    ]) {
       expect(root).toHaveProperty(name);
     }
     // Decisions, step actors, persistence, wire schemas and step programs are not the root's.
@@ -130,6 +138,7 @@ describe("@authchart/core's entry points", () => {
       "scrubText",
       "probeServer",
       "judgePitfalls",
+      "adjustAuthorizationRequest",
     ]) {
       expect(root).not.toHaveProperty(name);
     }

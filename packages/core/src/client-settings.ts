@@ -7,6 +7,8 @@
  */
 import type { Redacted } from "effect";
 import { ephemeralPortProblem } from "./protocol/loopback-redirect.js";
+import { quirkSettingsProblem } from "./quirks/match.js";
+import type { QuirkSettings } from "./quirks/profile.js";
 import type { TokenEndpointAuthMethod } from "./schema/credentials.js";
 
 /** A key for private_key_jwt client authentication (RFC 7523 §2.2; OAuth 2.1 §2.4). */
@@ -115,6 +117,12 @@ export interface ClientSettings {
    * token guidance"). Default true.
    */
   readonly offlineAccess?: boolean | undefined;
+  /**
+   * What real authorization servers need beyond the specifications (quirks/profiles.ts): the
+   * built-in profiles are matched by issuer; choose, override, extend or switch them off per
+   * server here. Every adjustment a request gets is a trace entry naming the profile and why.
+   */
+  readonly quirks?: QuirkSettings | undefined;
 }
 
 /**
@@ -147,6 +155,8 @@ export const findPreRegistered = (
  */
 export const grantConfigurationProblem = (settings: ClientSettings): string | undefined => {
   const grant = settings.grant ?? { type: "authorization_code" };
+  const quirks = quirkSettingsProblem(settings.quirks);
+  if (quirks !== undefined) return quirks;
   // A grant without a user sends its credentials with nobody to see where they go: an issuer-less
   // pre-registered client would serve whatever authorization server the MCP server names.
   const withoutUser =

@@ -234,10 +234,23 @@ export class RegistrationRejected extends Schema.TaggedError<RegistrationRejecte
  */
 export class RegistrationUnavailable extends Schema.TaggedError<RegistrationUnavailable>()(
   "RegistrationUnavailable",
-  { issuer: Schema.String },
+  {
+    issuer: Schema.String,
+    /** The quirk profile that says this server takes no dynamic registration, when one does. */
+    profile: Schema.optional(Schema.String),
+    /** Why, in the profile's words. */
+    reason: Schema.optional(Schema.String),
+    /** Where a client is registered at this server, when the profile knows. */
+    consoleUrl: Schema.optional(Schema.String),
+  },
 ) {
   override get message() {
-    return `${this.issuer} supports neither client-ID metadata documents nor dynamic registration, and no pre-registered client is configured for it`;
+    const why =
+      this.reason !== undefined
+        ? `${this.issuer} needs a pre-registered client (${this.profile}: ${this.reason})`
+        : `${this.issuer} supports neither client-ID metadata documents nor dynamic registration: it needs a pre-registered client`;
+    const where = this.consoleUrl !== undefined ? ` at ${this.consoleUrl}` : " with this server";
+    return `${why}. Register a client${where}, then give it in the client settings: preRegistered: [{ issuer: "${this.issuer}", clientId: "…" }] (with its clientSecret if it has one)`;
   }
 }
 

@@ -92,6 +92,19 @@ export * from "./machine/vocabulary.js";
 export type { DpopAlgorithm, DpopPolicy, DpopUse } from "./protocol/dpop.js";
 // The pure protocol functions (also `@authchart/core/protocol`).
 export * as Protocol from "./protocol/index.js";
+// What real authorization servers need beyond the specifications: quirk profiles as data.
+export { issuerMatches, resolveQuirks } from "./quirks/match.js";
+export type {
+  AppliedAdjustment,
+  QuirkAdjustments,
+  QuirkName,
+  QuirkProfile,
+  QuirkServerSettings,
+  QuirkSettings,
+  ResolvedQuirks,
+  Why,
+} from "./quirks/profile.js";
+export { builtInProfiles } from "./quirks/profiles.js";
 export * from "./schema/credentials.js";
 export * from "./services/credential-store.js";
 export {
@@ -112,6 +125,7 @@ export {
 export * from "./services/headless-user-agent.js";
 export {
   defaultHttpPolicy,
+  defaultUserAgent,
   type HttpPolicy,
   OAuthHttp,
   type OAuthHttpService,

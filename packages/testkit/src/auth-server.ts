@@ -132,6 +132,8 @@ export async function startAuthServer(
   ]);
 
   const defaultScopes = [...(options.defaultScopes ?? resourceScopes)];
+  /** PKCE challenges of authorization requests that asked for access_type=offline (Google). */
+  const offlineChallenges = new Set<string>();
   const browserPages = options.browserPages ?? false;
   const adapter = memoryAdapterFactory();
   const jwk = await rsaSigningJwk();
@@ -221,9 +223,10 @@ export async function startAuthServer(
       },
       resourceIndicators: {
         enabled: true,
-        // No default: a client that sends no `resource` gets no token for the MCP server.
-        defaultResource: async () => undefined,
-        useGrantedResource: async () => false,
+        // No default: a client that sends no `resource` gets no token for the MCP server — but an
+        // Entra-like server names the API by the scopes and refuses `resource` itself.
+        defaultResource: async () => (options.entraScopes ? resource : undefined),
+        useGrantedResource: async () => options.entraScopes === true,
         async getResourceServerInfo(_ctx, indicator) {
           // Exactly the MCP URL; anything else (other path, trailing slash, …) is invalid_target.
           if (indicator !== resource) {
@@ -246,7 +249,11 @@ export async function startAuthServer(
     pkce: { required: () => true },
     // oidc-provider's default issues refresh tokens only when offline_access was requested and
     // granted; here every client that registered the refresh_token grant gets one.
-    async issueRefreshToken(_ctx, client) {
+    async issueRefreshToken(ctx, client, code) {
+      if (options.offlineAccessType && ctx.oidc.params?.grant_type === "authorization_code") {
+        const challenge = (code as { codeChallenge?: unknown } | undefined)?.codeChallenge;
+        if (typeof challenge !== "string" || !offlineChallenges.has(challenge)) return false;
+      }
       return issueRefreshTokens && client.grantTypeAllowed("refresh_token");
     },
     rotateRefreshToken: rotation,
@@ -270,9 +277,41 @@ export async function startAuthServer(
     extraParams: {
       // Runs for every authorization request (after client, redirect_uri, PKCE and resource
       // checks), so its error is delivered to the redirect URI with state and iss.
+      ...(options.requireAudience ? { audience: null } : {}),
       [REJECT_PROBE]: async (ctx: KoaContextWithOIDC, _value: unknown, client: unknown) => {
         const params = ctx.oidc.params;
         if (params === undefined) return;
+        if (options.requireAudience && params.audience !== resource) {
+          throw new errors.InvalidRequest(
+            "no audience: the token would be an opaque one for the server's own API",
+          );
+        }
+        if (options.scopeDelimiter === ",") {
+          const scope = typeof params.scope === "string" ? params.scope : "";
+          if (scope.includes(" "))
+            throw new errors.InvalidScope("scopes are separated by commas", scope);
+          params.scope = scope.split(",").filter(Boolean).join(" ") || undefined;
+        }
+        // Google: a refresh token only for an authorization request with access_type=offline.
+        if (options.offlineAccessType && ctx.URL.searchParams.get("access_type") === "offline") {
+          const challenge = params.code_challenge;
+          if (typeof challenge === "string") offlineChallenges.add(challenge);
+        }
+        if (options.entraScopes) {
+          // The client's own parameter (defaultResource fills params.resource in afterwards).
+          if (ctx.URL.searchParams.has("resource"))
+            throw new errors.InvalidRequest(
+              "AADSTS901002: The 'resource' request parameter is not supported.",
+            );
+          const named: string[] = [];
+          for (const scope of splitScope(params.scope)) {
+            if ((OIDC_SCOPES as readonly string[]).includes(scope)) named.push(scope);
+            else if (scope === `${resource}/.default`) named.push(...resourceScopes);
+            else if (scope.startsWith(`${resource}/`)) named.push(scope.slice(resource.length + 1));
+            else throw new errors.InvalidScope("a scope must name its API", scope);
+          }
+          params.scope = named.join(" ") || undefined;
+        }
         const requested = splitScope(params.scope);
         for (const scope of requested) {
           if (rejectScopes.has(scope)) {
@@ -358,6 +397,7 @@ export async function startAuthServer(
     const body: unknown = ctx.body;
     if (route === "discovery" && isRecord(body)) {
       body.scopes_supported = [...advertisedScopes];
+      if (options.advertiseRegistration === false) delete body.registration_endpoint;
       if (options.omitCodeChallengeMethods) delete body.code_challenge_methods_supported;
     }
     if ((route === "registration" || route === "client") && isRecord(body)) {
@@ -371,6 +411,19 @@ export async function startAuthServer(
     if (route === "token") {
       const grantType = ctx.oidc?.params?.grant_type;
       if (typeof grantType === "string") grantTypes.set(ctx.req, grantType);
+      const encoding = options.tokenResponseEncoding ?? "json";
+      const acceptsJson = (ctx.get("accept") ?? "").includes("application/json");
+      if (
+        ctx.status === 200 &&
+        isRecord(body) &&
+        (encoding === "form" || (encoding === "form-unless-json-accepted" && !acceptsJson))
+      ) {
+        // GitHub's answer without Accept: application/json.
+        ctx.type = "application/x-www-form-urlencoded";
+        ctx.body = new URLSearchParams(
+          Object.entries(body).map(([name, value]) => [name, String(value)]),
+        ).toString();
+      }
     }
   });
 
@@ -417,6 +470,40 @@ export async function startAuthServer(
       const kind = classify(path);
       return { kind, grantType: kind === "token" ? grantTypes.get(req) : undefined };
     });
+    const kind = classify(path);
+    if (
+      options.requireUserAgent !== undefined &&
+      (kind === "as-metadata" || kind === "registration" || kind === "token") &&
+      !(req.headers["user-agent"] ?? "").includes(options.requireUserAgent)
+    ) {
+      // A firewall's block page: HTML, not OAuth.
+      res.writeHead(403, { "content-type": "text/html" });
+      res.end("<html><body>Request blocked</body></html>");
+      return;
+    }
+    if (
+      options.tokenEndpointAuthMethods !== undefined &&
+      kind === "token" &&
+      (req.headers.authorization ?? "").toLowerCase().startsWith("basic ") &&
+      !options.tokenEndpointAuthMethods.includes("client_secret_basic")
+    ) {
+      sendJson(res, 401, {
+        error: "invalid_client",
+        error_description: "client authentication in the body only",
+      });
+      return;
+    }
+    if (
+      options.registrationRequiresToken &&
+      kind === "registration" &&
+      req.headers.authorization === undefined
+    ) {
+      sendJson(res, 401, {
+        error: "invalid_token",
+        error_description: "an administrator's API token is required",
+      });
+      return;
+    }
 
     if (metadataPaths.has(path)) {
       if (req.method !== "GET" && req.method !== "HEAD") {

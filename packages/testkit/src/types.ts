@@ -112,6 +112,55 @@ export interface AuthServerOptions {
    * JSON requests are told apart). Default false (JSON interaction routes only).
    */
   readonly browserPages?: boolean;
+  /**
+   * Extension, like Microsoft Entra ID v2: an authorization request with `resource` ends in
+   * error=invalid_request at the redirect URI (AADSTS901002); the API is named by the scopes
+   * instead — each tool scope as `{mcpUrl}/{scope}`, or `{mcpUrl}/.default` for all of them — and
+   * a bare tool scope is invalid_scope. Tokens are for the MCP server all the same. Default false.
+   */
+  readonly entraScopes?: boolean;
+  /**
+   * Extension, like Auth0: an authorization request without `audience` = the MCP URL ends in
+   * error=invalid_request (Auth0 would issue an opaque token for its own API, which the MCP server
+   * refuses). Default false.
+   */
+  readonly requireAudience?: boolean;
+  /**
+   * Extension, like GitHub: how a 200 token response is encoded. "form": always
+   * application/x-www-form-urlencoded; "form-unless-json-accepted": form unless the request's
+   * Accept names application/json. Default "json".
+   */
+  readonly tokenResponseEncoding?: "json" | "form" | "form-unless-json-accepted";
+  /** Extension: false leaves `registration_endpoint` out of the metadata. Default true. */
+  readonly advertiseRegistration?: boolean;
+  /**
+   * Extension, like Okta: the registration endpoint answers 401 invalid_token to a request
+   * without an `Authorization` header (an administrator's API token). Default false.
+   */
+  readonly registrationRequiresToken?: boolean;
+  /**
+   * Extension, like Slack: the authorization request's scopes are comma-separated; a scope
+   * parameter with a space is invalid_scope. Default: space-separated (RFC 6749 §3.3).
+   */
+  readonly scopeDelimiter?: ",";
+  /**
+   * Extension, a web application firewall in front of the AS: metadata, registration and token
+   * requests whose User-Agent does not contain this text are answered 403 with an HTML page.
+   * Default: none.
+   */
+  readonly requireUserAgent?: string;
+  /**
+   * Extension, like Google: the code exchange issues a refresh token only when the authorization
+   * request said `access_type=offline` (combine with `rejectScopes: ["offline_access"]`).
+   * Default false.
+   */
+  readonly offlineAccessType?: boolean;
+  /**
+   * Extension, like HubSpot: the client authentication methods the token endpoint takes; a
+   * request with HTTP Basic credentials is 401 invalid_client unless `client_secret_basic` is
+   * listed. Default: any.
+   */
+  readonly tokenEndpointAuthMethods?: readonly string[];
 }
 
 export interface AuthServerDpopOptions {

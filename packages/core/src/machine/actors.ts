@@ -5,6 +5,7 @@
  * (step-actors.ts), which run the step Effects.
  */
 import type { Redacted } from "effect";
+import type { AppliedAdjustment } from "../quirks/profile.js";
 import type { AuthorizationGrant } from "../steps/authorize.js";
 import type { AuthServerInfo, ClientInfo, Scopes, TokenInfo } from "./model.js";
 
@@ -93,6 +94,25 @@ export interface StoredToken {
   readonly token: TokenInfo;
   readonly client: ClientInfo;
 }
+
+/**
+ * A step's result with what a quirk profile changed in its requests (quirks/): the flow traces
+ * each adjustment, then keeps the result without them.
+ */
+export type Adjusted<A> = A & { readonly adjustments?: readonly AppliedAdjustment[] | undefined };
+
+/** The result as the lifecycle keeps it: without the adjustments, which only the trace shows. */
+export const withoutAdjustments = <A extends object>(adjusted: Adjusted<A>): A => {
+  const { adjustments: _, ...rest } = adjusted;
+  return rest as unknown as A;
+};
+
+/** One adjustment as a trace entry: the profile, what changed, why. */
+export const adjustmentEntry = (adjustment: AppliedAdjustment) => ({
+  decision: "quirk" as const,
+  reason: `${adjustment.profile}: ${adjustment.change} (${adjustment.why})`,
+  details: { profile: adjustment.profile, adjustment: adjustment.adjustment },
+});
 
 /** A placeholder actor's body: it refuses to run. */
 export const notProvided = (name: string) => async (): Promise<never> => {

@@ -11,10 +11,11 @@
  * settle), `busy` (a flow or refresh runs: requests wait), `serving` (requests carry the token),
  * `refreshing` (a refresh runs; one ahead of expiry lets the current token serve meanwhile).
  */
-import { assertEvent, assign, emit, fromPromise, setup } from "xstate";
+import { assertEvent, assign, emit, enqueueActions, fromPromise, setup } from "xstate";
 import { missingScopes, unionScopes } from "../protocol/scopes.js";
-import type { RefreshActorInput } from "./actors.js";
-import { notProvided } from "./actors.js";
+import type { AppliedAdjustment } from "../quirks/profile.js";
+import type { Adjusted, RefreshActorInput } from "./actors.js";
+import { adjustmentEntry, notProvided, withoutAdjustments } from "./actors.js";
 import {
   challengeVerdict,
   currentAuthServer,
@@ -115,7 +116,7 @@ const lifecycle = setup({
     jwtBearer: jwtBearerFlow,
     crossAppAccess: crossAppAccessFlow,
     deviceAuthorization: deviceAuthorizationFlow,
-    refreshToken: fromPromise<TokenInfo, RefreshActorInput>(notProvided("refreshToken")),
+    refreshToken: fromPromise<Adjusted<TokenInfo>, RefreshActorInput>(notProvided("refreshToken")),
   },
   guards: {
     hasStoredToken: ({ context }) => context.token !== undefined,
@@ -195,6 +196,13 @@ const lifecycle = setup({
   },
   actions: {
     trace: emit((_, params: TraceParams) => ({ type: "trace" as const, ...params })),
+    /** A quirk profile's adjustments of a request: one trace entry each (quirks/). */
+    traceAdjustments: enqueueActions(
+      ({ enqueue }, params: { readonly adjustments: readonly AppliedAdjustment[] }) => {
+        for (const adjustment of params.adjustments)
+          enqueue.emit({ type: "trace" as const, ...adjustmentEntry(adjustment) });
+      },
+    ),
     /** A child flow's decision, in the session's trace. */
     relayTrace: emit(({ event }) => {
       assertEvent(event, "flow.trace");
@@ -843,7 +851,14 @@ export const authMachine = lifecycle.createMachine({
         onDone: {
           target: "authorized",
           actions: [
-            { type: "assignToken", params: ({ event }) => ({ token: event.output }) },
+            {
+              type: "assignToken",
+              params: ({ event }) => ({ token: withoutAdjustments(event.output) }),
+            },
+            {
+              type: "traceAdjustments",
+              params: ({ event }) => ({ adjustments: event.output.adjustments ?? [] }),
+            },
             {
               type: "trace",
               params: ({ event }) => ({

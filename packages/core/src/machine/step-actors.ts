@@ -5,24 +5,39 @@
  */
 import { Cause, Clock, Effect, Exit, type ManagedRuntime, Option, Redacted } from "effect";
 import { fromPromise } from "xstate";
-import { type ClientSettings, defaultRedirectUri, findPreRegistered } from "../client-settings.js";
+import {
+  type ClientSettings,
+  type ClientSigningKey,
+  defaultRedirectUri,
+  findPreRegistered,
+} from "../client-settings.js";
 import {
   AssertionUnavailable,
   describeDefect,
   InvalidClientConfiguration,
   TokenRejected,
 } from "../errors.js";
-import type { TokenSet } from "../schema/credentials.js";
+import { asksForEphemeralPort } from "../protocol/loopback-redirect.js";
+import {
+  adjustTokenRequest,
+  formResponseAdjustment,
+  preferredAuthMethod,
+  userAgentAdjustment,
+} from "../quirks/apply.js";
+import { resolveQuirks } from "../quirks/match.js";
+import type { AppliedAdjustment, ResolvedQuirks } from "../quirks/profile.js";
+import type { ClientRegistration, TokenSet } from "../schema/credentials.js";
 import { CredentialStore } from "../services/credential-store.js";
 import {
   DeviceCodePresenter,
   make as makeDefaultPresenter,
 } from "../services/device-code-presenter.js";
-import type { OAuthHttp } from "../services/http.js";
+import { OAuthHttp } from "../services/http.js";
 import type { Randomness } from "../services/randomness.js";
 import { clientLockName, tokenLockName, withSessionLock } from "../services/session-lock.js";
 import type { UserAgent } from "../services/user-agent.js";
 import { authorize } from "../steps/authorize.js";
+import { preferredMethodUsable } from "../steps/client-auth.js";
 import { clientCredentials } from "../steps/client-credentials.js";
 import { pollDeviceToken, requestDeviceAuthorization } from "../steps/device-authorization.js";
 import { discoverAuthServer, discoverLegacyAuthServer } from "../steps/discover-auth-server.js";
@@ -32,6 +47,7 @@ import { register, resolveClient } from "../steps/register.js";
 import { requestIdJag } from "../steps/token-exchange.js";
 import { exchangeCode, refresh } from "../steps/tokens.js";
 import type {
+  Adjusted,
   AuthorizeActorInput,
   DeviceCodeActorInput,
   DeviceTokenActorInput,
@@ -118,6 +134,23 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     const explicit = options.settings.preRegistered?.some((c) => c.issuer === issuer);
     if (wildcard?.clientId === clientId && !explicit) boundIssuer ??= issuer;
   };
+  /** The quirk profile at this issuer (quirks/match.ts), or undefined: no adjustment. */
+  const quirksAt = (issuer: string) => resolveQuirks(options.settings.quirks, issuer);
+  /**
+   * Requests to this issuer's endpoints with the profile's User-Agent, when it sets one: the
+   * OAuthHttp the step sees names it on each request.
+   */
+  const atServer = <A, E, R>(issuer: string, effect: Effect.Effect<A, E, R>) => {
+    const agent = userAgentAdjustment(quirksAt(issuer));
+    if (agent === undefined) return effect;
+    return Effect.flatMap(OAuthHttp, (http) =>
+      Effect.provideService(effect, OAuthHttp, {
+        policy: http.policy,
+        send: (request) =>
+          http.send({ ...request, headers: { ...request.headers, "user-agent": agent.value } }),
+      }),
+    );
+  };
   /**
    * The configured client at this authorization server, for a grant without a user: never a
    * dynamic registration or a metadata document (those are for the authorization code).
@@ -164,13 +197,18 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
                 forAuthorizationCode: input.forAuthorizationCode,
               })).metadata;
       const client = yield* resolveClient(issuer, clientId, settingsFor(issuer));
-      const tokens = yield* refresh({
+      const quirks = quirksAt(issuer);
+      const tokens = yield* atServer(
         issuer,
-        metadata,
-        client,
-        tokens: held.value,
-        signingKey: signingKeyFor(settingsFor(issuer), issuer),
-      }).pipe(
+        refresh({
+          issuer,
+          metadata,
+          client,
+          tokens: held.value,
+          signingKey: signingKeyFor(settingsFor(issuer), issuer),
+          quirks,
+        }),
+      ).pipe(
         // A dead refresh grant drops the tokens before re-authorizing (RFC 6749 §5.2).
         Effect.tapError((error) =>
           error._tag === "TokenRejected" && error.code === "invalid_grant"
@@ -178,7 +216,20 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             : Effect.void,
         ),
       );
-      return toTokenInfo(tokens, obtainedBy);
+      const adjusted: Adjusted<TokenInfo> = {
+        ...toTokenInfo(tokens, obtainedBy),
+        adjustments: tokenRequestAdjustments(
+          quirks,
+          client,
+          signingKeyFor(settingsFor(issuer), issuer),
+          adjustTokenRequest(quirks, {
+            grantType: "refresh_token",
+            resource: held.value.key.resource,
+            granted: held.value.scopes,
+          }).adjustments,
+        ),
+      };
+      return adjusted;
     });
   return {
     discoverResource: effectActor(
@@ -205,9 +256,11 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       "discoverAuthServer",
       runtime,
       (input: DiscoverAuthServerActorInput) =>
-        (input.legacyServerUrl === undefined
-          ? discoverAuthServer(input.issuer, { forAuthorizationCode: input.forAuthorizationCode })
-          : discoverLegacyAuthServer(input.legacyServerUrl)
+        atServer(
+          input.issuer,
+          input.legacyServerUrl === undefined
+            ? discoverAuthServer(input.issuer, { forAuthorizationCode: input.forAuthorizationCode })
+            : discoverLegacyAuthServer(input.legacyServerUrl),
         ).pipe(
           Effect.map(
             (found): AuthServerInfo => ({
@@ -236,13 +289,17 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
               if (Option.isNone(stored) || stored.value.registeredAt < startedAt)
                 yield* store.deleteClient(issuer);
             }
-            return yield* register({
+            return yield* atServer(
               issuer,
-              metadata,
-              settings: settingsFor(issuer),
-              scopes: input.scopes,
-              grantTypes: input.grantTypes,
-            });
+              register({
+                issuer,
+                metadata,
+                settings: settingsFor(issuer),
+                scopes: input.scopes,
+                grantTypes: input.grantTypes,
+                quirks: quirksAt(issuer),
+              }),
+            );
           }),
         );
         if (via === "pre-registered") bindIfWildcard(issuer, client.clientId);
@@ -257,13 +314,23 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
+        const quirks = quirksAt(issuer);
+        const redirectUri = options.settings.redirectUris?.[0] ?? defaultRedirectUri;
+        // A server that compares the redirect URI with the registered one exactly takes no port
+        // chosen per request (RFC 8252 §7.3 lets loopback vary it; this server does not).
+        const fixed = quirks?.adjustments.fixedRedirectUri;
+        if (fixed !== undefined && asksForEphemeralPort(redirectUri))
+          return yield* new InvalidClientConfiguration({
+            reason: `${quirks?.name} needs the exact redirect URI registered for the client (${fixed.why}), and ${redirectUri} asks for a port chosen per request: register a fixed one and give it as client.redirectUris`,
+          });
         return yield* authorize({
           issuer,
           metadata,
           client,
-          redirectUri: options.settings.redirectUris?.[0] ?? defaultRedirectUri,
+          redirectUri,
           resource: input.resource,
           scopes: input.scopes,
+          quirks,
         });
       }),
     ),
@@ -271,14 +338,31 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
-        const tokens = yield* exchangeCode({
+        const quirks = quirksAt(issuer);
+        const tokens = yield* atServer(
           issuer,
-          metadata,
-          client,
-          grant: input.grant,
-          signingKey: signingKeyFor(settingsFor(issuer), issuer),
-        });
-        return toTokenInfo(tokens, "authorization");
+          exchangeCode({
+            issuer,
+            metadata,
+            client,
+            grant: input.grant,
+            signingKey: signingKeyFor(settingsFor(issuer), issuer),
+            quirks,
+          }),
+        );
+        const adjusted: Adjusted<TokenInfo> = {
+          ...toTokenInfo(tokens, "authorization"),
+          adjustments: tokenRequestAdjustments(
+            quirks,
+            client,
+            signingKeyFor(settingsFor(issuer), issuer),
+            adjustTokenRequest(quirks, {
+              grantType: "authorization_code",
+              resource: input.grant.resource,
+            }).adjustments,
+          ),
+        };
+        return adjusted;
       }),
     ),
     requestClientCredentials: effectActor(
@@ -494,9 +578,15 @@ const tokenKeyOf = (token: {
  * The lifecycle with the step actors that run the step Effects: the parent's own (refresh) and
  * each child flow's.
  */
-export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) => {
-  const steps = makeStepActors(runtime, options);
-  return authMachine.provide({
+export type StepActors = ReturnType<typeof makeStepActors>;
+
+/** The lifecycle with one session's step actors (see shared-machine.ts for the one definition all sessions share). */
+export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) =>
+  provideStepActors(makeStepActors(runtime, options));
+
+/** The lifecycle and every grant's flow, their `invoke`s bound to `steps`. */
+export const provideStepActors = (steps: StepActors) =>
+  authMachine.provide({
     actors: {
       authorizationCode: authorizationCodeFlow.provide({
         actors: {
@@ -547,6 +637,29 @@ export const provideSteps = (runtime: StepRuntime, options: StepActorOptions) =>
       refreshToken: steps.refreshToken,
     },
   });
+};
+
+/**
+ * What a quirk profile changed in one token request, for the trace: its parameters, then the
+ * client authentication (when the client names none), a form-encoded answer accepted, and the
+ * User-Agent — in the order the request is made.
+ */
+const tokenRequestAdjustments = (
+  quirks: ResolvedQuirks | undefined,
+  client: ClientRegistration,
+  signingKey: ClientSigningKey | undefined,
+  parameters: readonly AppliedAdjustment[],
+): readonly AppliedAdjustment[] => {
+  const preferred = preferredAuthMethod(quirks);
+  const auth = preferredMethodUsable(preferred?.method, client, signingKey) ? preferred : undefined;
+  const form = formResponseAdjustment(quirks);
+  const agent = userAgentAdjustment(quirks);
+  return [
+    ...parameters,
+    ...(auth === undefined ? [] : [auth.adjustment]),
+    ...(form === undefined ? [] : [form]),
+    ...(agent === undefined ? [] : [agent.adjustment]),
+  ];
 };
 
 /** The pre-registered client's key for this issuer (MCP "Preregistration"), else the app's own. */

@@ -41,7 +41,9 @@ export type Decision =
   | "browser step"
   | "token"
   | "user code"
-  | "identity assertion";
+  | "identity assertion"
+  // a quirk profile's adjustment of a request (quirks/)
+  | "quirk";
 
 /** Reasons that hold whatever the session's data: one sentence each, used by the machines. */
 export const because = {

@@ -42,12 +42,22 @@ export interface HttpPolicy {
    * MCP server itself is on such an address.
    */
   readonly allowPrivateNetwork?: boolean | undefined;
+  /**
+   * The User-Agent of every request (RFC 9110 §10.1.5): firewalls in front of authorization
+   * servers refuse requests without one. A request's own `user-agent` header (a quirk profile's)
+   * wins. Default (and when empty) `defaultUserAgent`: there is always one.
+   */
+  readonly userAgent?: string | undefined;
 }
+
+/** What authchart calls itself when the application names nothing else. */
+export const defaultUserAgent = "authchart/0.1.0 (+https://github.com/authchart/authchart)";
 
 export const defaultHttpPolicy: HttpPolicy = {
   timeoutMillis: 10_000,
   maxBodyBytes: 256 * 1024,
   allowInsecureLoopback: false,
+  userAgent: defaultUserAgent,
 };
 
 export type OAuthRequestBody =
@@ -157,7 +167,7 @@ const make = (client: HttpClient.HttpClient, policy: HttpPolicy): OAuthHttpServi
     Effect.suspend((): Effect.Effect<OAuthResponse, HttpError> => {
       const insecure = checkTransportSecurity(request.url, policy);
       if (insecure) return Effect.fail(insecure);
-      return execute(client, policy, request).pipe(
+      return execute(client, policy, withStandardHeaders(request, policy)).pipe(
         Effect.scoped,
         Effect.timeoutFail({
           duration: policy.timeoutMillis,
@@ -168,12 +178,33 @@ const make = (client: HttpClient.HttpClient, policy: HttpPolicy): OAuthHttpServi
     }),
 });
 
+/**
+ * Every request names its client (`User-Agent`, RFC 9110 §10.1.5) and asks for JSON (`Accept`,
+ * RFC 9110 §12.5.1) — token endpoints among them: some answer form-encoded unless asked for JSON.
+ * Headers the request sets itself win.
+ */
+export const withStandardHeaders = (
+  request: OAuthRequest,
+  policy: Pick<HttpPolicy, "userAgent">,
+): OAuthRequest => {
+  const own = new Set(Object.keys(request.headers ?? {}).map((name) => name.toLowerCase()));
+  const userAgent = policy.userAgent || defaultUserAgent;
+  return {
+    ...request,
+    headers: {
+      ...(own.has("accept") ? {} : { accept: "application/json" }),
+      ...(own.has("user-agent") ? {} : { "user-agent": userAgent }),
+      ...request.headers,
+    },
+  };
+};
+
 const toRequest = (request: OAuthRequest): HttpClientRequest.HttpClientRequest => {
   let req =
     request.method === "GET"
       ? HttpClientRequest.get(request.url)
       : HttpClientRequest.post(request.url);
-  req = HttpClientRequest.setHeaders(req, { accept: "application/json", ...request.headers });
+  req = HttpClientRequest.setHeaders(req, { ...request.headers });
   if (request.body?._tag === "form")
     req = HttpClientRequest.bodyUrlParams(req, request.body.params);
   if (request.body?._tag === "json")

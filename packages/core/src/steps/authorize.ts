@@ -21,7 +21,8 @@ import {
   UserAgentFailed,
 } from "../errors.js";
 import { boundRedirectAllowed } from "../protocol/loopback-redirect.js";
-import { formatScope } from "../protocol/scopes.js";
+import { adjustAuthorizationRequest } from "../quirks/apply.js";
+import type { AppliedAdjustment, ResolvedQuirks } from "../quirks/profile.js";
 import type { ClientRegistration } from "../schema/credentials.js";
 import type { AuthorizationServerMetadata } from "../schema/wire.js";
 import { Randomness } from "../services/randomness.js";
@@ -40,6 +41,8 @@ export interface AuthorizeInput {
   readonly resource: string;
   /** Empty: no scope parameter at all (MCP "Scope Selection Strategy"). */
   readonly scopes: readonly string[];
+  /** The server's quirk profile (quirks/): resource, audience, scope and extra parameters only. */
+  readonly quirks?: ResolvedQuirks | undefined;
 }
 
 /** The per-flow record that the token request needs. */
@@ -52,6 +55,8 @@ export interface AuthorizationGrant {
   readonly resource: string;
   readonly requestedScopes: readonly string[];
   readonly clientId: string;
+  /** What the quirk profile changed in the authorization request, for the trace. */
+  readonly adjustments?: readonly AppliedAdjustment[] | undefined;
 }
 
 export interface AuthorizationRequest {
@@ -69,15 +74,20 @@ export const buildAuthorizationUrl = (
   pkce: { readonly codeChallenge: string; readonly state: string },
 ): string => {
   const url = new URL(input.metadata.authorization_endpoint);
+  // A quirk profile adjusts resource, audience and scope and adds only unreserved parameters; the
+  // PKCE pair, state, client and redirect URI below are set after them and are not theirs.
+  const adjusted = adjustAuthorizationRequest(input.quirks, input);
   const params: Record<string, string | undefined> = {
+    ...adjusted.extra,
+    ...(adjusted.audience === undefined ? {} : { audience: adjusted.audience }),
+    resource: adjusted.resource,
+    scope: adjusted.scope,
     response_type: "code",
     client_id: input.client.clientId,
     redirect_uri: input.redirectUri,
     code_challenge: pkce.codeChallenge,
     code_challenge_method: "S256",
     state: pkce.state,
-    resource: input.resource,
-    scope: formatScope(input.scopes),
   };
   for (const [name, value] of Object.entries(params)) {
     if (value === undefined) url.searchParams.delete(name);
@@ -129,7 +139,7 @@ export const authorize = (input: AuthorizeInput) =>
       const request = yield* prepareAuthorization(bound);
       const callback = yield* prepared.authorize(request.url);
       const code = yield* validateCallback(bound, request.state, callback);
-      return {
+      const grant: AuthorizationGrant = {
         issuer: input.issuer,
         code: Redacted.make(code),
         codeVerifier: Redacted.make(request.codeVerifier),
@@ -137,7 +147,9 @@ export const authorize = (input: AuthorizeInput) =>
         resource: input.resource,
         requestedScopes: input.scopes,
         clientId: input.client.clientId,
-      } satisfies AuthorizationGrant;
+        adjustments: adjustAuthorizationRequest(input.quirks, input).adjustments,
+      };
+      return grant;
     }),
   );
 

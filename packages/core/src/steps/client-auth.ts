@@ -23,8 +23,12 @@ export const chooseClientAuthMethod = (
   client: ClientRegistration,
   metadata: Pick<AuthorizationServerMetadata, "token_endpoint_auth_methods_supported">,
   signingKey: ClientSigningKey | undefined,
+  /** A quirk profile's method, used when the client's registration names none. */
+  preferred?: TokenEndpointAuthMethod | undefined,
 ): TokenEndpointAuthMethod | { readonly unsupported: string } => {
-  const registered = client.tokenEndpointAuthMethod;
+  const registered =
+    client.tokenEndpointAuthMethod ??
+    (preferredMethodUsable(preferred, client, signingKey) ? preferred : undefined);
   if (registered !== undefined) {
     return known.has(registered)
       ? (registered as TokenEndpointAuthMethod)
@@ -40,6 +44,22 @@ export const chooseClientAuthMethod = (
   if (signingKey !== undefined && supported.includes("private_key_jwt")) return "private_key_jwt";
   return "none";
 };
+
+/**
+ * Whether a quirk profile's method can be used by this client: a secret method with a secret, a
+ * key method with a key; and only when the client's registration names no method of its own.
+ */
+export const preferredMethodUsable = (
+  preferred: TokenEndpointAuthMethod | undefined,
+  client: ClientRegistration,
+  signingKey: ClientSigningKey | undefined,
+): preferred is TokenEndpointAuthMethod =>
+  preferred !== undefined &&
+  client.tokenEndpointAuthMethod === undefined &&
+  (preferred === "none" ||
+    (preferred === "private_key_jwt"
+      ? signingKey !== undefined
+      : client.clientSecret !== undefined));
 
 /**
  * The application/x-www-form-urlencoded serialization of one value (RFC 6749 Appendix B), as the
@@ -70,8 +90,9 @@ export const clientAuthentication = (
   client: ClientRegistration,
   metadata: Pick<AuthorizationServerMetadata, "token_endpoint_auth_methods_supported">,
   signingKey: ClientSigningKey | undefined,
+  preferred?: TokenEndpointAuthMethod | undefined,
 ): Effect.Effect<oauth.ClientAuth, InvalidClientConfiguration> => {
-  const method = chooseClientAuthMethod(client, metadata, signingKey);
+  const method = chooseClientAuthMethod(client, metadata, signingKey, preferred);
   if (typeof method === "object") {
     return Effect.fail(
       new InvalidClientConfiguration({

@@ -18,6 +18,7 @@ import {
 import { registeredRedirectUri } from "../protocol/loopback-redirect.js";
 import { isLoopbackHost } from "../protocol/resource-uri.js";
 import { formatScope } from "../protocol/scopes.js";
+import type { ResolvedQuirks } from "../quirks/profile.js";
 import type { ClientRegistration } from "../schema/credentials.js";
 import {
   type AuthorizationServerMetadata,
@@ -40,6 +41,8 @@ export interface RegisterInput {
    * (RFC 8628 §3.4) and registers no redirect URI.
    */
   readonly grantTypes?: readonly string[] | undefined;
+  /** The server's quirk profile: one that says "pre-registration" skips dynamic registration. */
+  readonly quirks?: ResolvedQuirks | undefined;
 }
 
 export interface Registration {
@@ -132,6 +135,17 @@ export const register = (input: RegisterInput) =>
       return { client: cimd, via: "client-id-metadata-document" } satisfies Registration;
     }
 
+    // A profile that knows this server registers no client dynamically (an endpoint that wants an
+    // administrator's token, or none at all) says where a client is registered instead.
+    const preRegistration = input.quirks?.adjustments.preRegistration;
+    if (preRegistration !== undefined) {
+      return yield* new RegistrationUnavailable({
+        issuer: input.issuer,
+        profile: input.quirks?.profile,
+        reason: preRegistration.why,
+        consoleUrl: preRegistration.consoleUrl,
+      });
+    }
     if (input.metadata.registration_endpoint === undefined) {
       return yield* new RegistrationUnavailable({ issuer: input.issuer });
     }

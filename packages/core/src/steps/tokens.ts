@@ -20,8 +20,10 @@ import {
   TokenRejected,
 } from "../errors.js";
 import { type DpopUse, tokenTypeVerdict, USE_DPOP_NONCE } from "../protocol/dpop.js";
-import { formatScope, parseScope } from "../protocol/scopes.js";
+import { parseScope } from "../protocol/scopes.js";
 import { findChallenge, parseWwwAuthenticate } from "../protocol/www-authenticate.js";
+import { adjustTokenRequest, preferredAuthMethod, unqualifyGranted } from "../quirks/apply.js";
+import type { ResolvedQuirks } from "../quirks/profile.js";
 import type { ClientRegistration, TokenKey, TokenSet } from "../schema/credentials.js";
 import {
   type AuthorizationServerMetadata,
@@ -51,6 +53,11 @@ export interface TokenEndpointContext {
   readonly metadata: TokenEndpointMetadata;
   readonly client: ClientRegistration;
   readonly signingKey?: ClientSigningKey | undefined;
+  /**
+   * The server's quirk profile (quirks/): resource and scope of the code exchange and refresh, the
+   * client authentication when the client names none, a form-encoded token response read.
+   */
+  readonly quirks?: ResolvedQuirks | undefined;
 }
 
 export interface ExchangeCodeInput extends TokenEndpointContext {
@@ -66,6 +73,10 @@ export interface RefreshInput extends TokenEndpointContext {
 export const exchangeCode = (input: ExchangeCodeInput) =>
   Effect.gen(function* () {
     const { grant } = input;
+    const adjusted = adjustTokenRequest(input.quirks, {
+      grantType: "authorization_code",
+      resource: grant.resource,
+    });
     const params = new URLSearchParams({
       grant_type: "authorization_code",
       code: Redacted.value(grant.code),
@@ -73,10 +84,12 @@ export const exchangeCode = (input: ExchangeCodeInput) =>
       // Our choice: redirect_uri because the authorization request carried it; OAuth 2.0
       // servers require it then (RFC 6749 §4.1.3, OAuth 2.1 §10.2).
       redirect_uri: grant.redirectUri,
-      resource: grant.resource,
     });
+    if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
     const key = { resource: grant.resource, issuer: input.issuer, clientId: input.client.clientId };
-    const { response, dpop } = yield* tokenRequest(input, "authorization_code", params, key);
+    const answer = yield* tokenRequest(input, "authorization_code", params, key);
+    const { dpop } = answer;
+    const response = asRequested(input.quirks, grant.resource, answer.response);
     return yield* saveGrantedTokens(response, {
       key,
       requestedScopes: grant.requestedScopes,
@@ -99,13 +112,20 @@ export const refresh = (input: RefreshInput) =>
     const params = new URLSearchParams({
       grant_type: "refresh_token",
       refresh_token: Redacted.value(tokens.refreshToken),
-      resource: tokens.key.resource,
     });
-    const scope = input.scopes === undefined ? undefined : formatScope(input.scopes);
-    if (scope !== undefined) params.set("scope", scope);
+    const adjusted = adjustTokenRequest(input.quirks, {
+      grantType: "refresh_token",
+      resource: tokens.key.resource,
+      scopes: input.scopes,
+      granted: tokens.scopes,
+    });
+    if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
+    if (adjusted.scope !== undefined) params.set("scope", adjusted.scope);
     // RFC 9449 §5: the proof is signed with the token set's own key — the one a public client's
     // refresh token is bound to.
-    const { response, dpop } = yield* tokenRequest(input, "refresh_token", params, tokens.key);
+    const answer = yield* tokenRequest(input, "refresh_token", params, tokens.key);
+    const { dpop } = answer;
+    const response = asRequested(input.quirks, tokens.key.resource, answer.response);
     const next = yield* toTokenSet(response, {
       key: tokens.key,
       fallbackScopes: input.scopes ?? tokens.scopes,
@@ -144,7 +164,12 @@ export const clientAuthenticatedPost = (
         expiredAt: context.client.clientSecretExpiresAt ?? 0,
       });
     }
-    const auth = yield* clientAuthentication(context.client, context.metadata, context.signingKey);
+    const auth = yield* clientAuthentication(
+      context.client,
+      context.metadata,
+      context.signingKey,
+      preferredAuthMethod(context.quirks)?.method,
+    );
     const headers = new Headers();
     const as = { ...context.metadata, issuer: context.issuer } as oauth.AuthorizationServer;
     // A private_key_jwt assertion is signed here; a key WebCrypto refuses is a configuration error.
@@ -279,11 +304,26 @@ export const processTokenEndpointResponse = <A, I>(
   grantType: string,
   schema: Schema.Schema<A, I>,
   document: string,
+  options: {
+    /** Read a form-encoded 200 answer too (a quirk profile's `formEncodedTokenResponse`). */
+    readonly acceptForm?: boolean | undefined;
+  } = {},
 ) =>
   Effect.gen(function* () {
     const url = response.url;
     if (response.status === 200) {
-      const json = yield* readJsonObject(response);
+      const form = options.acceptForm ? readFormObject(response) : undefined;
+      // An OAuth error in a 200 form answer (GitHub's way) is still an OAuth error.
+      if (form !== undefined && typeof form.error === "string" && form.access_token === undefined) {
+        return yield* new TokenRejected({
+          code: form.error,
+          status: 200,
+          errorDescription:
+            typeof form.error_description === "string" ? form.error_description : undefined,
+          grantType,
+        });
+      }
+      const json = form ?? (yield* readJsonObject(response));
       return yield* decodeDocument(schema, document, url)(json);
     }
     const error = yield* readJsonObject(response).pipe(
@@ -309,8 +349,51 @@ export const processTokenEndpointResponse = <A, I>(
   });
 
 /** `processTokenEndpointResponse` for grants that answer with an access token (OAuth 2.1 §3.2.3). */
-export const processTokenResponse = (response: OAuthResponse, grantType: string) =>
-  processTokenEndpointResponse(response, grantType, TokenResponse, "token response");
+export const processTokenResponse = (
+  response: OAuthResponse,
+  grantType: string,
+  options: { readonly acceptForm?: boolean | undefined } = {},
+) => processTokenEndpointResponse(response, grantType, TokenResponse, "token response", options);
+
+/**
+ * A form-encoded body (application/x-www-form-urlencoded, as GitHub answers without
+ * `Accept: application/json`) as the object a JSON token response would be, or undefined when the
+ * answer is not one. A numeric `expires_in` becomes a number, as JSON would carry it.
+ *
+ * @see https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
+ */
+export const readFormObject = (response: OAuthResponse): Record<string, unknown> | undefined => {
+  const mediaType = (response.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "application/x-www-form-urlencoded") return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(response.body);
+  } catch {
+    return undefined;
+  }
+  const object: Record<string, unknown> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (name in object) return undefined; // a repeated member: not one token response
+    object[name] = name === "expires_in" && /^\d{1,12}$/.test(value) ? Number(value) : value;
+  }
+  return object;
+};
+
+/**
+ * A token response's granted scope as the lifecycle asked for it: a profile that qualifies scopes
+ * (`{api}/x`) gets `x` back, so the loop guard and step-up compare like with like.
+ */
+const asRequested = (
+  quirks: ResolvedQuirks | undefined,
+  resource: string,
+  response: TokenResponse,
+): TokenResponse =>
+  response.scope === undefined || quirks?.adjustments.qualifyScopes === undefined
+    ? response
+    : {
+        ...response,
+        scope: unqualifyGranted(quirks, resource, parseScope(response.scope)).join(" "),
+      };
 
 /**
  * One token request for the token set `bindTo`: client authentication, the DPoP proof when in
@@ -324,10 +407,12 @@ export const tokenRequest = (
 ) =>
   tokenEndpointPost(context, params, bindTo).pipe(
     Effect.flatMap(({ response, dpop }) =>
-      Effect.map(processTokenResponse(response, grantType), (token) => ({
-        response: token,
-        dpop,
-      })),
+      Effect.map(
+        processTokenResponse(response, grantType, {
+          acceptForm: context.quirks?.adjustments.formEncodedTokenResponse !== undefined,
+        }),
+        (token) => ({ response: token, dpop }),
+      ),
     ),
   );
 

@@ -115,7 +115,13 @@ export const authorizationCodeFlow = flowSetup.createMachine({
           scopes: context.plan?.requested ?? [],
         }),
         // The code and verifier travel on this event into exchangingCode, and nowhere else.
-        onDone: { target: "exchangingCode" },
+        onDone: {
+          target: "exchangingCode",
+          actions: {
+            type: "traceAdjustments",
+            params: ({ event }) => ({ adjustments: event.output.adjustments ?? [] }),
+          },
+        },
         onError: [
           {
             guard: "scopesFromSupportedRefused",
@@ -154,7 +160,16 @@ export const authorizationCodeFlow = flowSetup.createMachine({
           };
         },
         // The lifecycle traces the token with what the grant lacks of the plan.
-        onDone: { target: "succeeded", actions: "assignToken" },
+        onDone: {
+          target: "succeeded",
+          actions: [
+            {
+              type: "traceAdjustments",
+              params: ({ event }) => ({ adjustments: event.output.adjustments ?? [] }),
+            },
+            "assignToken",
+          ],
+        },
         onError: [
           {
             guard: { type: "exchangeFailure", params: { verdict: "client forgotten" } },

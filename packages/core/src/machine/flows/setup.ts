@@ -10,10 +10,12 @@
  * no context. What a flow learns (the resource, the authorization server, the client, the token's
  * metadata) is in its context and in its output.
  */
-import { assertEvent, assign, fromPromise, sendParent, setup } from "xstate";
+import { assertEvent, assign, enqueueActions, fromPromise, sendParent, setup } from "xstate";
 import { includesAll, missingScopes, unionScopes } from "../../protocol/scopes.js";
+import type { AppliedAdjustment } from "../../quirks/profile.js";
 import type { AuthorizationGrant } from "../../steps/authorize.js";
 import type {
+  Adjusted,
   AuthorizeActorInput,
   DeviceCodeActorInput,
   DeviceTokenActorInput,
@@ -27,7 +29,7 @@ import type {
   RegisterActorInput,
   StoredToken,
 } from "../actors.js";
-import { notProvided } from "../actors.js";
+import { adjustmentEntry, notProvided, withoutAdjustments } from "../actors.js";
 import {
   authorizationRefused,
   codeExchangeFailureVerdict,
@@ -136,7 +138,9 @@ export const flowSetup = setup({
     ),
     register: fromPromise<ClientInfo, RegisterActorInput>(notProvided("register")),
     authorize: fromPromise<AuthorizationGrant, AuthorizeActorInput>(notProvided("authorize")),
-    exchangeCode: fromPromise<TokenInfo, ExchangeCodeActorInput>(notProvided("exchangeCode")),
+    exchangeCode: fromPromise<Adjusted<TokenInfo>, ExchangeCodeActorInput>(
+      notProvided("exchangeCode"),
+    ),
     requestClientCredentials: fromPromise<TokenInfo, DirectGrantActorInput>(
       notProvided("requestClientCredentials"),
     ),
@@ -208,6 +212,16 @@ export const flowSetup = setup({
         type: "flow.trace",
         entry: { type: "trace", ...params },
       }),
+    ),
+    /** A quirk profile's adjustments of a request: one trace entry each, for the parent's trace. */
+    traceAdjustments: enqueueActions(
+      ({ enqueue }, params: { readonly adjustments: readonly AppliedAdjustment[] }) => {
+        for (const adjustment of params.adjustments)
+          enqueue.sendParent({
+            type: "flow.trace",
+            entry: { type: "trace", ...adjustmentEntry(adjustment) },
+          } satisfies FlowReport);
+      },
     ),
     assignResource: assign({
       resource: ({ event }) => {
@@ -281,7 +295,7 @@ export const flowSetup = setup({
         "xstate.done.actor.exchangeIdJag",
         "xstate.done.actor.pollDeviceToken",
       ]);
-      const token: TokenInfo = event.output;
+      const token: TokenInfo = withoutAdjustments<TokenInfo>(event.output);
       return {
         token,
         client: context.client ?? {
