@@ -55,12 +55,13 @@ describe("the repository", () => {
     expect(readFileSync(path.join(root, "CHANGELOG.md"), "utf8")).toMatch(/## \[Unreleased\]/);
   });
 
-  it("publishes the five packages", () => {
+  it("publishes the six packages", () => {
     expect(packages.map(({ manifest }) => manifest.name).sort()).toEqual(
       [
         "@authchart/core",
         "@authchart/mcp",
         "@authchart/node",
+        "@authchart/redis",
         "@authchart/testkit",
         "authchart",
       ].sort(),
