@@ -3,6 +3,8 @@
  * session, creation and close time per session, timers and handles while open and after close.
  * Usage: node --expose-gc dist/heap.js <authchart|sdk1|sdk2> <n>; prints one JSON line.
  */
+// First: every module's timers are counted from here on.
+
 import {
   Client as ClientV2,
   StreamableHTTPClientTransport as TransportV2,
@@ -10,6 +12,7 @@ import {
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as TransportV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { warmSession, warmStore } from "./authchart.js";
+import { liveTimers } from "./live-timers.js";
 import { asV2, MemoryProvider } from "./sdk-clients.js";
 
 const kind = process.argv[2] ?? "authchart";
@@ -25,10 +28,11 @@ const fullGc = () => {
   for (let i = 0; i < 3; i++) gc();
 };
 
-const resources = () => {
-  const all = process.getActiveResourcesInfo();
-  return { timers: all.filter((r) => r === "Timeout").length, handles: all.length };
-};
+/** Timers held (ref'd or not, see live-timers.ts) and the handles that keep the process alive. */
+const resources = () => ({
+  timers: liveTimers(),
+  handles: process.getActiveResourcesInfo().length,
+});
 
 type Closeable = { close(): Promise<void> };
 

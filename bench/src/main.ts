@@ -189,6 +189,49 @@ const countRuns = async (rounds: number) => {
   return { counts: out, varied: [...varied], why };
 };
 
+// ---------------------------------------------------------------- long session (refresh economy)
+
+interface LongRun {
+  refreshes: number;
+  mcp401: number;
+  failed: number;
+  calls: number;
+  authorizations: number;
+}
+const tokenSeconds = 10;
+const longSeconds = quick ? 20 : 30;
+
+/** One client, a call every 100 ms for `longSeconds` on short-lived rotating tokens. */
+const longRun = async (kind: Kind): Promise<LongRun> => {
+  const kit = await startTestkit({ authServer: { accessTokenTtlSeconds: tokenSeconds } });
+  try {
+    const client = await connect(kind, kit);
+    if (!(await client.call("echo"))) throw new Error(`${kind}: the warm-up call failed`);
+    const r0 = refreshes(kit);
+    const u0 = kit.requests.filter((q) => q.kind === "mcp" && q.status === 401).length;
+    const a0 = kit.user.authorizations;
+    const until = Date.now() + longSeconds * 1000;
+    let calls = 0;
+    let failed = 0;
+    while (Date.now() < until) {
+      calls++;
+      if (!(await client.call("echo"))) failed++;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const out = {
+      refreshes: refreshes(kit) - r0,
+      mcp401: kit.requests.filter((q) => q.kind === "mcp" && q.status === 401).length - u0,
+      failed,
+      calls,
+      authorizations: kit.user.authorizations - a0,
+    };
+    await client.close().catch(() => undefined);
+    return out;
+  } finally {
+    await kit.close();
+  }
+};
+
 // ---------------------------------------------------------------- overhead vs raw fetch
 
 const token = "bench-overhead-token";
@@ -316,6 +359,11 @@ const main = async () => {
   const started = Date.now();
   log(`bench${quick ? " --quick" : ""}: ${rounds} rounds`);
   const { counts, varied, why } = await countRuns(quick ? 1 : 3);
+  // The three side by side (each on its own servers): counts, not times, are what this row reads.
+  const long = Object.fromEntries(
+    await Promise.all(kinds.map(async (k) => [k, await longRun(k)] as const)),
+  ) as Record<Kind, LongRun>;
+  log("long session done");
   const overhead = await overheadRuns(rounds);
   const sizes = quick ? [1000] : [1000, 10_000];
   const heap: Record<number, Record<Kind, HeapResult>> = {};
@@ -356,6 +404,20 @@ const main = async () => {
   row(
     "403 storm (20): authorizations / failed",
     per((k) => `${counts[k].storm403.authorizations} / ${counts[k].storm403.failed}`),
+  );
+  const lifetimes = longSeconds / tokenSeconds;
+  row(
+    `long session (${tokenSeconds} s tokens, a call every 100 ms for ${longSeconds} s): refreshes / MCP 401s / failed / authorizations`,
+    per((k) => {
+      const l = long[k];
+      return `${l.refreshes} / ${l.mcp401} / ${l.failed} / ${l.authorizations}`;
+    }),
+    `≤ ${lifetimes + 1} refreshes (one per lifetime +1), 0 401s`,
+    yes(
+      long.authchart.refreshes <= lifetimes + 1 &&
+        long.authchart.mcp401 === 0 &&
+        long.authchart.failed === 0,
+    ),
   );
   const o = overhead;
   // The median over rounds, and the spread of the rounds: on a loaded or small machine the
@@ -461,15 +523,23 @@ How each row is measured:
   \`tools/call\`; refresh tokens rotate (reuse revokes the grant). A call that did not end in a
   result counts as failed.
 - 403 storm: a token with \`mcp:read\` only, 20 concurrent calls of a tool that needs \`mcp:admin\`.
+- Long session: ${tokenSeconds} s access tokens with rotating refresh tokens, one \`tools/call\` every
+  100 ms for ${longSeconds} s after a warm-up call, the three clients at once, each on its own servers;
+  refreshes and 401s as logged by testkit. authchart refreshes ahead of expiry by a tenth of a
+  short lifetime, never under 2 s: \`expires_in\` counts whole seconds and servers round a
+  token's expiry down to the second, so a token can end up to a second early — with 2 s tokens no
+  client can have both one refresh per lifetime and no 401.
 - Overhead: the same URL, ${quick ? 1000 : 2000} sequential requests and batches of 200
   concurrent; ratio to \`fetch\` with a fixed \`Authorization\` header in the same round (median
   over rounds, the rounds' range in brackets); CPU is \`process.cpuUsage()\` of the client process. authchart is
   \`session.fetch\` of a session restored from a warm memory store; the SDKs are their
   \`withOAuth(provider)(fetch)\` middleware with the token in the provider.
 - Sessions: a child process started with \`--expose-gc\`; heap is \`heapUsed\` after full GCs,
-  before and after creating N sessions (authchart: \`createSession\` over a warm memory store; the
+  before and after creating N sessions (authchart: \`createSession\` over a warm memory store that
+  holds what a login leaves — resource and authorization-server metadata, client, token; the
   SDKs: a \`Client\` and a \`StreamableHTTPClientTransport\` with an authProvider holding a token);
-  timers and handles are \`process.getActiveResourcesInfo()\` against the baseline.
+  timers are every timer set and neither fired nor cleared (ref'd or not), handles are
+  \`process.getActiveResourcesInfo()\`, both against the baseline.
   The stored token is valid for an hour and has no refresh token, so no refresh is due while
   the sessions are open.
 `;

@@ -637,7 +637,6 @@ export const provideStepActors = (steps: StepActors) =>
       refreshToken: steps.refreshToken,
     },
   });
-};
 
 /**
  * What a quirk profile changed in one token request, for the trace: its parameters, then the

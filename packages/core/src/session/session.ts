@@ -42,7 +42,8 @@ import {
   type TraceEntry,
 } from "../machine/model.js";
 import { PersistedSession, toPersisted, toRestored } from "../machine/persistence.js";
-import { provideSteps, type StepServices, toTokenInfo } from "../machine/step-actors.js";
+import { bindSteps, sharedAuthMachine } from "../machine/shared-machine.js";
+import { makeStepActors, type StepServices, toTokenInfo } from "../machine/step-actors.js";
 import { type DpopPolicy, isDpopTokenType, readResourceNonceChallenge } from "../protocol/dpop.js";
 import { asksForEphemeralPort } from "../protocol/loopback-redirect.js";
 import {
@@ -63,6 +64,7 @@ import { DeviceCodePresenter, type DeviceCodePrompt } from "../services/device-c
 import { DPoP } from "../services/dpop.js";
 import {
   checkTransportSecurity,
+  defaultUserAgent,
   describeTransportFailure,
   displayUrl,
   type HttpPolicy,
@@ -312,6 +314,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       options.http?.allowPrivateNetwork ?? isLocalNetworkHost(serverUrl.hostname),
   };
   const baseFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const userAgent = options.http?.userAgent || defaultUserAgent;
   // The store is the one service a warm session needs before any flow: built now (a memory
   // store unless one is given) and used directly; the rest of the step services — HTTP, DPoP,
   // the lock, the user agent — are built the first time a step or a DPoP proof needs them.
@@ -445,17 +448,19 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
   /** The token a session without its actor serves: the restored one, or one adopted from the store. */
   let leanToken: TokenInfo | undefined = restoredState?.token;
   const startActor = (from: RestoredSession | undefined): Actor<typeof authMachine> => {
-    const next = createActor(
-      provideSteps(runtime(), {
+    // The process's one machine definition; this session's steps are bound to the actor's system.
+    const next = createActor(sharedAuthMachine, {
+      input: { serverUrl: options.serverUrl, config, restored: from },
+      clock: sharedScheduler,
+      ...(inspect ? { inspect } : {}),
+    });
+    bindSteps(
+      next.system,
+      makeStepActors(runtime(), {
         settings: options.client,
         resourcePolicy: options.resourcePolicy,
         boundIssuer: from?.client?.kind === "pre-registered" ? from.client.issuer : undefined,
       }),
-      {
-        input: { serverUrl: options.serverUrl, config, restored: from },
-        clock: sharedScheduler,
-        ...(inspect ? { inspect } : {}),
-      },
     );
     // With an error observer, xstate reports an actor's failure here instead of rethrowing it
     // from a timer (which ends a Node process): every waiter gets a StepDefect (their own error
@@ -753,6 +758,8 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         });
       }
     };
+    // Every request names its client (a WAF may refuse one that does not); the caller's own wins.
+    if (!headers.has("user-agent")) headers.set("user-agent", userAgent);
     let url = request.url;
     await authorizeFor(url);
     let body = request.body;
