@@ -291,6 +291,31 @@ describe("always, without any profile", () => {
     expect(quirkEntries(trace)).toEqual([]);
   });
 
+  it("the protected MCP requests carry the User-Agent too (configurable); a caller's own wins", async () => {
+    const k = await kit({});
+    // The session's transport is observed on its way out (and then really sent).
+    const sent: { url: string; agent: string | null }[] = [];
+    const s = await createSession({
+      serverUrl: k.mcpUrl,
+      client: base,
+      http: { userAgent: "my-agent/2.0" },
+      userAgent: (prompt) => k.user.authorize(prompt.url),
+      fetch: (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        sent.push({ url, agent: new Headers(init?.headers).get("user-agent") });
+        return fetch(input, init);
+      },
+    });
+    sessions.push(s);
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "ua" })).status).toBe(200);
+    const toMcp = sent.filter((r) => r.url.startsWith(k.mcpUrl));
+    expect(toMcp.length).toBe(2); // the 401, then the call with the token
+    expect(toMcp.map((r) => r.agent)).toEqual(["my-agent/2.0", "my-agent/2.0"]);
+    const own = await s.fetch(k.mcpUrl, { method: "GET", headers: { "user-agent": "caller/1" } });
+    await own.body?.cancel();
+    expect(sent.at(-1)?.agent).toBe("caller/1");
+  });
+
   it("no dynamic registration and no client: the error names the server and how to give a client", async () => {
     const k = await kit({ authServer: { advertiseRegistration: false } });
     const { s } = await open(k, base);
