@@ -126,6 +126,7 @@ describe("@authchart/core's entry points", () => {
       "builtInProfiles",
       "resolveQuirks",
       "defaultUserAgent",
+      "inspectorOptions",
     ]) {
       expect(root).toHaveProperty(name);
     }

@@ -61,6 +61,8 @@ export {
   UnexpectedStatus,
   UserAgentFailed,
 } from "./errors.js";
+// The options that keep every secret in the process when an inspector watches a session.
+export { type InspectorSanitizers, inspectorOptions } from "./inspector-options.js";
 // The statechart: the lifecycle and one child flow per grant, for inspectors and diagrams.
 export * from "./machine/auth-machine.js";
 export * from "./machine/errors.js";
