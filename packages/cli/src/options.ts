@@ -21,6 +21,13 @@ export const trace = Options.boolean("trace").pipe(
   Options.withDescription("Print each decision of the statechart, with its reason, on stderr."),
 );
 
+export const inspect = Options.text("inspect").pipe(
+  Options.optional,
+  Options.withDescription(
+    "Watch the flow live in the Stately inspector: \"stately\" for Stately's hosted inspector, or the ws:// URL of a WebSocket inspector (e.g. @statelyai/inspect's createInspectorServer relay). Tokens, secrets, codes and verifiers are redacted before anything leaves the process.",
+  ),
+);
+
 export const headless = Options.boolean("headless").pipe(
   Options.withDescription(
     "Do not open a browser: print the sign-in address and read the address the browser ends on from stdin (the default without a display).",

@@ -18,6 +18,7 @@ import {
 } from "@authchart/core";
 import { makeFileLock, nodeUserAgent } from "@authchart/node";
 import { Effect, Option, Redacted } from "effect";
+import type { InspectionEvent } from "xstate";
 import { NotOAuthProtected, UsageError } from "./errors.js";
 import { checkServerUrl } from "./options.js";
 import { cyan, dim, line, type OutputService, sanitize } from "./output.js";
@@ -122,6 +123,8 @@ export interface OpenSessionOptions {
   readonly output: OutputService;
   /** Default true; logout goes on without the client secret (it still forgets locally). */
   readonly secretRequired?: boolean | undefined;
+  /** xstate's inspection hook (`--inspect`: inspect.ts), given to the session. */
+  readonly inspect?: ((event: InspectionEvent) => void) | undefined;
 }
 
 /**
@@ -210,6 +213,7 @@ export const openSession = (options: OpenSessionOptions) =>
       userAgent: browser,
       interaction: options.interactive === false ? "never" : "allowed",
       onTrace: options.trace ? (entry) => Effect.runSync(output.note(traceLine(entry))) : undefined,
+      inspect: options.inspect,
     };
     const session = yield* Effect.acquireRelease(
       Effect.tryPromise({
@@ -249,6 +253,7 @@ export const openServerSession = (options: {
   readonly interactive: boolean;
   readonly trace: boolean;
   readonly output: OutputService;
+  readonly inspect?: ((event: InspectionEvent) => void) | undefined;
 }) =>
   Effect.gen(function* () {
     const typed = yield* checkServerUrl(options.url);
@@ -267,6 +272,7 @@ export const openServerSession = (options: {
       interactive: options.interactive,
       trace: options.trace,
       output: options.output,
+      inspect: options.inspect,
     });
     return { session, client, explain, serverUrl, store, directory };
   });

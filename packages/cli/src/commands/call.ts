@@ -8,6 +8,7 @@ import { Args, Command } from "@effect/cli";
 import { Effect, Option } from "effect";
 import { runCommand } from "../command.js";
 import { ToolFailed, UnknownTool, UsageError } from "../errors.js";
+import { startInspector } from "../inspect.js";
 import { connectMcp, mcpAttempt } from "../mcp.js";
 import * as Shared from "../options.js";
 import {
@@ -124,6 +125,7 @@ export const call = Command.make(
     headless: Shared.headless,
     nonInteractive: Shared.nonInteractive,
     trace: Shared.trace,
+    inspect: Shared.inspect,
     json: Shared.json,
     configDir: Shared.configDir,
   },
@@ -134,6 +136,7 @@ export const call = Command.make(
         Effect.gen(function* () {
           const output = yield* Output;
           const toolArguments = yield* parseArguments(args.input);
+          const inspect = yield* startInspector(args.inspect, output);
           const { session, serverUrl, explain } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
@@ -141,6 +144,7 @@ export const call = Command.make(
             interactive: !args.nonInteractive,
             trace: args.trace,
             output,
+            inspect,
           });
           const unknownTool = new UnknownTool({ tool: args.tool, serverUrl });
           const result = yield* output.waiting(

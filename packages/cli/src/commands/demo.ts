@@ -21,6 +21,7 @@ import { Command } from "@effect/cli";
 import { Effect, Either } from "effect";
 import { runCommand } from "../command.js";
 import { DemoDiverged } from "../errors.js";
+import { startInspector } from "../inspect.js";
 import { connectMcp, mcpAttempt } from "../mcp.js";
 import * as Shared from "../options.js";
 import { bold, cyan, dim, green, line, Output, red, sanitize, yellow } from "../output.js";
@@ -74,7 +75,7 @@ const loadTestkit = async () => {
 
 const decisions = (scene: SceneRecord) => scene.trace.map((entry) => entry.decision);
 
-export const demo = Command.make("demo", { json: Shared.json }, (args) =>
+export const demo = Command.make("demo", { json: Shared.json, inspect: Shared.inspect }, (args) =>
   runCommand(
     args,
     Effect.gen(function* () {
@@ -136,6 +137,8 @@ export const demo = Command.make("demo", { json: Shared.json }, (args) =>
         clientName: "authchart demo",
         redirectUris: ["http://127.0.0.1:33418/callback"],
       };
+      // Started before the session, so that it stops after the session has closed.
+      const inspect = yield* startInspector(args.inspect, output);
       const session = yield* Effect.acquireRelease(
         attempt("createSession", () =>
           createSession({
@@ -157,6 +160,7 @@ export const demo = Command.make("demo", { json: Shared.json }, (args) =>
               return kit.user.authorize(prompt.url);
             },
             onTrace,
+            inspect,
           }),
         ),
         (session) => Effect.promise(() => session.close()),

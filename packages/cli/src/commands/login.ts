@@ -12,6 +12,7 @@ import { Command, Options } from "@effect/cli";
 import { Effect, Option } from "effect";
 import { runCommand } from "../command.js";
 import { UsageError } from "../errors.js";
+import { startInspector } from "../inspect.js";
 import * as Shared from "../options.js";
 import { dim, green, line, Output } from "../output.js";
 import { attempt, openSession } from "../session.js";
@@ -90,6 +91,7 @@ export const login = Command.make(
     port,
     headless: Shared.headless,
     trace: Shared.trace,
+    inspect: Shared.inspect,
     json: Shared.json,
     configDir: Shared.configDir,
   },
@@ -136,6 +138,7 @@ export const login = Command.make(
         const scopes = Shared.splitScopes(args.scope);
         const summary = yield* Effect.scoped(
           Effect.gen(function* () {
+            const inspect = yield* startInspector(args.inspect, output);
             const { session, explain } = yield* openSession({
               serverUrl,
               directory,
@@ -144,6 +147,7 @@ export const login = Command.make(
               headless: Option.getOrUndefined(args.headless),
               trace: args.trace,
               output,
+              inspect,
             });
             yield* output.waiting(
               `logging in to ${serverUrl}`,

@@ -7,6 +7,7 @@
 import { Command } from "@effect/cli";
 import { Effect, Option } from "effect";
 import { runCommand } from "../command.js";
+import { startInspector } from "../inspect.js";
 import * as Shared from "../options.js";
 import { dim, green, line, Output, sanitize, yellow } from "../output.js";
 import { attempt, openSession } from "../session.js";
@@ -24,6 +25,7 @@ export const logout = Command.make(
   {
     url: Shared.serverUrl,
     trace: Shared.trace,
+    inspect: Shared.inspect,
     json: Shared.json,
     configDir: Shared.configDir,
   },
@@ -50,6 +52,7 @@ export const logout = Command.make(
         }));
         const report = yield* Effect.scoped(
           Effect.gen(function* () {
+            const inspect = yield* startInspector(args.inspect, output);
             const { session } = yield* openSession({
               serverUrl,
               directory,
@@ -59,6 +62,7 @@ export const logout = Command.make(
               trace: args.trace,
               output,
               secretRequired: false,
+              inspect,
             });
             return yield* output.waiting(
               `revoking the tokens of ${serverUrl}`,

@@ -2,6 +2,7 @@
 import { Command } from "@effect/cli";
 import { Effect, Option } from "effect";
 import { runCommand } from "../command.js";
+import { startInspector } from "../inspect.js";
 import { connectMcp, mcpAttempt } from "../mcp.js";
 import * as Shared from "../options.js";
 import { bold, dim, line, Output, sanitize } from "../output.js";
@@ -14,6 +15,7 @@ export const tools = Command.make(
     headless: Shared.headless,
     nonInteractive: Shared.nonInteractive,
     trace: Shared.trace,
+    inspect: Shared.inspect,
     json: Shared.json,
     configDir: Shared.configDir,
   },
@@ -23,6 +25,7 @@ export const tools = Command.make(
       Effect.scoped(
         Effect.gen(function* () {
           const output = yield* Output;
+          const inspect = yield* startInspector(args.inspect, output);
           const { session, serverUrl, explain } = yield* openServerSession({
             url: args.url,
             configDir: args.configDir,
@@ -30,6 +33,7 @@ export const tools = Command.make(
             interactive: !args.nonInteractive,
             trace: args.trace,
             output,
+            inspect,
           });
           const listed = yield* output.waiting(
             `listing the tools of ${serverUrl}`,
