@@ -18,6 +18,17 @@ const secretNames = new Set([
   "clientSecret",
   "authorization",
   "client_assertion",
+  // Grant inputs that are credentials themselves: RFC 7523 §2.1, RFC 8693 §2.1, RFC 8628 §3.2.
+  "assertion",
+  "subject_token",
+  "actor_token",
+  "device_code",
+  "deviceCode",
+  "subjectToken",
+  "actorToken",
+  "dpop",
+  "privateKey",
+  "private_key",
 ]);
 
 /** Deeper than any context or event of this machine; bounds what an arbitrary object costs. */
