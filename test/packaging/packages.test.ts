@@ -141,6 +141,8 @@ describe("@authchart/core's entry points", () => {
       "probeServer",
       "judgePitfalls",
       "adjustAuthorizationRequest",
+      "createRecorder",
+      "readTrace",
     ]) {
       expect(root).not.toHaveProperty(name);
     }
@@ -155,6 +157,15 @@ describe("@authchart/core's entry points", () => {
     expect(internals).toHaveProperty("PersistedSession");
     expect(internals).toHaveProperty("provideSteps");
     expect(Object.keys(root).filter((name) => !(name in internals))).toEqual([]);
+  });
+
+  it("the recorder has its own entry point (@authchart/core/record); the SVG chart is the diagram's", async () => {
+    const record = await import("@authchart/core/record");
+    for (const name of ["createRecorder", "readTrace", "timelineOf", "pathsOf", "TraceLine"]) {
+      expect(record).toHaveProperty(name);
+    }
+    expect(await import("@authchart/core/diagram")).toHaveProperty("toSvg");
+    expect(await import("@authchart/node")).toHaveProperty("openTraceFile");
   });
 
   it("the probe's checks have their own entry point (@authchart/core/check)", async () => {
