@@ -17,11 +17,12 @@ import { logout } from "./commands/logout.js";
 import { probe } from "./commands/probe.js";
 import { status } from "./commands/status.js";
 import { tools } from "./commands/tools.js";
+import { trace } from "./commands/trace.js";
 import { classify, ExitCode, exitCodeTable } from "./errors.js";
 import { colourFor, stripAnsi } from "./output.js";
 import { version } from "./version.js";
 
-const commands = [login, status, logout, call, tools, probe, diagram, demo] as const;
+const commands = [login, status, logout, call, tools, probe, trace, diagram, demo] as const;
 
 const root = Command.make("authchart", {}, () =>
   Effect.gen(function* () {
@@ -36,6 +37,7 @@ const root = Command.make("authchart", {}, () =>
         "  authchart tools <url>               list the tools",
         "  authchart logout <url>              revoke and forget",
         "  authchart probe <url>               check a server's authorization, without signing in",
+        "  authchart trace <file>              read a flow recorded with --trace <file> (--html)",
         "  authchart diagram                   the statechart (Mermaid, or --json)",
         "",
         "authchart --help (or authchart <command> --help) for options and exit codes.",

@@ -17,8 +17,15 @@ export const configDir = Options.text("config-dir").pipe(
   ),
 );
 
-export const trace = Options.boolean("trace").pipe(
+export const decisions = Options.boolean("decisions").pipe(
   Options.withDescription("Print each decision of the statechart, with its reason, on stderr."),
+);
+
+export const trace = Options.file("trace").pipe(
+  Options.optional,
+  Options.withDescription(
+    "Record the flow to this file as JSON lines (authchart.trace/1): the statechart's inspection events, each decision, every HTTP exchange, with every token, secret, code and verifier left out. Read it with `authchart trace FILE` (--html OUT for a report page).",
+  ),
 );
 
 export const inspect = Options.text("inspect").pipe(

@@ -1,8 +1,8 @@
 /**
  * The session a command works through: core's createSession over the file store, the file lock
  * (so two `authchart` processes refresh a rotating refresh token once), the system browser or
- * paste mode (@authchart/node's nodeUserAgent), the client `login` chose, and the spinner and
- * the decision trace on stderr.
+ * paste mode (@authchart/node's nodeUserAgent), the client `login` chose, the spinner and
+ * the decision trace on stderr (`--decisions`), and the recording of `--trace FILE`.
  */
 import * as path from "node:path";
 import { Writable } from "node:stream";
@@ -22,6 +22,7 @@ import type { InspectionEvent } from "xstate";
 import { NotOAuthProtected, UsageError } from "./errors.js";
 import { checkServerUrl } from "./options.js";
 import { cyan, dim, line, type OutputService, sanitize } from "./output.js";
+import { recordTo, withRecording } from "./recording.js";
 import {
   configDirectory,
   DEFAULT_REDIRECT_PORT,
@@ -118,8 +119,10 @@ export interface OpenSessionOptions {
    * sign-in ends in InteractionRequired. Default true.
    */
   readonly interactive?: boolean | undefined;
-  /** The decision trace on stderr. */
+  /** The decision trace on stderr (`--decisions`). */
   readonly trace: boolean;
+  /** `--trace FILE`: the session recorded to this file (recording.ts). */
+  readonly traceFile?: string | undefined;
   readonly output: OutputService;
   /** Default true; logout goes on without the client secret (it still forgets locally). */
   readonly secretRequired?: boolean | undefined;
@@ -215,9 +218,14 @@ export const openSession = (options: OpenSessionOptions) =>
       onTrace: options.trace ? (entry) => Effect.runSync(output.note(traceLine(entry))) : undefined,
       inspect: options.inspect,
     };
+    // Acquired before the session, so released after it: the recording sees the session close.
+    const recorder =
+      options.traceFile === undefined
+        ? undefined
+        : yield* recordTo(options.traceFile, options.serverUrl, output);
     const session = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => createSession(sessionOptions),
+        try: () => createSession(withRecording(sessionOptions, recorder)),
         catch: (error): AuthchartError => asAuthchartError("createSession", error),
       }),
       (session) => Effect.promise(() => session.close()),
@@ -252,6 +260,7 @@ export const openServerSession = (options: {
   readonly headless: boolean | undefined;
   readonly interactive: boolean;
   readonly trace: boolean;
+  readonly traceFile?: string | undefined;
   readonly output: OutputService;
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
 }) =>
@@ -271,6 +280,7 @@ export const openServerSession = (options: {
       headless: options.headless,
       interactive: options.interactive,
       trace: options.trace,
+      traceFile: options.traceFile,
       output: options.output,
       inspect: options.inspect,
     });

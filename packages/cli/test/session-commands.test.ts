@@ -144,7 +144,7 @@ describe("a user's session, command by command", () => {
   it("call a tool that needs more scope: 403 -> step-up (a second sign-in), never a refresh", async () => {
     const refreshes = kit.requests.filter((r) => r.grantType === "refresh_token").length;
     const run = await cli(
-      ["call", kit.mcpUrl, "write-note", '{"text":"n"}', "--headless", "--trace"],
+      ["call", kit.mcpUrl, "write-note", '{"text":"n"}', "--headless", "--decisions"],
       true,
     );
     expect(run.code, run.stderr).toBe(0);
@@ -157,7 +157,7 @@ describe("a user's session, command by command", () => {
 
   it("call after the token is refused: one refresh, shared through the store", async () => {
     kit.expireAccessTokens();
-    const run = await cli(["call", kit.mcpUrl, "echo", '{"text":"again"}', "--trace"]);
+    const run = await cli(["call", kit.mcpUrl, "echo", '{"text":"again"}', "--decisions"]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe("again");
     expect(run.stderr).toContain("refreshed");
@@ -327,7 +327,7 @@ describe("a pre-registered client with its secret in an environment variable", (
 
   it("call refreshes with the client's secret; logout revokes with it", async () => {
     kit.expireAccessTokens();
-    const call = await run(["call", kit.mcpUrl, "echo", '{"text":"pre"}', "--trace"]);
+    const call = await run(["call", kit.mcpUrl, "echo", '{"text":"pre"}', "--decisions"]);
     expect(call.code, call.stderr).toBe(0);
     expect(call.stdout.trim()).toBe("pre");
     expect(call.stderr).toContain("refreshed");

@@ -124,6 +124,7 @@ export const call = Command.make(
     input,
     headless: Shared.headless,
     nonInteractive: Shared.nonInteractive,
+    decisions: Shared.decisions,
     trace: Shared.trace,
     inspect: Shared.inspect,
     json: Shared.json,
@@ -142,7 +143,8 @@ export const call = Command.make(
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
             interactive: !args.nonInteractive,
-            trace: args.trace,
+            trace: args.decisions,
+            traceFile: Option.getOrUndefined(args.trace),
             output,
             inspect,
           });

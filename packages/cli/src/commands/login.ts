@@ -90,6 +90,7 @@ export const login = Command.make(
     clientMetadataUrl,
     port,
     headless: Shared.headless,
+    decisions: Shared.decisions,
     trace: Shared.trace,
     inspect: Shared.inspect,
     json: Shared.json,
@@ -145,7 +146,8 @@ export const login = Command.make(
               store,
               profile,
               headless: Option.getOrUndefined(args.headless),
-              trace: args.trace,
+              trace: args.decisions,
+              traceFile: Option.getOrUndefined(args.trace),
               output,
               inspect,
             });

@@ -24,6 +24,7 @@ export const logout = Command.make(
   "logout",
   {
     url: Shared.serverUrl,
+    decisions: Shared.decisions,
     trace: Shared.trace,
     inspect: Shared.inspect,
     json: Shared.json,
@@ -59,7 +60,8 @@ export const logout = Command.make(
               store,
               profile,
               headless: true,
-              trace: args.trace,
+              trace: args.decisions,
+              traceFile: Option.getOrUndefined(args.trace),
               output,
               secretRequired: false,
               inspect,

@@ -153,3 +153,6 @@ export const renderProbeHtml = (report: ProbeReport): string => {
 </body></html>
 `;
 };
+
+/** The page's look and its text escaping, shared with `authchart trace --html` (trace-html.ts). */
+export { STYLE as pageStyle, t as pageText };

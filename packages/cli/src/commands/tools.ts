@@ -14,6 +14,7 @@ export const tools = Command.make(
     url: Shared.serverUrl,
     headless: Shared.headless,
     nonInteractive: Shared.nonInteractive,
+    decisions: Shared.decisions,
     trace: Shared.trace,
     inspect: Shared.inspect,
     json: Shared.json,
@@ -31,7 +32,8 @@ export const tools = Command.make(
             configDir: args.configDir,
             headless: Option.getOrUndefined(args.headless),
             interactive: !args.nonInteractive,
-            trace: args.trace,
+            trace: args.decisions,
+            traceFile: Option.getOrUndefined(args.trace),
             output,
             inspect,
           });
