@@ -561,6 +561,12 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     signal: AbortSignal | undefined,
   ) =>
     new Promise<void>((resolve, reject) => {
+      // A closed session has no actor to answer (a lean one never started it, and close() has
+      // already released every waiter): a request whose answer came back after close() ends here.
+      if (closed) {
+        reject(new FlowCancelled({ reason: "the session was closed" }));
+        return;
+      }
       const target = hydrate();
       const requestId = crypto.randomUUID();
       const detach = () => {
