@@ -11,8 +11,8 @@
  *
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#authorization-server-discovery
  */
-import { Effect, Either } from "effect";
-import { type HttpError, InvalidResourceUri } from "../errors.js";
+import { Clock, Effect, Either } from "effect";
+import { type HttpError, InvalidResourceUri, RequestTimeout } from "../errors.js";
 import {
   authorizationServerMetadataUrls,
   protectedResourceMetadataUrls,
@@ -31,6 +31,7 @@ import {
 import {
   checkTransportSecurity,
   OAuthHttp,
+  type OAuthRequest,
   type OAuthResponse,
   readJsonObject,
 } from "../services/http.js";
@@ -48,6 +49,40 @@ import {
 export const maxRedirectHops = 5;
 /** Authorization servers probed from one metadata document (RFC 9728 §7.6: the client picks). */
 export const maxAuthorizationServers = 5;
+/**
+ * The whole probe's time. Each request has the HTTP policy's timeout, but a probe makes up to a
+ * hundred of them (every location, every redirect hop, five authorization servers): a server that
+ * answers each just before its timeout would hold the probe for a quarter of an hour. What is
+ * not sent in time is recorded as not tried, and the report is made from the rest.
+ */
+export const defaultProbeBudgetMillis = 60_000;
+
+export interface ProbeOptions {
+  /** The whole probe's time (default: defaultProbeBudgetMillis). */
+  readonly budgetMillis?: number | undefined;
+}
+
+/**
+ * One request within the probe's time: its own timeout, cut to what is left of the budget; a
+ * request for which no time is left is not sent (`NotSent`).
+ */
+const sendWithin = (deadline: number, budgetMillis: number, request: OAuthRequest) =>
+  Effect.gen(function* () {
+    const left = deadline - (yield* Clock.currentTimeMillis);
+    if (left <= 0) return { _tag: "NotSent" as const, budgetMillis };
+    const http = yield* OAuthHttp;
+    return yield* Effect.either(
+      http.send(request).pipe(
+        Effect.timeoutFail({
+          duration: left,
+          onTimeout: () => new RequestTimeout({ url: request.url, timeoutMillis: left }),
+        }),
+      ),
+    );
+  });
+
+const notSent = (budgetMillis: number) =>
+  `not tried: the probe's ${budgetMillis / 1000} s ran out before this request`;
 
 /**
  * The HTTP policy a probe of `serverUrl` uses: the session's (createSession), so the probe
@@ -90,17 +125,16 @@ const failedHop = (method: Hop["method"], url: string, error: HttpError): Hop =>
     : { method, url, failure: { tag: error._tag, message: error.message } };
 
 /** The MCP server's answer to `initialize` without a token. Fails when it cannot be reached. */
-const askServer = (serverUrl: string) =>
+const askServer = (serverUrl: string, deadline: number, budgetMillis: number) =>
   Effect.gen(function* () {
-    const http = yield* OAuthHttp;
-    const sent = yield* Effect.either(
-      http.send({
-        method: "POST",
-        url: serverUrl,
-        headers: { accept: "application/json, text/event-stream" },
-        body: { _tag: "json", value: initializeRequest },
-      }),
-    );
+    const sent = yield* sendWithin(deadline, budgetMillis, {
+      method: "POST",
+      url: serverUrl,
+      headers: { accept: "application/json, text/event-stream" },
+      body: { _tag: "json", value: initializeRequest },
+    });
+    if (sent._tag === "NotSent")
+      return yield* new RequestTimeout({ url: serverUrl, timeoutMillis: budgetMillis });
     if (Either.isLeft(sent)) {
       const error = sent.left;
       // A redirect is recorded (discovery goes on from the URL given); a server that cannot be
@@ -173,14 +207,20 @@ const lookUp = <D, S extends string>(
   url: string,
   source: S,
   decode: (json: unknown) => Effect.Effect<D, { readonly issues: readonly string[] }>,
+  deadline: number,
+  budgetMillis: number,
 ) =>
   Effect.gen(function* () {
-    const http = yield* OAuthHttp;
     const hops: Hop[] = [];
     let current = url;
     const end = (outcome: Outcome<D>): Lookup<D, S> => ({ url, source, hops, outcome });
     for (let hop = 0; hop <= maxRedirectHops; hop++) {
-      const sent = yield* Effect.either(http.send({ method: "GET", url: current }));
+      const sent = yield* sendWithin(deadline, budgetMillis, { method: "GET", url: current });
+      if (sent._tag === "NotSent") {
+        const problem = notSent(budgetMillis);
+        hops.push({ method: "GET", url: current, failure: { tag: "NotSent", message: problem } });
+        return end({ _tag: "Failed", problem });
+      }
       if (Either.isLeft(sent)) {
         const error = sent.left;
         hops.push(failedHop("GET", current, error));
@@ -211,14 +251,27 @@ const decodeAsm = (url: string) =>
   decodeDocument(AuthorizationServerMetadata, "authorization-server metadata", url);
 
 /** Every metadata location of one issuer (all of them: the judge compares the forms). */
-const probeAuthServer = (issuer: string, policy: ProbeRecord["policy"]) =>
+const probeAuthServer = (
+  issuer: string,
+  policy: ProbeRecord["policy"],
+  deadline: number,
+  budgetMillis: number,
+) =>
   Effect.gen(function* () {
     const refused = checkTransportSecurity(issuer, policy);
     if (refused !== undefined)
       return { issuer, refused: refused.reason, lookups: [] } satisfies AuthServerRecord;
     const lookups = [];
     for (const candidate of authorizationServerMetadataUrls(issuer)) {
-      lookups.push(yield* lookUp(candidate.url, candidate.kind, decodeAsm(candidate.url)));
+      lookups.push(
+        yield* lookUp(
+          candidate.url,
+          candidate.kind,
+          decodeAsm(candidate.url),
+          deadline,
+          budgetMillis,
+        ),
+      );
     }
     return { issuer, lookups } satisfies AuthServerRecord;
   });
@@ -233,7 +286,12 @@ const probeAuthServer = (issuer: string, policy: ProbeRecord["policy"]) =>
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-3.1
  * @see https://modelcontextprotocol.io/specification/2025-03-26/basic/authorization#fallbacks-for-servers-without-metadata-discovery
  */
-export const probeServer = Effect.fn("probeServer")(function* (serverUrl: string) {
+export const probeServer = Effect.fn("probeServer")(function* (
+  serverUrl: string,
+  options: ProbeOptions = {},
+) {
+  const budgetMillis = options.budgetMillis ?? defaultProbeBudgetMillis;
+  const deadline = (yield* Clock.currentTimeMillis) + budgetMillis;
   const canonical = canonicalResourceUri(serverUrl);
   if (!canonical.ok)
     return yield* new InvalidResourceUri({ input: serverUrl, reason: canonical.reason });
@@ -247,14 +305,22 @@ export const probeServer = Effect.fn("probeServer")(function* (serverUrl: string
     allowInsecureLoopback: policy.allowInsecureLoopback,
     allowPrivateNetwork: policy.allowPrivateNetwork ?? policy.allowInsecureLoopback,
   };
-  const challenge = yield* askServer(serverUrl);
+  const challenge = yield* askServer(serverUrl, deadline, budgetMillis);
   const { candidates } = protectedResourceMetadataUrls(
     serverUrl,
     challenge.challenge?.resourceMetadata,
   );
   const resourceMetadata = [];
   for (const candidate of candidates) {
-    resourceMetadata.push(yield* lookUp(candidate.url, candidate.source, decodePrm(candidate.url)));
+    resourceMetadata.push(
+      yield* lookUp(
+        candidate.url,
+        candidate.source,
+        decodePrm(candidate.url),
+        deadline,
+        budgetMillis,
+      ),
+    );
   }
   const prm = firstDocument(resourceMetadata);
   const legacy = prm === undefined;
@@ -263,7 +329,9 @@ export const probeServer = Effect.fn("probeServer")(function* (serverUrl: string
     : [...new Set(prm.document.authorization_servers ?? [])].slice(0, maxAuthorizationServers);
   const authorizationServers = [];
   for (const issuer of issuers)
-    authorizationServers.push(yield* probeAuthServer(issuer, effectivePolicy));
+    authorizationServers.push(
+      yield* probeAuthServer(issuer, effectivePolicy, deadline, budgetMillis),
+    );
   return {
     serverUrl,
     canonical: canonical.uri,

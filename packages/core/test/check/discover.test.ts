@@ -106,6 +106,52 @@ describe("probeServer", () => {
     }
   });
 
+  it("a server that never answers its metadata: the probe ends within its budget, the rest marked not tried", async () => {
+    // Each request has the policy's timeout (10 s); without a budget for the whole probe, a
+    // server answering every location just before it holds the probe for many minutes.
+    const server = await startScriptedServer();
+    const origin = server.origin;
+    server.route("/mcp", {
+      status: 401,
+      headers: { "www-authenticate": `Bearer resource_metadata="${origin}/prm"` },
+    });
+    for (const path of [
+      "/prm",
+      "/.well-known/oauth-protected-resource/mcp",
+      "/.well-known/oauth-protected-resource",
+      "/.well-known/oauth-authorization-server",
+      "/.well-known/openid-configuration",
+    ])
+      server.route(path, { hang: true });
+    try {
+      const url = `${origin}/mcp`;
+      const record = await Effect.runPromise(
+        probeServer(url, { budgetMillis: 1_500 }).pipe(
+          Effect.provide(OAuthHttp.layerFetch(probePolicy(url))),
+        ),
+      );
+      expect(record.challenge.hop.status).toBe(401);
+      const lookups = [
+        ...record.resourceMetadata,
+        ...record.authorizationServers.flatMap((as) => as.lookups),
+      ];
+      const [first, ...rest] = lookups;
+      expect(first?.hops[0]?.failure?.tag).toBe("RequestTimeout");
+      expect(rest.length).toBeGreaterThan(0);
+      for (const lookup of rest) {
+        expect(lookup.outcome).toEqual({
+          _tag: "Failed",
+          problem: "not tried: the probe's 1.5 s ran out before this request",
+        });
+        expect(lookup.hops.map((h) => h.failure?.tag)).toEqual(["NotSent"]);
+      }
+      // The report is still made, from what was fetched.
+      expect(reportProbe(record).verdict).toBe("pitfalls");
+    } finally {
+      await server.close();
+    }
+  });
+
   it("an MCP server that cannot be reached: a typed TransportError", async () => {
     const server = await startScriptedServer();
     const url = `${server.origin}/mcp`;
