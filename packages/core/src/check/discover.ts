@@ -43,6 +43,7 @@ import {
   type Lookup,
   type Outcome,
   type ProbeRecord,
+  shownUrl,
 } from "./record.js";
 
 /** Redirects followed from one location: enough for http→https→canonical host, not a loop. */
@@ -277,6 +278,26 @@ const probeAuthServer = (
   });
 
 /**
+ * The probe's failure with the URL the user gave as the report shows URLs (query values hidden,
+ * userinfo dropped): a server URL may carry a key in its query, and this error is printed — an
+ * unreachable server, a refused or unusable URL.
+ */
+const withShownUrl = <E extends object>(error: E): E => {
+  const { _tag: _, ...fields } = { ...error } as Record<string, unknown>;
+  let changed = false;
+  for (const name of ["url", "input"]) {
+    const value = fields[name];
+    if (typeof value === "string" && shownUrl(value) !== value) {
+      fields[name] = shownUrl(value);
+      changed = true;
+    }
+  }
+  if (!changed) return error;
+  const Rebuilt = error.constructor as new (fields: Record<string, unknown>) => E;
+  return new Rebuilt(fields);
+};
+
+/**
  * Probes an MCP server's authorization: the unauthenticated request, every protected-resource
  * metadata location, and every metadata location of each authorization server it names (or of
  * its origin, as a 2025-03-26 client would, when it has no protected-resource metadata).
@@ -341,4 +362,4 @@ export const probeServer = Effect.fn("probeServer")(function* (
     authorizationServers,
     policy: effectivePolicy,
   } satisfies ProbeRecord;
-});
+}, Effect.mapError(withShownUrl));

@@ -162,6 +162,21 @@ describe("probeServer", () => {
     expect(error._tag).toBe("TransportError");
   });
 
+  it("a failed probe's error shows the server URL without its query values (a key it may carry)", async () => {
+    const server = await startScriptedServer();
+    const unreachable = `${server.origin}/mcp?api_key=k-3f9a1c`;
+    await server.close();
+    for (const url of [unreachable, "http://mcp.example/mcp?api_key=k-3f9a1c"]) {
+      const error = await Effect.runPromise(
+        probeServer(url).pipe(Effect.provide(OAuthHttp.layerFetch(probePolicy(url))), Effect.flip),
+      );
+      expect(["TransportError", "InsecureUrl"]).toContain(error._tag);
+      expect(error.message).toContain("api_key=…");
+      expect(JSON.stringify(error)).not.toContain("k-3f9a1c");
+      expect(error.message).not.toContain("k-3f9a1c");
+    }
+  });
+
   const misconfigured: readonly [string, Misconfiguration, PitfallId, number | undefined][] = [
     ["no S256", { pkceMethods: ["plain"] }, "no-s256", 200],
     ["no PKCE member at all", { pkceMethods: null }, "no-s256", 200],
