@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `authchart` executable: runs the command line and exits with its code. */
-import { NodeRuntime } from "@effect/platform-node";
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime";
 import { exitCodeOf, main } from "./main.js";
 
 NodeRuntime.runMain(main(process.argv), {

@@ -19,7 +19,7 @@
  */
 import { inspectorOptions } from "@authchart/core";
 import { Effect, Option, type Scope } from "effect";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import type { InspectionEvent } from "xstate";
 import { UsageError } from "./errors.js";
 import { dim, line, type OutputService, sanitize } from "./output.js";
@@ -71,9 +71,16 @@ const frame = (event: unknown): string =>
     typeof value === "bigint" ? value.toString() : value,
   );
 
+/** ws is loaded with --inspect only: the other commands start without it. */
 const connect = (url: URL) =>
+  Effect.flatMap(
+    Effect.promise(() => import("ws")),
+    ({ default: Socket }) => opened(Socket, url),
+  );
+
+const opened = (Socket: typeof WebSocket, url: URL) =>
   Effect.async<WebSocket, UsageError>((resume) => {
-    const socket = new WebSocket(url, { handshakeTimeout: CONNECT_TIMEOUT_MILLIS });
+    const socket = new Socket(url, { handshakeTimeout: CONNECT_TIMEOUT_MILLIS });
     const fail = (why: string) => {
       socket.removeAllListeners();
       socket.on("error", () => undefined);
@@ -110,7 +117,7 @@ const webSocketInspector = (url: URL, output: OutputService) =>
       Effect.promise(async () => {
         await settle();
         await settle();
-        if (socket.readyState !== WebSocket.OPEN) return;
+        if (socket.readyState !== socket.OPEN) return;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             socket.terminate();
@@ -143,7 +150,7 @@ const webSocketInspector = (url: URL, output: OutputService) =>
     const inspector = createInspector(
       {
         send: (event) => {
-          if (socket.readyState === WebSocket.OPEN) socket.send(frame(event));
+          if (socket.readyState === socket.OPEN) socket.send(frame(event));
         },
       },
       inspectorOptions(),

@@ -6,7 +6,7 @@
  */
 import { Command, HelpDoc, ValidationError } from "@effect/cli";
 import * as Span from "@effect/cli/HelpDoc/Span";
-import { NodeContext } from "@effect/platform-node";
+import * as NodeContext from "@effect/platform-node/NodeContext";
 import { Cause, Console, Effect, Exit, Option } from "effect";
 import { CommandFailed } from "./command.js";
 import { call } from "./commands/call.js";

@@ -7,9 +7,7 @@
  */
 import { type AuthchartError, asAuthchartError, type Session } from "@authchart/core";
 import { scrubText } from "@authchart/core/internals";
-import { authchartErrorOf, connect, McpConnectFailed } from "@authchart/mcp";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { McpConnectFailed } from "@authchart/mcp";
 import { Effect } from "effect";
 import { McpRequestFailed } from "./errors.js";
 import { version } from "./version.js";
@@ -19,10 +17,33 @@ export const CLIENT_INFO = { name: "authchart", version } as const;
 
 type McpFailure = AuthchartError | McpConnectFailed | McpRequestFailed;
 
+/**
+ * The MCP client and its SDK, loaded the first time a command talks MCP: `status`, `login`,
+ * `probe`, `trace` and `--help` start without loading the SDK (and its schema libraries).
+ */
+interface LoadedMcp {
+  readonly mcp: typeof import("@authchart/mcp");
+  readonly StreamableHTTPError: typeof import("@modelcontextprotocol/sdk/client/streamableHttp.js").StreamableHTTPError;
+  readonly McpError: typeof import("@modelcontextprotocol/sdk/types.js").McpError;
+}
+let loaded: LoadedMcp | undefined;
+const loadMcp = async (): Promise<LoadedMcp> => {
+  const [mcp, transport, types] = await Promise.all([
+    import("@authchart/mcp"),
+    import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]);
+  loaded = { mcp, StreamableHTTPError: transport.StreamableHTTPError, McpError: types.McpError };
+  return loaded;
+};
+
 /** A failure of an MCP operation as a typed error: authchart's as is, the SDK's described. */
 export const mcpFailure = (operation: string, error: unknown): McpFailure => {
-  if (error instanceof McpConnectFailed) return error;
-  const typed = authchartErrorOf(error);
+  // Nothing of MCP ran before it was loaded: any other failure is described as it is.
+  if (loaded === undefined) return asAuthchartError(operation, error);
+  const { mcp, McpError, StreamableHTTPError } = loaded;
+  if (error instanceof mcp.McpConnectFailed) return error;
+  const typed = mcp.authchartErrorOf(error);
   if (typed !== undefined) return typed;
   if (error instanceof McpError || error instanceof StreamableHTTPError)
     return new McpRequestFailed({
@@ -46,7 +67,8 @@ export const connectMcp = (session: Session, serverUrl: string) =>
   Effect.uninterruptibleMask((restore) =>
     restore(
       Effect.tryPromise({
-        try: (signal) => connect(serverUrl, { session, clientInfo: CLIENT_INFO, signal }),
+        try: async (signal) =>
+          (await loadMcp()).mcp.connect(serverUrl, { session, clientInfo: CLIENT_INFO, signal }),
         catch: (error) => mcpFailure("connecting", error),
       }),
     ).pipe(

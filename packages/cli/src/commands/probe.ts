@@ -16,7 +16,7 @@ import {
 } from "@authchart/core/check";
 import { OAuthHttp } from "@authchart/core/internals";
 import { Command, Options } from "@effect/cli";
-import { FileSystem } from "@effect/platform";
+import * as FileSystem from "@effect/platform/FileSystem";
 import { Effect, Option } from "effect";
 import { CommandFailed, runCommand } from "../command.js";
 import { ExitCode, UsageError } from "../errors.js";

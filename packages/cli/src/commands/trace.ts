@@ -11,7 +11,7 @@
  */
 import { readTrace, type TimelineEntry, timelineOf } from "@authchart/core/record";
 import { Args, Command, Options } from "@effect/cli";
-import { FileSystem } from "@effect/platform";
+import * as FileSystem from "@effect/platform/FileSystem";
 import { Effect, Either, Option } from "effect";
 import { runCommand } from "../command.js";
 import { classify, UsageError } from "../errors.js";

@@ -10,7 +10,7 @@
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-theft
  */
-import { KeyValueStore } from "@effect/platform";
+import * as KeyValueStore from "@effect/platform/KeyValueStore";
 import { Context, Effect, Layer, Option, Schema } from "effect";
 import { StoreFailed } from "../errors.js";
 import { ClientRegistration, DpopKey, type TokenKey, TokenSet } from "../schema/credentials.js";

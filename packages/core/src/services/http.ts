@@ -10,7 +10,9 @@
  * - a transport failure is described by its error code only: a message may quote a header value
  *   (a client secret in Basic credentials), so none is ever copied.
  */
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform";
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
+import * as HttpClient from "@effect/platform/HttpClient";
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest";
 import { Context, Effect, Layer, Option, Stream } from "effect";
 import {
   type HttpError,
