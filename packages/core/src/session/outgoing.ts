@@ -41,13 +41,21 @@ export const hasOrigin = (url: string, origin: string): boolean => {
   }
 };
 
-/** The URL of fetch's first argument, without building a Request, when it is a string or a URL. */
-export const urlOf = (input: string | URL | Request): string =>
-  typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+/**
+ * The absolute URL of fetch's first argument — without building a Request when it is an absolute
+ * URL string or a URL. A relative one is resolved as fetch would (against the document in a
+ * browser; Node refuses it, as fetch does), and anything else is stringified, as fetch does.
+ */
+export const urlOf = (input: string | URL | Request): string => {
+  if (input instanceof URL) return input.href;
+  if (input instanceof Request) return input.url;
+  const url = String(input);
+  return /^[a-z][a-z\d+.-]*:/i.test(url) ? url : new Request(url).url;
+};
 
 /** The fast reading applies: a URL, and a string body or none (nothing to buffer, no content-type to infer). */
 const isPlain = (input: string | URL | Request, init: RequestInit | undefined) =>
-  (typeof input === "string" || input instanceof URL) &&
+  ((typeof input === "string" && /^https?:/i.test(input)) || input instanceof URL) &&
   (init?.body === undefined || init.body === null || typeof init.body === "string");
 
 /** The request fetch's arguments describe: at once for the common call, else once its body is read. */

@@ -725,8 +725,15 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     } catch (error) {
       const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
       if (signal?.aborted) throw signal.reason;
+      // fetch refused what it was given (a relative URL in Node): fetch's TypeError, as fetch throws it.
+      let url: string;
+      try {
+        url = urlOf(input);
+      } catch {
+        throw error;
+      }
       throw new TransportError({
-        url: displayUrl(urlOf(input)),
+        url: displayUrl(url),
         reason: describeTransportFailure(error),
       });
     }

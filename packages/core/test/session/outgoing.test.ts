@@ -23,6 +23,17 @@ describe("hasOrigin", () => {
   });
 });
 
+describe("urlOf", () => {
+  it("reads a URL or an absolute string as it is, stringifies anything else, and resolves a relative one as fetch would (Node refuses it)", () => {
+    expect(urlOf("https://mcp.example.com/mcp")).toBe("https://mcp.example.com/mcp");
+    expect(urlOf(new URL("https://mcp.example.com/a/../mcp"))).toBe("https://mcp.example.com/mcp");
+    expect(urlOf({ toString: () => "https://mcp.example.com/x" } as unknown as string)).toBe(
+      "https://mcp.example.com/x",
+    );
+    expect(() => urlOf("/mcp")).toThrow(TypeError);
+  });
+});
+
 describe("readOutgoing", () => {
   it("reads a URL with a string body without building a Request: method normalized, init kept", () => {
     const signal = new AbortController().signal;
