@@ -187,7 +187,8 @@ const ipv6Groups = (host: string): readonly number[] | undefined => {
 /**
  * IPv6 ranges no remote server may point this client at: unspecified and loopback, unique-local
  * fc00::/7 (RFC 4193), link-local fe80::/10, multicast ff00::/8, and an IPv4-mapped
- * (::ffff:0:0/96) or NAT64 (64:ff9b::/96) address whose IPv4 part is local.
+ * (::ffff:0:0/96), IPv4-compatible (::/96), 6to4 (2002::/16) or NAT64 (64:ff9b::/96) address whose
+ * IPv4 part is local.
  */
 const isLocalIpv6 = (groups: readonly number[]): boolean => {
   const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = groups;
@@ -195,8 +196,12 @@ const isLocalIpv6 = (groups: readonly number[]): boolean => {
     if (g5 === 0 && (g7 === 0 || g7 === 1)) return true; // :: and ::1
   }
   if ((g0 & 0xfe00) === 0xfc00 || (g0 & 0xffc0) === 0xfe80 || (g0 & 0xff00) === 0xff00) return true;
+  // 6to4 (2002::/16, RFC 3056 §2) carries its IPv4 address in the second and third groups.
+  if (g0 === 0x2002) return isLocalIpv4([g1 >> 8, g1 & 0xff, g2 >> 8, g2 & 0xff]);
   const embedsV4 =
     (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) ||
+    // IPv4-compatible ::a.b.c.d (deprecated, RFC 4291 §2.5.5.1), still routed by some stacks
+    (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) ||
     (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0);
   return embedsV4 && isLocalIpv4([g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff]);
 };
@@ -216,7 +221,9 @@ export function isLocalNetworkHost(hostname: string): boolean {
   const literal = !bracketed && hostname.includes(":") ? `[${hostname}]` : hostname;
   const host = tryParseUrl(`http://${literal}/`)?.hostname;
   if (host === undefined) return false;
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  // A trailing dot names the same host (an absolute DNS name): `localhost.` is localhost.
+  const name = host.replace(/\.+$/, "");
+  if (name === "localhost" || name.endsWith(".localhost")) return true;
   const v4 = ipv4Octets(host);
   if (v4 !== undefined) return isLocalIpv4(v4);
   const v6 = ipv6Groups(host);

@@ -45,6 +45,13 @@ describe("isLocalNetworkHost (SSRF, RFC 9728 §7.7)", () => {
     "0x7f.1",
     "2130706433",
     "017700000001",
+    "localhost.",
+    "api.localhost.",
+    "127.0.0.1.",
+    "[::127.0.0.1]",
+    "[::a9fe:a9fe]",
+    "[2002:7f00:1::]",
+    "[2002:a00:1::1]",
   ])("%s is local", (host) => {
     expect(isLocalNetworkHost(host)).toBe(true);
   });
@@ -56,6 +63,8 @@ describe("isLocalNetworkHost (SSRF, RFC 9728 §7.7)", () => {
     "localhost.example.com",
     "[2001:db8::1]",
     "[::ffff:8.8.8.8]",
+    "[2002:808:808::1]",
+    "example.com.",
     "not a host",
   ])("%s is not", (host) => {
     expect(isLocalNetworkHost(host)).toBe(false);
