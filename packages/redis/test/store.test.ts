@@ -4,7 +4,7 @@
  * typed errors, versions that never go back, AOF across a kill, and Redis down as StoreFailed.
  */
 import { type CredentialStoreService, StoreFailed } from "@authchart/core";
-import { Effect, Option, Redacted } from "effect";
+import { Effect, Option, Redacted, Schedule } from "effect";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RedisAuthService, redisAuth } from "../src/layers.js";
@@ -23,6 +23,7 @@ import {
   REDIS_SETUP_TIMEOUT_MILLIS,
   type RedisServer,
   startRedisServer,
+  untilAnswers,
 } from "./support/redis-server.js";
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
@@ -186,10 +187,11 @@ describe("the Redis credential store", () => {
 
   it("keeps what it acknowledged across a kill of Redis (AOF), and serves again once it is back", async (context) => {
     if (server === undefined) return context.skip(skipReason);
-    const { store } = await open();
+    const { store, connection } = await open();
     await run(store.saveClient(client));
     await run(store.saveTokens(tokens(key, 9)));
     await server.restart();
+    await untilAnswers(connection.redis);
     expect(Option.getOrThrow(await run(store.loadTokens(key)))).toEqual(tokens(key, 9));
     expect(Option.getOrThrow(await run(store.loadClient(issuer)))).toEqual(client);
     await run(store.saveTokens(tokens(key, 10)));
@@ -198,7 +200,9 @@ describe("the Redis credential store", () => {
 
   it("Redis down: every operation is a StoreFailed within the operation's bound, no secret in it; back up, it serves", async (context) => {
     if (server === undefined) return context.skip(skipReason);
-    const { store } = await open({ operationTimeoutMillis: 500 });
+    const { store, connection } = await open({ operationTimeoutMillis: 500 });
+    // Connected first: on a loaded machine connecting alone can take longer than 500 ms.
+    await untilAnswers(connection.redis);
     await run(store.saveTokens(tokens(key, 1)));
     await server.kill();
     try {
@@ -212,8 +216,9 @@ describe("the Redis credential store", () => {
         store.saveSession(serverUrl, "{}"),
         store.loadDpopKey(key),
       ];
-      for (const operation of operations) {
-        const error = await failure(operation);
+      // All at once: each is bounded on its own.
+      const errors = await Promise.all(operations.map(failure));
+      for (const error of errors) {
         expect(error).toBeInstanceOf(StoreFailed);
         expect(error.reason).toMatch(/^Redis (is unreachable \(|did not answer within)/);
         for (const secret of secrets) expect(error.message).not.toContain(secret);
@@ -221,7 +226,19 @@ describe("the Redis credential store", () => {
     } finally {
       await server.start();
     }
-    expect(Option.getOrThrow(await run(store.loadTokens(key))).version).toBe(1);
+    // Back up: once the store's own connection answers again, it serves what it had. (A read
+    // slower than 500 ms on a loaded machine is the StoreFailed above, and tried again.)
+    await untilAnswers(connection.redis);
+    const stored = await run(
+      store.loadTokens(key).pipe(
+        Effect.retry({
+          while: (error) => error.reason.startsWith("Redis did not answer"),
+          schedule: Schedule.spaced("100 millis"),
+          times: 50,
+        }),
+      ),
+    );
+    expect(Option.getOrThrow(stored).version).toBe(1);
   });
 
   it("a password in the URL never reaches an error", async (context) => {
@@ -232,6 +249,10 @@ describe("the Redis credential store", () => {
       operationTimeoutMillis: 300,
     });
     opened.push(auth);
+    // The refusal seen first (on a loaded machine 300 ms can pass before it is): the client
+    // reconnects once its connection was refused.
+    for (let i = 0; auth.connection.redis.status !== "reconnecting" && i < 1_000; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const error = await failure(auth.store.loadTokens(key));
     expect(error.reason).toMatch(/^Redis is unreachable \(ECONNREFUSED\)/);
     expect(error.message).not.toContain("PASSWORD");

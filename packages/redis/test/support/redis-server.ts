@@ -235,3 +235,29 @@ export const startRedisServer = async (executablePath: string): Promise<RedisSer
     },
   };
 };
+
+/**
+ * Waits until `redis` (a client under test, reconnecting by itself) answers PING, for at most
+ * `deadlineMillis`: a Redis just restarted on a loaded machine takes longer to be reached again
+ * than an operation's bound allows, and a test that goes on with "Redis is back" must not race
+ * that. Rejects, naming the deadline, if it never answers.
+ */
+export const untilAnswers = async (
+  redis: { ping: () => Promise<unknown> },
+  deadlineMillis = 30_000,
+): Promise<void> => {
+  const deadline = Date.now() + deadlineMillis;
+  for (;;) {
+    const answered = await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 1_000)),
+    ]);
+    if (answered) return;
+    if (Date.now() > deadline)
+      throw new Error(`Redis did not answer PING within ${deadlineMillis} ms of its restart`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
