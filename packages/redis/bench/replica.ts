@@ -98,7 +98,9 @@ for (let i = 0; i < Number(env("SESSIONS")); i++) {
         logins++;
         throw new Error("a replica must not log in");
       },
-      config: { refreshSkewMillis: Number(env("REFRESH_SKEW_MILLIS")) },
+      // The skew as given (core caps it at half the token's lifetime), not a tenth of the
+      // lifetime: short-lived test tokens are refreshed as far ahead as a one-hour token is.
+      config: { refreshSkewMillis: Number(env("REFRESH_SKEW_MILLIS")), refreshAheadFraction: 1 },
       fetch: transport,
     }),
   );
@@ -140,9 +142,11 @@ const call = async (session: Session, n: number) => {
     if (!text.includes(`call ${n}`)) return fail("unexpected answer");
   } catch (error) {
     calls++;
+    // core's errors carry no secret in their message (its redaction rule): the tag and the
+    // message say why the call failed.
     return fail(
       typeof error === "object" && error !== null && "_tag" in error
-        ? String(error._tag)
+        ? `${String(error._tag)}: ${error instanceof Error ? error.message.slice(0, 200) : ""}`
         : error instanceof Error
           ? error.name
           : "thrown",
@@ -151,6 +155,19 @@ const call = async (session: Session, n: number) => {
   const millis = performance.now() - started;
   const adopted = session.state().token?.version !== versionBefore && refreshes === refreshesBefore;
   (adopted ? adoptedMillis : otherMillis).push(millis);
+};
+
+/**
+ * The oldest token version this process's sessions hold, printed when it changes (looked at
+ * every 50 ms while calls run: the parent restarts Redis once every replica holds the newest).
+ */
+let held: number | undefined;
+const reportHeld = () => {
+  const oldest = Math.min(...sessions.map((session) => session.state().token?.version ?? 0));
+  if (oldest !== held) {
+    held = oldest;
+    process.stdout.write(`holds ${oldest}\n`);
+  }
 };
 
 const caller = async (session: Session, id: number) => {
@@ -167,12 +184,14 @@ const median = (values: readonly number[]) => {
 };
 
 let running: Promise<unknown> | undefined;
+let reporting: ReturnType<typeof setInterval> | undefined;
 const lines = createInterface({ input: process.stdin });
 process.stdout.write("ready\n");
 for await (const line of lines) {
   const command = line.trim();
   if (command === "go" && running === undefined) {
     const concurrency = Number(env("CONCURRENCY"));
+    reporting = setInterval(reportHeld, 50);
     running = Promise.all(
       sessions.flatMap((session, s) =>
         Array.from({ length: concurrency }, (_, c) => caller(session, s * concurrency + c)),
@@ -184,6 +203,7 @@ for await (const line of lines) {
   else if (command === "stop") break;
 }
 stopping = true;
+clearInterval(reporting);
 armed = false;
 resume?.();
 await running;

@@ -6,7 +6,8 @@
  * server; one login in this process over the Redis store; then REPLICAS child processes
  * (bench/replica.ts), each with its sessions and callers, for the run's duration. Optionally, in
  * the middle: the replica that holds the lock in the middle of a refresh (paused just before its
- * refresh request) is SIGKILLed and replaced, and Redis is SIGKILLed and restarted from its AOF.
+ * refresh request) is SIGKILLed and replaced (by one more replica started with the others and
+ * idle until then), and Redis is SIGKILLed and restarted from its AOF.
  *
  * Counts come from the testkit's request log (refresh requests and their answers, logins) and
  * from the replicas (calls, failures, refresh tokens presented, calls that took up another
@@ -16,7 +17,7 @@ import { createSession } from "@authchart/core";
 import { startTestkit, type Testkit } from "@authchart/testkit";
 import { Redis } from "ioredis";
 import { redisAuth } from "../src/layers.js";
-import { type Child, startChild, stopChildren } from "../test/support/children.js";
+import { type Child, prepareChild, startChild, stopChildren } from "../test/support/children.js";
 import type { RedisServer } from "../test/support/redis-server.js";
 import type { ReplicaResult } from "./replica.js";
 
@@ -28,14 +29,23 @@ export interface ReplicasOptions {
   readonly concurrency: number;
   readonly durationMillis: number;
   readonly accessTokenTtlSeconds: number;
-  /** Refresh this long before expiry (core's refreshSkewMillis). */
+  /**
+   * Refresh this long before expiry (core's refreshSkewMillis; core goes no further ahead than
+   * half a token's lifetime).
+   */
   readonly refreshSkewMillis: number;
   readonly leaseMillis: number;
   /** A pause between one caller's calls. Default 0. */
   readonly pauseMillis?: number | undefined;
-  /** Kill the lock holder mid-refresh once this fraction of the run has passed. */
+  /**
+   * Kill the lock holder mid-refresh: the first replica to refresh once this fraction of the run
+   * has passed (the run goes on past its duration until one did).
+   */
   readonly killHolderAt?: number | undefined;
-  /** Restart Redis (SIGKILL, start from the AOF) once this fraction of the run has passed. */
+  /**
+   * Restart Redis (SIGKILL, start from the AOF) once this fraction of the run has passed and no
+   * refresh is under way (after the kill's, if any); the run goes on until a refresh after it.
+   */
   readonly restartRedisAt?: number | undefined;
   readonly log?: ((line: string) => void) | undefined;
 }
@@ -52,8 +62,15 @@ export interface ReplicasReport {
   readonly replicaRefreshes: number;
   /** Refresh tokens presented more than once across replicas (a rotation refreshed twice). */
   readonly reusedRefreshTokens: number;
-  /** The most refreshes the run's length allows with one refresh per token lifetime. */
-  readonly rotationsAllowed: number;
+  /**
+   * The shortest time between two refresh requests the authorization server answered, and the
+   * least it may be. core refreshes a token no sooner than half its lifetime after it was
+   * obtained: two refreshes of one rotation — a replica refreshing again instead of taking up
+   * the stored token set, even with the new refresh token — would come right after each other.
+   * Load only makes the gaps longer. Undefined with fewer than two refreshes.
+   */
+  readonly closestRefreshesMillis: number | undefined;
+  readonly refreshesApartAtLeastMillis: number;
   /** Authorization requests during the run (logins after the first), and replicas' attempts to log in. */
   readonly extraAuthorizations: number;
   readonly replicaLogins: number;
@@ -132,7 +149,12 @@ export const runReplicas = async (
   server: RedisServer,
   options: ReplicasOptions,
 ): Promise<ReplicasReport> => {
-  const log = options.log ?? (() => undefined);
+  const logLine = options.log ?? (() => undefined);
+  const t0 = Date.now();
+  const log = (line: string) => logLine(`+${((Date.now() - t0) / 1000).toFixed(1)} s ${line}`);
+  // Bundled while the testkit starts and the user logs in.
+  const bundled = prepareChild("bench/replica.ts");
+  bundled.catch(() => undefined);
   const kit = await startTestkit({
     authServer: {
       accessTokenTtlSeconds: options.accessTokenTtlSeconds,
@@ -141,6 +163,8 @@ export const runReplicas = async (
   });
   try {
     await loginOnce(kit, server.url);
+    await bundled;
+    log("testkit started, logged in, replica bundled");
     kit.clearLog();
     const env = {
       REDIS_URL: server.url,
@@ -156,22 +180,32 @@ export const runReplicas = async (
     };
     /** Every refresh token presented, as the replicas print them (a killed one's too). */
     const presented: string[] = [];
+    /** The token version each replica's sessions hold (the oldest of them), as last reported. */
+    const holds = new Map<Child, number>();
     const start = async () => {
-      const child = startChild("bench/replica.ts", env);
+      const child = await startChild("bench/replica.ts", env);
       child.onLine((line) => {
         if (line.startsWith("refresh ")) presented.push(line.slice("refresh ".length));
+        else if (line.startsWith("holds ")) holds.set(child, Number(line.slice("holds ".length)));
       });
       await child.line((line) => line === "ready");
       return child;
     };
-    log(`starting ${options.replicas} replicas`);
-    const replicas: Child[] = await Promise.all(
-      Array.from({ length: options.replicas }, () => start()),
+    // With a holder to kill, one more: its replacement, started now with the others (a process
+    // started mid-run on a busy machine took seconds to come up), idle until it takes the
+    // killed one's place.
+    const spares = options.killHolderAt === undefined ? 0 : 1;
+    log(`starting ${options.replicas} replicas${spares > 0 ? " and a replacement" : ""}`);
+    const started = await Promise.all(
+      Array.from({ length: options.replicas + spares }, () => start()),
     );
+    const replicas: Child[] = started.slice(0, options.replicas);
+    let replacement: Child | undefined = started[options.replicas];
+    log("replicas ready");
     const finished: ReplicaResult[] = [];
     let killedHolder = false;
-    /** The killed replica's replacement, starting. */
-    let replacing: Promise<void> = Promise.resolve();
+    /** The newest version a replica held when the holder was killed. */
+    let heldAtKill = 0;
     let restartedRedis = false;
     let redisCommands = 0;
     let commandsBase = await commandsProcessed(server.url);
@@ -183,15 +217,16 @@ export const runReplicas = async (
         .then(async () => {
           if (killedHolder) return child.send("continue");
           killedHolder = true;
+          heldAtKill = Math.max(0, ...holds.values());
           for (const other of replicas) if (other !== child) other.send("disarm");
           log(`killing pid ${child.process.pid}: it holds the lock in the middle of a refresh`);
           replicas.splice(replicas.indexOf(child), 1);
           child.process.kill("SIGKILL");
-          replacing = child.exited.then(async () => {
-            const replacement = await start();
+          if (replacement !== undefined) {
             replicas.push(replacement);
             replacement.send("go");
-          });
+            replacement = undefined;
+          }
         })
         .catch(() => undefined);
     };
@@ -200,44 +235,73 @@ export const runReplicas = async (
       child.send("go");
     }
     const began = Date.now();
-    const at = (fraction: number | undefined) =>
-      fraction === undefined ? undefined : began + fraction * options.durationMillis;
-    const events = [
-      {
-        when: at(options.killHolderAt),
-        run: async () => {
-          log("arming: the next replica to refresh pauses mid-refresh and is killed");
-          for (const child of replicas) child.send("arm");
-        },
-      },
-      {
-        when: at(options.restartRedisAt),
-        run: async () => {
-          redisCommands += (await commandsProcessed(server.url)) - commandsBase;
-          log("restarting Redis (SIGKILL, then from its AOF)");
-          await server.restart();
-          restartedRedis = true;
-          commandsBase = 0;
-        },
-      },
-    ]
-      .filter(
-        (event): event is { when: number; run: () => Promise<void> } => event.when !== undefined,
-      )
-      .sort((a, b) => a.when - b.when);
-    for (const event of events) {
-      await sleep(Math.max(0, event.when - Date.now()));
-      await event.run();
+    const deadline = began + options.durationMillis + 120_000;
+    /** Waits until `done()`, checking every 50 ms; past the deadline, fails saying for what. */
+    const until = async (done: () => boolean, what: string) => {
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`the run gave up waiting for ${what}`);
+        await sleep(50);
+      }
+    };
+    const refreshesAnswered = () =>
+      kit.requests.filter((r) => r.kind === "token" && r.grantType === "refresh_token").length;
+    /** The version every running replica holds, if they all hold the same one. */
+    const commonHold = () => {
+      const versions = new Set(replicas.map((child) => holds.get(child)));
+      const [only] = versions;
+      return versions.size === 1 && only !== undefined ? only : undefined;
+    };
+
+    // The disruptions come at the given fractions of the run at the earliest, and each when the
+    // run has reached the point it is about, whatever the machine's speed: the kill at a refresh
+    // (paused before its request), the restart when no refresh is under way — every replica
+    // holds a token refreshed since the kill (or since the restart's time came), so the next
+    // refresh is half a token's lifetime away. The run ends after its duration, once both
+    // happened and a refresh was answered after the restart (the token set Redis kept is the
+    // one the next refresh presents).
+    const killing = options.killHolderAt !== undefined;
+    if (killing) {
+      await sleep(
+        Math.max(0, began + (options.killHolderAt ?? 0) * options.durationMillis - Date.now()),
+      );
+      log("arming: the next replica to refresh pauses mid-refresh and is killed");
+      for (const child of replicas) child.send("arm");
+    }
+    let answeredAtRestart = 0;
+    if (options.restartRedisAt !== undefined) {
+      await sleep(
+        Math.max(0, began + options.restartRedisAt * options.durationMillis - Date.now()),
+      );
+      await until(() => !killing || killedHolder, "a replica to refresh, to kill it there");
+      const before = killing ? heldAtKill : Math.max(0, ...holds.values());
+      await until(
+        () => (commonHold() ?? 0) > before,
+        "every replica to hold a token refreshed after the kill (or the restart's time)",
+      );
+      redisCommands += (await commandsProcessed(server.url)) - commandsBase;
+      answeredAtRestart = refreshesAnswered();
+      log("restarting Redis (SIGKILL, then from its AOF)");
+      await server.restart();
+      log("Redis is back");
+      restartedRedis = true;
+      commandsBase = 0;
     }
     await sleep(Math.max(0, began + options.durationMillis - Date.now()));
-    // A replacement still starting is waited for (it is in `replicas` once it runs).
-    await replacing;
-    for (const child of [...replicas]) child.send("stop");
-    for (const child of [...replicas]) {
+    await until(() => !killing || killedHolder, "a replica to refresh, to kill it there");
+    await until(
+      () => !restartedRedis || refreshesAnswered() > answeredAtRestart,
+      "a refresh after the restart of Redis",
+    );
+    log("stopping");
+    // A replacement that never took a place stops too (an idle session may have refreshed).
+    const running = replacement === undefined ? [...replicas] : [...replicas, replacement];
+    for (const child of running) child.send("stop");
+    for (const child of running) {
       const line = await child.line((l) => l.startsWith('{"result"'));
       finished.push((JSON.parse(line) as { result: ReplicaResult }).result);
     }
     redisCommands += (await commandsProcessed(server.url)) - commandsBase;
+    log("stopped");
 
     const refreshes = kit.requests.filter(
       (r) => r.kind === "token" && r.grantType === "refresh_token",
@@ -260,11 +324,12 @@ export const runReplicas = async (
       refusedRefreshes: refreshes.filter((r) => r.status !== 200).length,
       replicaRefreshes: presented.length,
       reusedRefreshTokens: presented.length - new Set(presented).size,
-      // One refresh per (lifetime - skew) at most, plus the first and one after each disruption.
-      rotationsAllowed:
-        Math.ceil(
-          options.durationMillis / Math.max(1, lifetimeMillis - options.refreshSkewMillis),
-        ) + 3,
+      closestRefreshesMillis:
+        refreshes.length < 2
+          ? undefined
+          : Math.min(...refreshes.slice(1).map((r, i) => r.at - (refreshes[i]?.at ?? 0))),
+      // Half the lifetime, less a second: servers round a token's expiry down to the second.
+      refreshesApartAtLeastMillis: lifetimeMillis / 2 - 1_000,
       extraAuthorizations: kit.count("authorization"),
       replicaLogins: finished.reduce((n, r) => n + r.logins, 0),
       adoptedCalls: added.length,

@@ -2,13 +2,15 @@
  * The issue's run: 8 replicas (real processes), each with 50 concurrent callers on one grant,
  * rotating refresh tokens and short-lived access tokens; in the middle the replica holding the
  * lock in the middle of a refresh is SIGKILLed (and replaced), and Redis is SIGKILLed and
- * restarted from its AOF. Exactly one refresh per rotation across all processes (no refresh
- * token presented twice, no more refreshes than the token lifetime allows), no invalid_grant,
- * no failed call, no login. The duration is AUTHCHART_REPLICAS_SECONDS (default 20; the issue's
- * 30 with `AUTHCHART_REPLICAS_SECONDS=30`).
+ * restarted from its AOF when no refresh is under way. Exactly one refresh per rotation across
+ * all processes (no refresh token presented twice, no second refresh within a rotation), no
+ * invalid_grant, no failed call, no login. The disruptions wait for the run to reach them
+ * (bench/run-replicas.ts), so a slow machine makes the run longer, not different. The duration
+ * is AUTHCHART_REPLICAS_SECONDS (default 20; the issue's 30 with `AUTHCHART_REPLICAS_SECONDS=30`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runReplicas } from "../bench/run-replicas.js";
+import { removeChildBundles } from "./support/children.js";
 import {
   ensureRedisServer,
   REDIS_SETUP_TIMEOUT_MILLIS,
@@ -30,6 +32,7 @@ beforeAll(async () => {
 }, REDIS_SETUP_TIMEOUT_MILLIS);
 afterAll(async () => {
   await server?.stop();
+  await removeChildBundles();
 });
 
 describe("many replicas, one grant", () => {
@@ -62,9 +65,14 @@ describe("many replicas, one grant", () => {
       // One refresh per rotation: no refresh token presented twice, by any replica…
       expect(report.reusedRefreshTokens).toBe(0);
       expect(report.replicaRefreshes).toBe(report.refreshRequests);
-      // …and not one refresh per replica: no more than the token lifetime calls for.
+      // …and not one refresh per replica: no second refresh of a rotation, even with the new
+      // refresh token — refreshes are never closer than core's earliest refresh of a token.
+      // (Rotations did happen: the run waits for the takeover after the kill and for a
+      // refresh after the restart.)
       expect(report.refreshRequests).toBeGreaterThanOrEqual(2);
-      expect(report.refreshRequests).toBeLessThanOrEqual(report.rotationsAllowed);
+      expect(report.closestRefreshesMillis).toBeGreaterThanOrEqual(
+        report.refreshesApartAtLeastMillis,
+      );
       expect(report.extraAuthorizations).toBe(0);
       expect(report.replicaLogins).toBe(0);
     },

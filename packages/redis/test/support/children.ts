@@ -1,20 +1,81 @@
 /**
  * Real child processes for the cross-process tests and the replicas bench: a program of this
- * package run with vite-node (the sources, as the tests use them), spoken to by lines on stdin
- * and stdout.
+ * package, spoken to by lines on stdin and stdout.
+ *
+ * Each program is bundled once per test process (`prepareChild`), with the esbuild that vite —
+ * vitest's bundler — ships: the sources of this package and of core with the "@authchart/source"
+ * condition (the TypeScript the tests run on, as vitest.shared.ts resolves it) and every
+ * dependency in one file, run with plain node. Started with vite-node instead, each child
+ * transformed core's sources and loaded effect's hundreds of modules itself: ~4 s a child on a
+ * loaded 2-core machine against ~1 s, and the many-replicas test starts nine.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, "..", "..");
-const viteNode = join(
-  dirname(createRequire(import.meta.url).resolve("vite-node/package.json")),
-  "vite-node.mjs",
-);
+
+/** What is used here of esbuild's API (https://esbuild.github.io/api/#build). */
+interface Esbuild {
+  readonly build: (options: Record<string, unknown>) => Promise<unknown>;
+}
+
+/** The esbuild vite depends on, vite being the one vitest depends on. */
+const loadEsbuild = async (): Promise<Esbuild> => {
+  const fromVitest = createRequire(createRequire(import.meta.url).resolve("vitest/package.json"));
+  const fromVite = createRequire(fromVitest.resolve("vite/package.json"));
+  return (await import(pathToFileURL(fromVite.resolve("esbuild")).href)) as Esbuild;
+};
+
+let buildDirectory: Promise<string> | undefined;
+const bundles = new Map<string, Promise<string>>();
+
+/** The bundle of `program` (a path in this package), built on first use. */
+export const prepareChild = (program: string): Promise<string> => {
+  let bundle = bundles.get(program);
+  if (bundle === undefined) {
+    bundle = (async () => {
+      buildDirectory ??= mkdtemp(join(tmpdir(), "authchart-redis-children-")).then((dir) => {
+        process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+        return dir;
+      });
+      const outfile = join(await buildDirectory, `${basename(program, ".ts")}.mjs`);
+      const esbuild = await loadEsbuild();
+      await esbuild.build({
+        absWorkingDir: packageDir,
+        entryPoints: [join(packageDir, program)],
+        outfile,
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        conditions: ["@authchart/source", "module"],
+        // CommonJS dependencies (ioredis) require node's modules; an ES module has no `require`.
+        banner: {
+          js: 'import { createRequire as __authchartRequire } from "node:module"; const require = __authchartRequire(import.meta.url);',
+        },
+        logLevel: "error",
+      });
+      return outfile;
+    })();
+    bundles.set(program, bundle);
+  }
+  return bundle;
+};
+
+/** Removes the bundles (they are removed at exit too). */
+export const removeChildBundles = async () => {
+  const dir = await buildDirectory;
+  bundles.clear();
+  buildDirectory = undefined;
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+};
 
 export interface Child {
   readonly process: ChildProcessWithoutNullStreams;
@@ -30,12 +91,13 @@ export interface Child {
 const started: Child[] = [];
 
 /** Starts `program` (a path in this package) with `env` added to this process's environment. */
-export const startChild = (program: string, env: Record<string, string>): Child => {
-  const child = spawn(
-    process.execPath,
-    [viteNode, "--config", join(packageDir, "vitest.config.ts"), join(packageDir, program)],
-    { cwd: packageDir, env: { ...process.env, ...env }, stdio: "pipe" },
-  );
+export const startChild = async (program: string, env: Record<string, string>): Promise<Child> => {
+  const bundle = await prepareChild(program);
+  const child = spawn(process.execPath, [bundle], {
+    cwd: packageDir,
+    env: { ...process.env, ...env },
+    stdio: "pipe",
+  });
   let stderr = "";
   child.stderr.on("data", (chunk) => {
     stderr += String(chunk);
