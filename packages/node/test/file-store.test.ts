@@ -14,7 +14,7 @@ import {
   tokenStoreKey,
 } from "@authchart/core";
 import { startTestkit } from "@authchart/testkit";
-import { Effect, Option, Redacted } from "effect";
+import { Deferred, Effect, Option, Redacted } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeFileLock } from "../src/file-lock.js";
 import {
@@ -350,24 +350,30 @@ describe("withStoreWriteLock: the store's write lock for a file of one's own", (
     const store = await fileStore({ directory });
     const order: string[] = [];
     await run(
-      Effect.all(
-        [
-          withStoreWriteLock(
-            directory,
-            Effect.gen(function* () {
-              order.push("mine: start");
-              yield* Effect.sleep("50 millis");
-              order.push("mine: end");
-            }),
-            { operation: "x" },
-          ),
-          Effect.sleep("10 millis").pipe(
-            Effect.zipRight(store.saveSession(serverUrl, sessionJson)),
-            Effect.tap(() => Effect.sync(() => order.push("store: saved"))),
-          ),
-        ],
-        { concurrency: "unbounded" },
-      ),
+      Effect.gen(function* () {
+        // The store's write starts once this one holds the lock (not after a guessed delay: on
+        // a loaded machine taking the lock can take longer than any guess).
+        const holding = yield* Deferred.make<void>();
+        yield* Effect.all(
+          [
+            withStoreWriteLock(
+              directory,
+              Effect.gen(function* () {
+                order.push("mine: start");
+                yield* Deferred.succeed(holding, undefined);
+                yield* Effect.sleep("50 millis");
+                order.push("mine: end");
+              }),
+              { operation: "x" },
+            ),
+            Deferred.await(holding).pipe(
+              Effect.zipRight(store.saveSession(serverUrl, sessionJson)),
+              Effect.tap(() => Effect.sync(() => order.push("store: saved"))),
+            ),
+          ],
+          { concurrency: "unbounded" },
+        );
+      }),
     );
     expect(order).toEqual(["mine: start", "mine: end", "store: saved"]);
   });
