@@ -145,7 +145,8 @@ describe("NodeAuth.layer", () => {
     let launches = 0;
     const session = await createSession({
       serverUrl: k.mcpUrl,
-      client: { ...client, redirectUris: ["http://127.0.0.1:33461/callback"] },
+      // An ephemeral port (RFC 8252 §7.3): a fixed one can be held by any loopback connection.
+      client: { ...client, redirectUris: ["http://127.0.0.1:0/callback"] },
       layer: NodeAuth.layer({
         directory,
         http: { allowInsecureLoopback: true },
