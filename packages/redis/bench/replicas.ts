@@ -77,6 +77,10 @@ const rows: Array<[string, string]> = [
         ).toFixed(2),
   ],
   ["refresh tokens presented twice", String(report.reusedRefreshTokens)],
+  [
+    "closest two refreshes (no closer than)",
+    `${report.closestRefreshesMillis === undefined ? "-" : `${report.closestRefreshesMillis} ms`} (${report.refreshesApartAtLeastMillis} ms)`,
+  ],
   ["logins after the first", String(report.extraAuthorizations)],
   ["calls that took up another replica's refresh", String(report.adoptedCalls)],
   [
