@@ -51,8 +51,8 @@ const rows: Array<[string, string]> = [
   ["replicas × sessions × callers", `${o.replicas} × ${o.sessions} × ${o.concurrency}`],
   ["duration", `${o.durationMillis / 1000} s`],
   [
-    "access token lifetime / refresh ahead / lease",
-    `${o.accessTokenTtlSeconds} s / ${o.refreshSkewMillis / 1000} s / ${o.leaseMillis / 1000} s`,
+    "access token lifetime / refresh ahead (≤ half) / lease",
+    `${o.accessTokenTtlSeconds} s / ${Math.min(o.refreshSkewMillis, o.accessTokenTtlSeconds * 500) / 1000} s / ${o.leaseMillis / 1000} s`,
   ],
   [
     "holder killed mid-refresh / Redis restarted",
