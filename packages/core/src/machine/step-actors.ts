@@ -19,6 +19,7 @@ import {
 } from "../errors.js";
 import { asksForEphemeralPort } from "../protocol/loopback-redirect.js";
 import {
+  adjustApiRequest,
   adjustTokenRequest,
   formResponseAdjustment,
   preferredAuthMethod,
@@ -166,8 +167,37 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
         });
       const client = yield* resolveClient(issuer, pre.clientId, settings);
       bindIfWildcard(issuer, client.clientId);
-      return { issuer, metadata, client, signingKey: signingKeyFor(settings, issuer) };
+      return {
+        issuer,
+        metadata,
+        client,
+        signingKey: signingKeyFor(settings, issuer),
+        quirks: quirksAt(issuer),
+      };
     });
+  /**
+   * A grant's token set with what the profile changed in its request, for the trace: the
+   * parameters adjustApiRequest adjusts (for `request`), then client authentication, form-encoded
+   * answer and User-Agent (tokenRequestAdjustments).
+   */
+  const adjustedGrant = (
+    context: {
+      readonly quirks: ResolvedQuirks | undefined;
+      readonly client: ClientRegistration;
+      readonly signingKey: ClientSigningKey | undefined;
+    },
+    request: "client_credentials" | "jwt_bearer",
+    parts: { readonly resource: string; readonly scopes: readonly string[] },
+    tokens: TokenSet,
+  ): Adjusted<TokenInfo> => ({
+    ...toTokenInfo(tokens, "authorization"),
+    adjustments: tokenRequestAdjustments(
+      context.quirks,
+      context.client,
+      context.signingKey,
+      adjustApiRequest(context.quirks, parts, request).adjustments,
+    ),
+  });
   /** The refresh itself, run under the token's lock (see refreshToken). */
   const refreshUnderLock = (
     input: RefreshActorInput,
@@ -371,12 +401,11 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       (input: DirectGrantActorInput) =>
         Effect.gen(function* () {
           const context = yield* configuredClientAt(input.authServer);
-          const tokens = yield* clientCredentials({
-            ...context,
-            resource: input.resource,
-            scopes: input.scopes,
-          });
-          return toTokenInfo(tokens, "authorization");
+          const tokens = yield* atServer(
+            context.issuer,
+            clientCredentials({ ...context, resource: input.resource, scopes: input.scopes }),
+          );
+          return adjustedGrant(context, "client_credentials", input, tokens);
         }),
     ),
     requestJwtBearer: effectActor("jwtBearer", runtime, (input: DirectGrantActorInput) =>
@@ -387,13 +416,16 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             reason: "no jwt_bearer grant is configured",
           });
         const context = yield* configuredClientAt(input.authServer);
-        const tokens = yield* jwtBearerGrant({
-          ...context,
-          assertion: suppliedSecret(grant.assertion, "the workload identity token"),
-          resource: input.resource,
-          scopes: input.scopes,
-        });
-        return toTokenInfo(tokens, "authorization");
+        const tokens = yield* atServer(
+          context.issuer,
+          jwtBearerGrant({
+            ...context,
+            assertion: suppliedSecret(grant.assertion, "the workload identity token"),
+            resource: input.resource,
+            scopes: input.scopes,
+          }),
+        );
+        return adjustedGrant(context, "jwt_bearer", input, tokens);
       }),
     ),
     requestIdJag: effectActor("requestIdJag", runtime, (input: DirectGrantActorInput) =>
@@ -410,35 +442,50 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             : (yield* discoverAuthServer(idp.issuer)).metadata;
         const now = yield* Clock.currentTimeMillis;
         const subjectToken = yield* suppliedSecret(grant.idToken, "the user's ID token");
-        const idJag = yield* requestIdJag({
-          idp: {
-            issuer: idp.issuer,
-            metadata,
-            client: {
-              issuer: idp.issuer,
-              kind: "pre-registered",
-              clientId: idp.clientId,
-              clientSecret: idp.clientSecret,
-              tokenEndpointAuthMethod:
-                idp.tokenEndpointAuthMethod ??
-                (idp.signingKey
-                  ? "private_key_jwt"
-                  : idp.clientSecret
-                    ? "client_secret_basic"
-                    : "none"),
-              redirectUris: [],
-              registeredAt: now,
-            },
-            signingKey: idp.signingKey,
-          },
-          subjectToken,
-          audience: input.authServer.issuer,
-          resource: input.resource,
-          scopes: input.scopes,
-        });
-        const granted: IdJagGrantActorInput["idJag"] = {
+        // The identity provider's profile, by its own issuer: the request goes to its endpoint.
+        const quirks = quirksAt(idp.issuer);
+        const configured: ClientRegistration = {
+          issuer: idp.issuer,
+          kind: "pre-registered",
+          clientId: idp.clientId,
+          clientSecret: idp.clientSecret,
+          tokenEndpointAuthMethod: idp.tokenEndpointAuthMethod,
+          redirectUris: [],
+          registeredAt: now,
+        };
+        // The configured method; else the profile's, when the credentials allow it (clientAuth
+        // picks it for a client that names none); else the one the credentials suggest.
+        const client: ClientRegistration = {
+          ...configured,
+          tokenEndpointAuthMethod:
+            idp.tokenEndpointAuthMethod ??
+            (preferredMethodUsable(preferredAuthMethod(quirks)?.method, configured, idp.signingKey)
+              ? undefined
+              : idp.signingKey
+                ? "private_key_jwt"
+                : idp.clientSecret
+                  ? "client_secret_basic"
+                  : "none"),
+        };
+        const idJag = yield* atServer(
+          idp.issuer,
+          requestIdJag({
+            idp: { issuer: idp.issuer, metadata, client, signingKey: idp.signingKey, quirks },
+            subjectToken,
+            audience: input.authServer.issuer,
+            resource: input.resource,
+            scopes: input.scopes,
+          }),
+        );
+        const granted: Adjusted<IdJagGrantActorInput["idJag"]> = {
           assertion: idJag.assertion,
           scopes: idJag.scopes,
+          adjustments: tokenRequestAdjustments(
+            quirks,
+            client,
+            idp.signingKey,
+            adjustApiRequest(quirks, input, "token_exchange").adjustments,
+          ),
         };
         return granted;
       }),
@@ -446,27 +493,37 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     exchangeIdJag: effectActor("exchangeIdJag", runtime, (input: IdJagGrantActorInput) =>
       Effect.gen(function* () {
         const context = yield* configuredClientAt(input.authServer);
-        const tokens = yield* jwtBearerExchange({
-          ...context,
-          assertion: input.idJag.assertion,
-          resource: input.resource,
-          scopes: input.idJag.scopes ?? input.scopes,
-        });
-        return toTokenInfo(tokens, "authorization");
+        const scopes = input.idJag.scopes ?? input.scopes;
+        const tokens = yield* atServer(
+          context.issuer,
+          jwtBearerExchange({
+            ...context,
+            assertion: input.idJag.assertion,
+            resource: input.resource,
+            scopes,
+          }),
+        );
+        return adjustedGrant(context, "jwt_bearer", { resource: input.resource, scopes }, tokens);
       }),
     ),
     requestDeviceCode: effectActor("requestDeviceCode", runtime, (input: DeviceCodeActorInput) =>
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
-        const authorization = yield* requestDeviceAuthorization({
+        const quirks = quirksAt(issuer);
+        const signingKey = signingKeyFor(settingsFor(issuer), issuer);
+        const authorization = yield* atServer(
           issuer,
-          metadata,
-          client,
-          signingKey: signingKeyFor(settingsFor(issuer), issuer),
-          resource: input.resource,
-          scopes: input.scopes,
-        });
+          requestDeviceAuthorization({
+            issuer,
+            metadata,
+            client,
+            signingKey,
+            quirks,
+            resource: input.resource,
+            scopes: input.scopes,
+          }),
+        );
         const presenter = Option.getOrElse(
           yield* Effect.serviceOption(DeviceCodePresenter),
           () => defaultPresenter,
@@ -477,27 +534,50 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           verificationUriComplete: authorization.verificationUriComplete,
           expiresAt: authorization.expiresAt,
         });
-        return {
+        const pending: Adjusted<PendingDeviceAuthorization> = {
           deviceCode: authorization.deviceCode,
           expiresAt: authorization.expiresAt,
           intervalSeconds: authorization.intervalSeconds,
-        } satisfies PendingDeviceAuthorization;
+          adjustments: tokenRequestAdjustments(
+            quirks,
+            client,
+            signingKey,
+            adjustApiRequest(quirks, input, "device_authorization").adjustments,
+          ),
+        };
+        return pending;
       }),
     ),
     pollDeviceToken: effectActor("pollDeviceToken", runtime, (input: DeviceTokenActorInput) =>
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
-        const tokens = yield* pollDeviceToken({
+        const quirks = quirksAt(issuer);
+        const signingKey = signingKeyFor(settingsFor(issuer), issuer);
+        const tokens = yield* atServer(
           issuer,
-          metadata,
-          client,
-          signingKey: signingKeyFor(settingsFor(issuer), issuer),
-          authorization: input.pending,
-          resource: input.resource,
-          scopes: input.scopes,
-        });
-        return toTokenInfo(tokens, "authorization");
+          pollDeviceToken({
+            issuer,
+            metadata,
+            client,
+            signingKey,
+            quirks,
+            authorization: input.pending,
+            resource: input.resource,
+            scopes: input.scopes,
+          }),
+        );
+        const adjusted: Adjusted<TokenInfo> = {
+          ...toTokenInfo(tokens, "authorization"),
+          adjustments: tokenRequestAdjustments(
+            quirks,
+            client,
+            signingKey,
+            adjustTokenRequest(quirks, { grantType: "device_code", resource: input.resource })
+              .adjustments,
+          ),
+        };
+        return adjusted;
       }),
     ),
     findStoredToken: effectActor("findStoredToken", runtime, (input: FindStoredTokenActorInput) =>

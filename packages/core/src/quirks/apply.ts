@@ -4,6 +4,7 @@
  * `audience`, `scope` and extra authorization parameters are ever touched; the parameters that
  * carry a security check are not theirs to change (`reservedAuthorizationParams`).
  */
+import { formatScope } from "../protocol/scopes.js";
 import type { TokenEndpointAuthMethod } from "../schema/credentials.js";
 import type { AppliedAdjustment, QuirkName, ResolvedQuirks } from "./profile.js";
 
@@ -31,6 +32,20 @@ export const reservedAuthorizationParams: ReadonlySet<string> = new Set([
 
 /** OpenID Connect scopes (OIDC Core §5.4, §11): never qualified with an API. */
 const oidcScopes: ReadonlySet<string> = new Set(["openid", "profile", "email", "offline_access"]);
+
+/**
+ * The requests that name the API and scopes a token is for, each of which a profile adjusts the
+ * same way: the authorization request (OAuth 2.1 §4.1.1), the device authorization request
+ * (RFC 8628 §3.1), and the token requests of the grants without one — client credentials
+ * (RFC 6749 §4.4.2), JWT bearer (RFC 7523 §2.1) and the token exchange for an ID-JAG (RFC 8693
+ * §2.1).
+ */
+export type ApiRequest =
+  | "authorization"
+  | "device_authorization"
+  | "client_credentials"
+  | "jwt_bearer"
+  | "token_exchange";
 
 export interface RequestParts {
   /** The canonical resource (RFC 8707 §2). */
@@ -62,10 +77,14 @@ const applied = (
 
 const list = (scopes: readonly string[]) => (scopes.length === 0 ? "(none)" : scopes.join(" "));
 
-/** The scope list after the profile's scope adjustments, with what each one changed. */
+/**
+ * The scope list after the profile's scope adjustments, with what each one changed. A client
+ * credentials request asks for the profile's one scope for such requests when it names one.
+ */
 export const adjustScopes = (
   quirks: ResolvedQuirks | undefined,
   parts: RequestParts,
+  request: ApiRequest = "authorization",
 ): { readonly scopes: readonly string[]; readonly adjustments: readonly AppliedAdjustment[] } => {
   if (quirks === undefined) return { scopes: parts.scopes, adjustments: [] };
   const q = quirks.adjustments;
@@ -84,7 +103,9 @@ export const adjustScopes = (
     const before = scopes;
     scopes = scopes.map((s) => (oidcScopes.has(s) || isQualified(s) ? s : `${api}/${s}`));
     const whenEmpty = q.qualifyScopes.whenEmpty;
-    if (whenEmpty !== undefined && scopes.every((s) => oidcScopes.has(s)))
+    const appOnly = q.qualifyScopes.clientCredentials;
+    if (request === "client_credentials" && appOnly !== undefined) scopes = [`${api}/${appOnly}`];
+    else if (whenEmpty !== undefined && scopes.every((s) => oidcScopes.has(s)))
       scopes = [`${api}/${whenEmpty}`, ...scopes];
     if (scopes.join(" ") !== before.join(" "))
       adjustments.push(applied(quirks, "qualifyScopes", `${list(before)} → ${list(scopes)}`));
@@ -109,12 +130,16 @@ export const adjustScopes = (
 const isQualified = (scope: string) =>
   /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(scope) || scope.startsWith("urn:");
 
-/** The scope parameter's value: the profile's delimiter, else a space (RFC 6749 §3.3). */
+/**
+ * The scope parameter's value, each scope once (formatScope): the profile's delimiter, else a
+ * space (RFC 6749 §3.3).
+ */
 const formatWith = (
   quirks: ResolvedQuirks | undefined,
-  scopes: readonly string[],
+  requested: readonly string[],
   adjustments: AppliedAdjustment[],
 ): string | undefined => {
+  const scopes = formatScope(requested)?.split(" ") ?? [];
   if (scopes.length === 0) return undefined;
   const delimiter = quirks?.adjustments.scopeDelimiter;
   if (delimiter === undefined || scopes.length === 1) return scopes.join(" ");
@@ -140,22 +165,37 @@ const resourceFor = (
 };
 
 /**
- * The authorization request's adjustable parameters (OAuth 2.1 §4.1.1): resource, audience,
- * scope, and the profile's extra parameters minus the reserved ones.
+ * A request's adjustable parameters that name the API and the scopes (see ApiRequest): resource,
+ * scope, and `audience` — except on a token exchange, whose `audience` is the authorization server
+ * the ID-JAG is for (RFC 8693 §2.1), a value no profile replaces.
+ */
+export const adjustApiRequest = (
+  quirks: ResolvedQuirks | undefined,
+  parts: RequestParts,
+  request: ApiRequest,
+): Omit<AdjustedRequest, "extra"> => {
+  const scoped = adjustScopes(quirks, parts, request);
+  const adjustments = [...scoped.adjustments];
+  const resource = resourceFor(quirks, parts.resource, adjustments);
+  const scope = formatWith(quirks, scoped.scopes, adjustments);
+  const audienceQuirk = request === "token_exchange" ? undefined : quirks?.adjustments.audience;
+  const audience =
+    audienceQuirk === undefined ? undefined : (audienceQuirk.value ?? parts.resource);
+  if (quirks !== undefined && audience !== undefined)
+    adjustments.push(applied(quirks, "audience", `audience=${audience}`));
+  return { resource, audience, scope, adjustments };
+};
+
+/**
+ * The authorization request's adjustable parameters (OAuth 2.1 §4.1.1): those of adjustApiRequest,
+ * and the profile's extra parameters minus the reserved ones.
  */
 export const adjustAuthorizationRequest = (
   quirks: ResolvedQuirks | undefined,
   parts: RequestParts,
 ): AdjustedRequest => {
-  const scoped = adjustScopes(quirks, parts);
-  const adjustments = [...scoped.adjustments];
-  const resource = resourceFor(quirks, parts.resource, adjustments);
-  const scope = formatWith(quirks, scoped.scopes, adjustments);
-  const audienceQuirk = quirks?.adjustments.audience;
-  const audience =
-    audienceQuirk === undefined ? undefined : (audienceQuirk.value ?? parts.resource);
-  if (quirks !== undefined && audience !== undefined)
-    adjustments.push(applied(quirks, "audience", `audience=${audience}`));
+  const { resource, audience, scope, ...rest } = adjustApiRequest(quirks, parts, "authorization");
+  const adjustments = [...rest.adjustments];
   const extra: Record<string, string> = {};
   const params = quirks?.adjustments.authorizationParams?.params ?? {};
   for (const [name, value] of Object.entries(params))
@@ -176,12 +216,13 @@ export const adjustAuthorizationRequest = (
 /**
  * A token request's adjustable parameters (OAuth 2.1 §3.2, §4.3.1): resource, and for a refresh
  * the scope — the narrowing asked for, else the granted scope when the profile wants a scope on
- * every refresh. The code exchange carries no scope (OAuth 2.1 §4.1.3).
+ * every refresh. The code exchange (OAuth 2.1 §4.1.3) and the device code's token request (RFC
+ * 8628 §3.4) carry no scope: the request that started the grant named it.
  */
 export const adjustTokenRequest = (
   quirks: ResolvedQuirks | undefined,
   parts: {
-    readonly grantType: "authorization_code" | "refresh_token";
+    readonly grantType: "authorization_code" | "device_code" | "refresh_token";
     readonly resource: string;
     /** A refresh's narrowing (OAuth 2.1 §4.3.1), when there is one. */
     readonly scopes?: readonly string[] | undefined;
@@ -191,7 +232,7 @@ export const adjustTokenRequest = (
 ): Omit<AdjustedRequest, "audience" | "extra"> => {
   const adjustments: AppliedAdjustment[] = [];
   const resource = resourceFor(quirks, parts.resource, adjustments);
-  if (parts.grantType === "authorization_code") return { resource, scope: undefined, adjustments };
+  if (parts.grantType !== "refresh_token") return { resource, scope: undefined, adjustments };
   let scopes = parts.scopes;
   if (scopes === undefined && quirks?.adjustments.scopeOnRefresh !== undefined) {
     scopes = parts.granted ?? [];
@@ -217,8 +258,13 @@ export const unqualifyGranted = (
   const qualify = quirks?.adjustments.qualifyScopes;
   if (qualify === undefined) return granted;
   const prefix = `${qualify.api ?? resource}/`;
+  const added = new Set(
+    [qualify.whenEmpty, qualify.clientCredentials].flatMap((s) =>
+      s === undefined ? [] : [`${prefix}${s}`],
+    ),
+  );
   return granted
-    .filter((s) => s !== `${prefix}${qualify.whenEmpty ?? "\u0000"}`)
+    .filter((s) => !added.has(s))
     .map((s) => (s.startsWith(prefix) ? s.slice(prefix.length) : s));
 };
 

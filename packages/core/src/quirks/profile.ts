@@ -23,16 +23,26 @@ export interface QuirkAdjustments {
    */
   readonly omitResource?: Why | undefined;
   /**
-   * Send `audience` on the authorization request: the server ignores `resource` and names the API
-   * a token is for by this parameter. `value` default: the resource (the MCP server's canonical URI).
+   * Send `audience` on the requests that name the API a token is for (the authorization request,
+   * the device authorization request, the client credentials and JWT bearer token requests): the
+   * server ignores `resource` and names the API by this parameter. Never on a token exchange, whose
+   * `audience` is the authorization server the grant is for (RFC 8693 §2.1). `value` default: the
+   * resource (the MCP server's canonical URI).
    */
   readonly audience?: (Why & { readonly value?: string | undefined }) | undefined;
   /**
    * Qualify each bare scope as `{api}/{scope}`, and ask for `{api}/{whenEmpty}` when no API scope
-   * is left (Entra ID's `.default`). `api` default: the resource.
+   * is left (Entra ID's `.default`). `api` default: the resource. `clientCredentials`: the one
+   * scope a client credentials request asks for, `{api}/{clientCredentials}` in place of all the
+   * others (Entra ID's `.default`: an application's permissions are granted ahead of time, not per
+   * request).
    */
   readonly qualifyScopes?:
-    | (Why & { readonly api?: string | undefined; readonly whenEmpty?: string | undefined })
+    | (Why & {
+        readonly api?: string | undefined;
+        readonly whenEmpty?: string | undefined;
+        readonly clientCredentials?: string | undefined;
+      })
     | undefined;
   /** Never send `offline_access` as the only scope. */
   readonly offlineAccessOnlyWithOther?: Why | undefined;

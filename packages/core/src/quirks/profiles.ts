@@ -18,6 +18,7 @@ export const entraIdV2: QuirkProfile = {
   sources: [
     "https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc",
     "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow",
+    "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow",
     "https://github.com/microsoft/vscode/issues/254009",
     "https://github.com/modelcontextprotocol/modelcontextprotocol/issues/1389",
   ],
@@ -27,7 +28,8 @@ export const entraIdV2: QuirkProfile = {
     },
     qualifyScopes: {
       whenEmpty: ".default",
-      why: "Entra ID v2 scopes name their API ({App ID URI}/scope); {App ID URI}/.default asks for all of its permissions",
+      clientCredentials: ".default",
+      why: "Entra ID v2 scopes name their API ({App ID URI}/scope); {App ID URI}/.default asks for all of its permissions, and is the only scope a client credentials request may carry",
     },
     offlineAccessOnlyWithOther: {
       why: "Entra ID v2 issues no token for an API when offline_access is the only scope",
@@ -38,19 +40,24 @@ export const entraIdV2: QuirkProfile = {
   },
 };
 
-/** Auth0: `resource` is ignored; without `audience` the token is opaque or a JWE for its own API. */
+/**
+ * Auth0: `resource` is ignored; without `audience` the token is opaque or a JWE for its own API,
+ * and a client credentials request without it is refused (access_denied) unless the tenant has a
+ * default audience.
+ */
 export const auth0: QuirkProfile = {
   id: "auth0",
   name: "Auth0",
   issuers: ["https://{tenant}.auth0.com/", "https://{tenant}.{region}.auth0.com/"],
   sources: [
     "https://auth0.com/docs/secure/tokens/access-tokens/get-access-tokens",
+    "https://auth0.com/docs/get-started/authentication-and-authorization-flow/client-credentials-flow",
     "https://github.com/microsoft/vscode/issues/274226",
     "https://github.com/modelcontextprotocol/inspector/issues/566",
   ],
   adjustments: {
     audience: {
-      why: "Auth0 ignores resource and issues a token for an API only when the authorization request names it as audience",
+      why: "Auth0 ignores resource and issues a token for an API only when the request names it as audience",
     },
   },
 };

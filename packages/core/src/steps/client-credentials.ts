@@ -8,9 +8,15 @@
  */
 import { Effect } from "effect";
 import { InvalidClientConfiguration } from "../errors.js";
-import { formatScope } from "../protocol/scopes.js";
+import { adjustApiRequest, preferredAuthMethod } from "../quirks/apply.js";
+import type { ResolvedQuirks } from "../quirks/profile.js";
 import { chooseClientAuthMethod } from "./client-auth.js";
-import { saveGrantedTokens, type TokenEndpointContext, tokenRequest } from "./tokens.js";
+import {
+  asRequested,
+  saveGrantedTokens,
+  type TokenEndpointContext,
+  tokenRequest,
+} from "./tokens.js";
 
 export const CLIENT_CREDENTIALS_GRANT = "client_credentials";
 
@@ -22,17 +28,23 @@ export interface ClientCredentialsInput extends TokenEndpointContext {
 }
 
 /**
- * RFC 6749 §4.4.2: the grant's own parameters (client authentication is added when sending).
- * Pure.
+ * RFC 6749 §4.4.2: the grant's own parameters (client authentication is added when sending), as
+ * the server's quirk profile adjusts them (resource, scope, audience: quirks/apply.ts). Pure.
  */
 export const clientCredentialsParams = (input: {
   readonly resource: string;
   readonly scopes?: readonly string[] | undefined;
+  readonly quirks?: ResolvedQuirks | undefined;
 }): URLSearchParams => {
+  const adjusted = adjustApiRequest(
+    input.quirks,
+    { resource: input.resource, scopes: input.scopes ?? [] },
+    "client_credentials",
+  );
   const params = new URLSearchParams({ grant_type: CLIENT_CREDENTIALS_GRANT });
-  const scope = formatScope(input.scopes ?? []);
-  if (scope !== undefined) params.set("scope", scope);
-  params.set("resource", input.resource);
+  if (adjusted.scope !== undefined) params.set("scope", adjusted.scope);
+  if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
+  if (adjusted.audience !== undefined) params.set("audience", adjusted.audience);
   return params;
 };
 
@@ -43,7 +55,12 @@ export const clientCredentialsParams = (input: {
 export const checkConfidentialClient = (
   input: TokenEndpointContext,
 ): InvalidClientConfiguration | undefined => {
-  const method = chooseClientAuthMethod(input.client, input.metadata, input.signingKey);
+  const method = chooseClientAuthMethod(
+    input.client,
+    input.metadata,
+    input.signingKey,
+    preferredAuthMethod(input.quirks)?.method,
+  );
   return method === "none"
     ? new InvalidClientConfiguration({
         reason:
@@ -69,7 +86,7 @@ export const clientCredentials = Effect.fn("clientCredentials")(function* (
     clientCredentialsParams(input),
     key,
   );
-  return yield* saveGrantedTokens(response, {
+  return yield* saveGrantedTokens(asRequested(input.quirks, input.resource, response), {
     key,
     requestedScopes: input.scopes ?? [],
     grantType: CLIENT_CREDENTIALS_GRANT,

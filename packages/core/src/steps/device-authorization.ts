@@ -21,7 +21,8 @@ import {
   UnexpectedStatus,
 } from "../errors.js";
 import { isLoopbackHost } from "../protocol/resource-uri.js";
-import { formatScope } from "../protocol/scopes.js";
+import { adjustApiRequest, adjustTokenRequest } from "../quirks/apply.js";
+import type { ResolvedQuirks } from "../quirks/profile.js";
 import {
   DeviceAuthorizationResponse,
   decodeDocument,
@@ -37,8 +38,11 @@ import {
   readJsonObject,
 } from "../services/http.js";
 import {
+  acceptsForm,
+  asRequested,
   clientAuthenticatedPost,
   processTokenResponse,
+  readFormObject,
   saveGrantedTokens,
   type TokenEndpointContext,
   tokenEndpointPost,
@@ -100,15 +104,45 @@ export interface DeviceAuthorization {
   readonly intervalSeconds: number;
 }
 
-/** RFC 8628 §3.1: the request's parameters (client authentication adds `client_id`). Pure. */
+/**
+ * RFC 8628 §3.1: the request's parameters (client authentication adds `client_id`), as the
+ * server's quirk profile adjusts them (resource, scope, audience: quirks/apply.ts). Pure.
+ */
 export const deviceAuthorizationParams = (input: {
   readonly resource: string;
   readonly scopes?: readonly string[] | undefined;
+  readonly quirks?: ResolvedQuirks | undefined;
 }): URLSearchParams => {
+  const adjusted = adjustApiRequest(
+    input.quirks,
+    { resource: input.resource, scopes: input.scopes ?? [] },
+    "device_authorization",
+  );
   const params = new URLSearchParams();
-  const scope = formatScope(input.scopes ?? []);
-  if (scope !== undefined) params.set("scope", scope);
-  params.set("resource", input.resource);
+  if (adjusted.scope !== undefined) params.set("scope", adjusted.scope);
+  if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
+  if (adjusted.audience !== undefined) params.set("audience", adjusted.audience);
+  return params;
+};
+
+/**
+ * RFC 8628 §3.4: the device code's token request, as the profile adjusts it (resource only: the
+ * device authorization request named the scope). Pure.
+ */
+export const deviceTokenParams = (input: {
+  readonly deviceCode: Redacted.Redacted<string>;
+  readonly resource: string;
+  readonly quirks?: ResolvedQuirks | undefined;
+}): URLSearchParams => {
+  const adjusted = adjustTokenRequest(input.quirks, {
+    grantType: "device_code",
+    resource: input.resource,
+  });
+  const params = new URLSearchParams({
+    grant_type: DEVICE_CODE_GRANT,
+    device_code: Redacted.value(input.deviceCode),
+  });
+  if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
   return params;
 };
 
@@ -145,7 +179,12 @@ export const pollIntervalSeconds = (interval: number | undefined): number =>
  */
 export const processDeviceAuthorizationResponse = (
   response: OAuthResponse,
-  options: { readonly now: number; readonly policy: Pick<HttpPolicy, "allowInsecureLoopback"> },
+  options: {
+    readonly now: number;
+    readonly policy: Pick<HttpPolicy, "allowInsecureLoopback">;
+    /** Read a form-encoded 200 answer too (a quirk profile's `formEncodedTokenResponse`). */
+    readonly acceptForm?: boolean | undefined;
+  },
 ) =>
   Effect.gen(function* () {
     const url = response.url;
@@ -167,7 +206,11 @@ export const processDeviceAuthorizationResponse = (
         expected: "200 or an OAuth error response",
       });
     }
-    const json = yield* readJsonObject(response);
+    // GitHub answers its device authorization endpoint form-encoded, as its token endpoint.
+    const form = options.acceptForm
+      ? readFormObject(response, ["expires_in", "interval"])
+      : undefined;
+    const json = form ?? (yield* readJsonObject(response));
     const answer = yield* decodeDocument(
       DeviceAuthorizationResponse,
       "device authorization response",
@@ -216,6 +259,7 @@ export const requestDeviceAuthorization = Effect.fn("requestDeviceAuthorization"
   return yield* processDeviceAuthorizationResponse(response, {
     now: yield* Clock.currentTimeMillis,
     policy: http.policy,
+    acceptForm: acceptsForm(input.quirks),
   });
 });
 
@@ -251,8 +295,12 @@ const classifyDeviceRejection = (
 };
 
 /** RFC 8628 §3.4-§3.5: one token endpoint answer to a device code, as a DevicePoll. No I/O. */
-export const processDeviceTokenResponse = (response: OAuthResponse, expiresAt: number) =>
-  processTokenResponse(response, DEVICE_CODE_GRANT).pipe(
+export const processDeviceTokenResponse = (
+  response: OAuthResponse,
+  expiresAt: number,
+  options: { readonly acceptForm?: boolean | undefined } = {},
+) =>
+  processTokenResponse(response, DEVICE_CODE_GRANT, options).pipe(
     Effect.map((granted): DevicePoll => ({ _tag: "Granted", response: granted })),
     Effect.catchTag("TokenRejected", (rejected) => classifyDeviceRejection(rejected, expiresAt)),
   );
@@ -277,10 +325,10 @@ export const pollDeviceToken = Effect.fn("pollDeviceToken")(function* (
   input: PollDeviceTokenInput,
 ) {
   const { authorization } = input;
-  const params = new URLSearchParams({
-    grant_type: DEVICE_CODE_GRANT,
-    device_code: Redacted.value(authorization.deviceCode),
+  const params = deviceTokenParams({
+    deviceCode: authorization.deviceCode,
     resource: input.resource,
+    quirks: input.quirks,
   });
   const key = { resource: input.resource, issuer: input.issuer, clientId: input.client.clientId };
   let interval = authorization.intervalSeconds;
@@ -296,9 +344,11 @@ export const pollDeviceToken = Effect.fn("pollDeviceToken")(function* (
     // Each poll is a token request: with a DPoP proof when in use (RFC 9449 §5), its nonce
     // retry inside.
     const { response, dpop } = yield* tokenEndpointPost(input, params, key);
-    const poll = yield* processDeviceTokenResponse(response, authorization.expiresAt);
+    const poll = yield* processDeviceTokenResponse(response, authorization.expiresAt, {
+      acceptForm: acceptsForm(input.quirks),
+    });
     if (poll._tag === "Granted") {
-      return yield* saveGrantedTokens(poll.response, {
+      return yield* saveGrantedTokens(asRequested(input.quirks, input.resource, poll.response), {
         key,
         requestedScopes: input.scopes ?? [],
         grantType: DEVICE_CODE_GRANT,

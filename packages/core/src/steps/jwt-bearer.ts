@@ -11,9 +11,12 @@
  */
 import { Effect, Redacted } from "effect";
 import { AssertionRejected, AssertionUnavailable } from "../errors.js";
-import { formatScope } from "../protocol/scopes.js";
+import { adjustApiRequest } from "../quirks/apply.js";
+import type { ResolvedQuirks } from "../quirks/profile.js";
 import type { OAuthResponse } from "../services/http.js";
 import {
+  acceptsForm,
+  asRequested,
   processTokenResponse,
   saveGrantedTokens,
   type TokenEndpointContext,
@@ -36,19 +39,28 @@ export interface JwtBearerInput<E = never, R = never> extends TokenEndpointConte
   readonly scopes?: readonly string[] | undefined;
 }
 
-/** RFC 7523 §2.1: the grant's parameters (client authentication is added when sending). Pure. */
+/**
+ * RFC 7523 §2.1: the grant's parameters (client authentication is added when sending), as the
+ * server's quirk profile adjusts them (resource, scope, audience: quirks/apply.ts). Pure.
+ */
 export const jwtBearerParams = (input: {
   readonly assertion: Redacted.Redacted<string>;
   readonly resource: string;
   readonly scopes?: readonly string[] | undefined;
+  readonly quirks?: ResolvedQuirks | undefined;
 }): URLSearchParams => {
+  const adjusted = adjustApiRequest(
+    input.quirks,
+    { resource: input.resource, scopes: input.scopes ?? [] },
+    "jwt_bearer",
+  );
   const params = new URLSearchParams({
     grant_type: JWT_BEARER_GRANT,
     assertion: Redacted.value(input.assertion),
   });
-  const scope = formatScope(input.scopes ?? []);
-  if (scope !== undefined) params.set("scope", scope);
-  params.set("resource", input.resource);
+  if (adjusted.scope !== undefined) params.set("scope", adjusted.scope);
+  if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
+  if (adjusted.audience !== undefined) params.set("audience", adjusted.audience);
   return params;
 };
 
@@ -56,8 +68,11 @@ export const jwtBearerParams = (input: {
  * RFC 7523 §3.1 (errors per RFC 6749 §5.2): the token response, or AssertionRejected — final —
  * for any OAuth error the server answers with. No I/O.
  */
-export const processJwtBearerResponse = (response: OAuthResponse) =>
-  processTokenResponse(response, JWT_BEARER_GRANT).pipe(
+export const processJwtBearerResponse = (
+  response: OAuthResponse,
+  options: { readonly acceptForm?: boolean | undefined } = {},
+) =>
+  processTokenResponse(response, JWT_BEARER_GRANT, options).pipe(
     Effect.catchTag("TokenRejected", (rejected) =>
       Effect.fail(
         new AssertionRejected({
@@ -79,8 +94,10 @@ export const jwtBearerExchange = Effect.fn("jwtBearerGrant")(function* (
   // A use_dpop_nonce answer is retried once inside (RFC 9449 §8): it judges the proof, not the
   // assertion, so it is not the final rejection below.
   const { response, dpop } = yield* tokenEndpointPost(input, jwtBearerParams(input), key);
-  const granted = yield* processJwtBearerResponse(response);
-  return yield* saveGrantedTokens(granted, {
+  const granted = yield* processJwtBearerResponse(response, {
+    acceptForm: acceptsForm(input.quirks),
+  });
+  return yield* saveGrantedTokens(asRequested(input.quirks, input.resource, granted), {
     key,
     requestedScopes: input.scopes ?? [],
     grantType: JWT_BEARER_GRANT,

@@ -13,11 +13,14 @@
  */
 import { Clock, Effect, Redacted } from "effect";
 import { scrubText, TokenEndpointFailed } from "../errors.js";
-import { formatScope, parseScope } from "../protocol/scopes.js";
+import { parseScope } from "../protocol/scopes.js";
+import { adjustApiRequest, unqualifyGranted } from "../quirks/apply.js";
+import type { ResolvedQuirks } from "../quirks/profile.js";
 import { TokenExchangeResponse, tokenLifetimeSeconds, wireLimits } from "../schema/wire.js";
 import type { OAuthResponse } from "../services/http.js";
 import { jwtBearerExchange } from "./jwt-bearer.js";
 import {
+  acceptsForm,
   clientAuthenticatedPost,
   processTokenEndpointResponse,
   type TokenEndpointContext,
@@ -56,19 +59,29 @@ export interface IdJag {
   readonly scopes?: readonly string[] | undefined;
 }
 
-/** RFC 8693 §2.1: the token exchange parameters (client authentication is added when sending). Pure. */
-export const idJagRequestParams = (input: Omit<IdJagRequestInput, "idp">): URLSearchParams => {
+/**
+ * RFC 8693 §2.1: the token exchange parameters (client authentication is added when sending), as
+ * the identity provider's quirk profile adjusts them: resource and scope only — `audience` is the
+ * authorization server the ID-JAG is for, never a profile's (quirks/apply.ts). Pure.
+ */
+export const idJagRequestParams = (
+  input: Omit<IdJagRequestInput, "idp"> & { readonly quirks?: ResolvedQuirks | undefined },
+): URLSearchParams => {
+  const adjusted = adjustApiRequest(
+    input.quirks,
+    { resource: input.resource, scopes: input.scopes ?? [] },
+    "token_exchange",
+  );
   const params = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT,
     requested_token_type: TokenTypes.idJag,
     audience: input.audience,
-    resource: input.resource,
     subject_token: Redacted.value(input.subjectToken),
     subject_token_type:
       input.subjectTokenType === "refresh_token" ? TokenTypes.refreshToken : TokenTypes.idToken,
   });
-  const scope = formatScope(input.scopes ?? []);
-  if (scope !== undefined) params.set("scope", scope);
+  if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
+  if (adjusted.scope !== undefined) params.set("scope", adjusted.scope);
   return params;
 };
 
@@ -82,13 +95,23 @@ const notAnIdJag = (reason: string) =>
  * refused too; a missing one is tolerated. An OAuth error is TokenRejected. No I/O apart from
  * reading the clock for `expires_in`.
  */
-export const processIdJagResponse = (response: OAuthResponse) =>
+export const processIdJagResponse = (
+  response: OAuthResponse,
+  options: {
+    /** Read a form-encoded 200 answer too (a quirk profile's `formEncodedTokenResponse`). */
+    readonly acceptForm?: boolean | undefined;
+    /** The IdP's profile and the resource: a granted scope it qualified is read back bare. */
+    readonly quirks?: ResolvedQuirks | undefined;
+    readonly resource?: string | undefined;
+  } = {},
+) =>
   Effect.gen(function* () {
     const answer = yield* processTokenEndpointResponse(
       response,
       TOKEN_EXCHANGE_GRANT,
       TokenExchangeResponse,
       "token exchange response",
+      { acceptForm: options.acceptForm },
     );
     if (answer.issued_token_type !== TokenTypes.idJag) {
       return yield* notAnIdJag(
@@ -109,7 +132,11 @@ export const processIdJagResponse = (response: OAuthResponse) =>
     return {
       assertion: Redacted.make(answer.access_token),
       expiresAt: lifetime === undefined ? undefined : now + lifetime * 1000,
-      scopes: granted,
+      // The scopes are asked of the authorization server next, as the lifecycle names them.
+      scopes:
+        granted === undefined || options.resource === undefined
+          ? granted
+          : unqualifyGranted(options.quirks, options.resource, granted),
     } satisfies IdJag;
   });
 
@@ -117,8 +144,15 @@ export const processIdJagResponse = (response: OAuthResponse) =>
 export const requestIdJag = Effect.fn("requestIdJag")(function* (input: IdJagRequestInput) {
   // No DPoP proof here: the ID-JAG is not an access token (token_type N_A), nothing is bound to a
   // key; the JWT bearer grant that redeems it carries one when DPoP is in use.
-  const response = yield* clientAuthenticatedPost(input.idp, idJagRequestParams(input));
-  return yield* processIdJagResponse(response);
+  const response = yield* clientAuthenticatedPost(
+    input.idp,
+    idJagRequestParams({ ...input, quirks: input.idp.quirks }),
+  );
+  return yield* processIdJagResponse(response, {
+    acceptForm: acceptsForm(input.idp.quirks),
+    quirks: input.idp.quirks,
+    resource: input.resource,
+  });
 });
 
 export interface CrossAppAccessInput {

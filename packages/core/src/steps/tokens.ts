@@ -358,11 +358,16 @@ export const processTokenResponse = (
 /**
  * A form-encoded body (application/x-www-form-urlencoded, as GitHub answers without
  * `Accept: application/json`) as the object a JSON token response would be, or undefined when the
- * answer is not one. A numeric `expires_in` becomes a number, as JSON would carry it.
+ * answer is not one. A numeric `expires_in` (or other `numeric` member) becomes a number, as JSON
+ * would carry it.
  *
  * @see https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
  */
-export const readFormObject = (response: OAuthResponse): Record<string, unknown> | undefined => {
+export const readFormObject = (
+  response: OAuthResponse,
+  /** Members a JSON answer carries as numbers (RFC 8628 §3.2 adds `interval`). */
+  numeric: readonly string[] = ["expires_in"],
+): Record<string, unknown> | undefined => {
   const mediaType = (response.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (mediaType !== "application/x-www-form-urlencoded") return undefined;
   let text: string;
@@ -374,7 +379,7 @@ export const readFormObject = (response: OAuthResponse): Record<string, unknown>
   const object: Record<string, unknown> = {};
   for (const [name, value] of new URLSearchParams(text)) {
     if (name in object) return undefined; // a repeated member: not one token response
-    object[name] = name === "expires_in" && /^\d{1,12}$/.test(value) ? Number(value) : value;
+    object[name] = numeric.includes(name) && /^\d{1,12}$/.test(value) ? Number(value) : value;
   }
   return object;
 };
@@ -383,7 +388,7 @@ export const readFormObject = (response: OAuthResponse): Record<string, unknown>
  * A token response's granted scope as the lifecycle asked for it: a profile that qualifies scopes
  * (`{api}/x`) gets `x` back, so the loop guard and step-up compare like with like.
  */
-const asRequested = (
+export const asRequested = (
   quirks: ResolvedQuirks | undefined,
   resource: string,
   response: TokenResponse,
@@ -394,6 +399,10 @@ const asRequested = (
         ...response,
         scope: unqualifyGranted(quirks, resource, parseScope(response.scope)).join(" "),
       };
+
+/** Whether this server's profile has a form-encoded 200 answer read too (GitHub's way). */
+export const acceptsForm = (quirks: ResolvedQuirks | undefined): boolean =>
+  quirks?.adjustments.formEncodedTokenResponse !== undefined;
 
 /**
  * One token request for the token set `bindTo`: client authentication, the DPoP proof when in
@@ -408,9 +417,7 @@ export const tokenRequest = (
   tokenEndpointPost(context, params, bindTo).pipe(
     Effect.flatMap(({ response, dpop }) =>
       Effect.map(
-        processTokenResponse(response, grantType, {
-          acceptForm: context.quirks?.adjustments.formEncodedTokenResponse !== undefined,
-        }),
+        processTokenResponse(response, grantType, { acceptForm: acceptsForm(context.quirks) }),
         (token) => ({ response: token, dpop }),
       ),
     ),

@@ -1,6 +1,8 @@
 /** The quirk profiles' pure parts: matching by issuer, settings, and each adjustment. */
+import { Effect, Redacted } from "effect";
 import { describe, expect, it } from "vitest";
 import {
+  adjustApiRequest,
   adjustAuthorizationRequest,
   adjustScopes,
   adjustTokenRequest,
@@ -8,7 +10,17 @@ import {
 } from "../../src/quirks/apply.js";
 import { issuerMatches, quirkSettingsProblem, resolveQuirks } from "../../src/quirks/match.js";
 import { builtInProfiles } from "../../src/quirks/profiles.js";
+import type { OAuthResponse } from "../../src/services/http.js";
 import { buildAuthorizationUrl } from "../../src/steps/authorize.js";
+import { clientCredentialsParams } from "../../src/steps/client-credentials.js";
+import {
+  deviceAuthorizationParams,
+  deviceTokenParams,
+  processDeviceAuthorizationResponse,
+} from "../../src/steps/device-authorization.js";
+import { jwtBearerParams } from "../../src/steps/jwt-bearer.js";
+import { idJagRequestParams } from "../../src/steps/token-exchange.js";
+import { acceptsForm } from "../../src/steps/tokens.js";
 
 const resource = "https://mcp.example.com/mcp";
 
@@ -239,5 +251,154 @@ describe("adjustments", () => {
     expect(url.get("response_type")).toBe("code");
     expect(url.has("iss")).toBe(false);
     expect(url.get("extra")).toBe("ok");
+  });
+});
+
+describe("the grants without an authorization request", () => {
+  const entra = resolveQuirks(undefined, "https://login.microsoftonline.com/t/v2.0");
+  const auth0 = resolveQuirks(undefined, "https://acme.auth0.com/");
+  const github = resolveQuirks(undefined, "https://github.com/login/oauth");
+  const slack = resolveQuirks(undefined, "https://slack.com");
+  const assertion = Redacted.make("header.payload.signature");
+
+  it("client credentials at Entra: {api}/.default alone, no resource (the app's permissions are the console's)", () => {
+    const params = clientCredentialsParams({
+      resource,
+      scopes: ["mcp:read", "openid", "mcp:write"],
+      quirks: entra,
+    });
+    expect([...params]).toEqual([
+      ["grant_type", "client_credentials"],
+      ["scope", `${resource}/.default`],
+    ]);
+    const { adjustments } = adjustApiRequest(
+      entra,
+      { resource, scopes: ["mcp:read"] },
+      "client_credentials",
+    );
+    expect(adjustments.map((a) => a.adjustment)).toEqual(["qualifyScopes", "omitResource"]);
+    // The granted `.default` is not a scope the lifecycle asked for.
+    expect(unqualifyGranted(entra, resource, [`${resource}/.default`])).toEqual([]);
+  });
+
+  it("client credentials, JWT bearer and the device request at Auth0: audience; the device code's token request: nothing", () => {
+    for (const params of [
+      clientCredentialsParams({ resource, scopes: ["a"], quirks: auth0 }),
+      jwtBearerParams({ assertion, resource, scopes: ["a"], quirks: auth0 }),
+      deviceAuthorizationParams({ resource, scopes: ["a"], quirks: auth0 }),
+    ]) {
+      expect(params.get("audience")).toBe(resource);
+      expect(params.get("resource")).toBe(resource);
+      expect(params.get("scope")).toBe("a");
+    }
+    const poll = deviceTokenParams({ deviceCode: Redacted.make("dc"), resource, quirks: auth0 });
+    expect(poll.has("audience")).toBe(false);
+    expect(poll.get("resource")).toBe(resource);
+  });
+
+  it("JWT bearer and the device grant at Entra: scopes qualified as for a user, no resource on any request", () => {
+    const bearer = jwtBearerParams({ assertion, resource, scopes: ["mcp:read"], quirks: entra });
+    expect(bearer.get("scope")).toBe(`${resource}/mcp:read`);
+    expect(bearer.has("resource")).toBe(false);
+    const device = deviceAuthorizationParams({
+      resource,
+      scopes: ["offline_access"],
+      quirks: entra,
+    });
+    expect(device.get("scope")).toBe(`${resource}/.default offline_access`);
+    expect(device.has("resource")).toBe(false);
+    const poll = deviceTokenParams({ deviceCode: Redacted.make("dc"), resource, quirks: entra });
+    expect([...poll.keys()]).toEqual(["grant_type", "device_code"]);
+    expect(
+      adjustTokenRequest(entra, { grantType: "device_code", resource }).adjustments.map(
+        (a) => a.adjustment,
+      ),
+    ).toEqual(["omitResource"]);
+  });
+
+  it("the token exchange: the audience stays the authorization server's, whatever the profile (RFC 8693 §2.1)", () => {
+    const withAudience = resolveQuirks(
+      {
+        servers: [
+          {
+            issuer: "https://idp.example",
+            adjustments: {
+              audience: { value: "https://evil.example", why: "w" },
+              omitResource: { why: "w" },
+              scopeDelimiter: { delimiter: ",", why: "w" },
+            },
+          },
+        ],
+      },
+      "https://idp.example",
+    );
+    const params = idJagRequestParams({
+      subjectToken: assertion,
+      audience: "https://as.example",
+      resource,
+      scopes: ["a", "b"],
+      quirks: withAudience,
+    });
+    expect(params.getAll("audience")).toEqual(["https://as.example"]);
+    expect(params.has("resource")).toBe(false);
+    expect(params.get("scope")).toBe("a,b");
+    expect(
+      adjustApiRequest(
+        withAudience,
+        { resource, scopes: ["a", "b"] },
+        "token_exchange",
+      ).adjustments.map((a) => a.adjustment),
+    ).toEqual(["omitResource", "scopeDelimiter"]);
+  });
+
+  it("no profile: every grant's parameters are as before, each scope once", () => {
+    expect([...clientCredentialsParams({ resource, scopes: ["b", "a", "b"] })]).toEqual([
+      ["grant_type", "client_credentials"],
+      ["scope", "b a"],
+      ["resource", resource],
+    ]);
+    expect([...deviceAuthorizationParams({ resource, scopes: ["a"] })]).toEqual([
+      ["scope", "a"],
+      ["resource", resource],
+    ]);
+    for (const request of [
+      "authorization",
+      "device_authorization",
+      "client_credentials",
+      "jwt_bearer",
+      "token_exchange",
+    ] as const)
+      expect(adjustApiRequest(undefined, { resource, scopes: ["a"] }, request)).toEqual({
+        resource,
+        audience: undefined,
+        scope: "a",
+        adjustments: [],
+      });
+  });
+
+  it("a form-encoded device authorization answer is read where the profile says so (GitHub), numbers as numbers", async () => {
+    const response = {
+      status: 200,
+      url: "https://github.com/login/device/code",
+      headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
+      body: new TextEncoder().encode(
+        "device_code=dc&user_code=ABCD-1234&verification_uri=https%3A%2F%2Fgithub.com%2Flogin%2Fdevice&expires_in=900&interval=5",
+      ),
+    } as unknown as OAuthResponse;
+    const options = { now: 0, policy: { allowInsecureLoopback: false } };
+    const read = await Effect.runPromise(
+      processDeviceAuthorizationResponse(response, { ...options, acceptForm: acceptsForm(github) }),
+    );
+    expect(read).toMatchObject({ userCode: "ABCD-1234", intervalSeconds: 5, expiresAt: 900_000 });
+    const refused = await Effect.runPromise(
+      Effect.flip(
+        processDeviceAuthorizationResponse(response, {
+          ...options,
+          acceptForm: acceptsForm(slack),
+        }),
+      ),
+    );
+    // Without the profile: the typed error a JSON reader gives a form body.
+    expect(refused).toMatchObject({ _tag: "UnexpectedContentType" });
   });
 });

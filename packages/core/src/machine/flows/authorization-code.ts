@@ -31,6 +31,7 @@ import {
   planningState,
   registeringState,
   resourceMetadataState,
+  tracedTokenActions,
   userCodeStates,
   userTimeout,
 } from "./setup.js";
@@ -160,16 +161,7 @@ export const authorizationCodeFlow = flowSetup.createMachine({
           };
         },
         // The lifecycle traces the token with what the grant lacks of the plan.
-        onDone: {
-          target: "succeeded",
-          actions: [
-            {
-              type: "traceAdjustments",
-              params: ({ event }) => ({ adjustments: event.output.adjustments ?? [] }),
-            },
-            "assignToken",
-          ],
-        },
+        onDone: { target: "succeeded", actions: tracedTokenActions },
         onError: [
           {
             guard: { type: "exchangeFailure", params: { verdict: "client forgotten" } },

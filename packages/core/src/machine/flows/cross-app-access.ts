@@ -7,6 +7,7 @@
  * done event into the grant and is in no context.
  */
 import { assertEvent } from "xstate";
+import { withoutAdjustments } from "../actors.js";
 import {
   authorizingEntry,
   directGrantInput,
@@ -15,6 +16,7 @@ import {
   flowContext,
   flowOutput,
   flowSetup,
+  tracedTokenActions,
 } from "./setup.js";
 
 export const crossAppAccessFlow = flowSetup.createMachine({
@@ -34,13 +36,19 @@ export const crossAppAccessFlow = flowSetup.createMachine({
         input: directGrantInput,
         onDone: {
           target: "requestingToken",
-          actions: {
-            type: "trace",
-            params: {
-              decision: "identity assertion",
-              reason: "the identity provider issued an ID-JAG for this authorization server",
+          actions: [
+            {
+              type: "traceAdjustments",
+              params: ({ event }) => ({ adjustments: event.output.adjustments ?? [] }),
             },
-          },
+            {
+              type: "trace",
+              params: {
+                decision: "identity assertion",
+                reason: "the identity provider issued an ID-JAG for this authorization server",
+              },
+            },
+          ],
         },
         onError: {
           target: "failed",
@@ -54,9 +62,9 @@ export const crossAppAccessFlow = flowSetup.createMachine({
         src: "exchangeIdJag",
         input: ({ context, event }) => {
           assertEvent(event, "xstate.done.actor.requestIdJag");
-          return { ...directGrantInput({ context }), idJag: event.output };
+          return { ...directGrantInput({ context }), idJag: withoutAdjustments(event.output) };
         },
-        onDone: { target: "succeeded", actions: "assignToken" },
+        onDone: { target: "succeeded", actions: tracedTokenActions },
         onError: {
           target: "failed",
           description: "Final, as any JWT bearer rejection.",

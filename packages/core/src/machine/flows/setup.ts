@@ -141,20 +141,24 @@ export const flowSetup = setup({
     exchangeCode: fromPromise<Adjusted<TokenInfo>, ExchangeCodeActorInput>(
       notProvided("exchangeCode"),
     ),
-    requestClientCredentials: fromPromise<TokenInfo, DirectGrantActorInput>(
+    requestClientCredentials: fromPromise<Adjusted<TokenInfo>, DirectGrantActorInput>(
       notProvided("requestClientCredentials"),
     ),
-    requestJwtBearer: fromPromise<TokenInfo, DirectGrantActorInput>(
+    requestJwtBearer: fromPromise<Adjusted<TokenInfo>, DirectGrantActorInput>(
       notProvided("requestJwtBearer"),
     ),
-    requestIdJag: fromPromise<IdJagGrantActorInput["idJag"], DirectGrantActorInput>(
+    requestIdJag: fromPromise<Adjusted<IdJagGrantActorInput["idJag"]>, DirectGrantActorInput>(
       notProvided("requestIdJag"),
     ),
-    exchangeIdJag: fromPromise<TokenInfo, IdJagGrantActorInput>(notProvided("exchangeIdJag")),
-    requestDeviceCode: fromPromise<PendingDeviceAuthorization, DeviceCodeActorInput>(
+    exchangeIdJag: fromPromise<Adjusted<TokenInfo>, IdJagGrantActorInput>(
+      notProvided("exchangeIdJag"),
+    ),
+    requestDeviceCode: fromPromise<Adjusted<PendingDeviceAuthorization>, DeviceCodeActorInput>(
       notProvided("requestDeviceCode"),
     ),
-    pollDeviceToken: fromPromise<TokenInfo, DeviceTokenActorInput>(notProvided("pollDeviceToken")),
+    pollDeviceToken: fromPromise<Adjusted<TokenInfo>, DeviceTokenActorInput>(
+      notProvided("pollDeviceToken"),
+    ),
     findStoredToken: fromPromise<StoredToken | undefined, FindStoredTokenActorInput>(
       notProvided("findStoredToken"),
     ),
@@ -663,7 +667,7 @@ export const tokenRequestState = (
       id: src,
       src,
       input: directGrantInput,
-      onDone: { target: "succeeded", actions: "assignToken" },
+      onDone: { target: "succeeded", actions: tracedTokenActions },
       onError: {
         target: "failed",
         description: onRejection,
@@ -671,6 +675,20 @@ export const tokenRequestState = (
       },
     },
   });
+
+/**
+ * A token step's result: what the server's quirk profile changed in the request, one trace entry
+ * each (quirks/), then the token kept without them.
+ */
+export const tracedTokenActions = [
+  {
+    type: "traceAdjustments",
+    params: ({ event }: { readonly event: { readonly output: Adjusted<object> } }) => ({
+      adjustments: event.output.adjustments ?? [],
+    }),
+  },
+  "assignToken",
+] as const;
 
 /** Entering a token request: counted by the loop guard, reported to the session, traced. */
 export const authorizingEntry = [
@@ -722,13 +740,19 @@ export const userCodeStates = {
       }),
       onDone: {
         target: "awaitingUser",
-        actions: {
-          type: "trace",
-          params: ({ event }) => ({
-            decision: "user code",
-            reason: `the user was shown a code to enter at the verification URI; polling every ${event.output.intervalSeconds} s`,
-          }),
-        },
+        actions: [
+          {
+            type: "traceAdjustments",
+            params: ({ event }) => ({ adjustments: event.output.adjustments ?? [] }),
+          },
+          {
+            type: "trace",
+            params: ({ event }) => ({
+              decision: "user code",
+              reason: `the user was shown a code to enter at the verification URI; polling every ${event.output.intervalSeconds} s`,
+            }),
+          },
+        ],
       },
       onError: {
         target: "failed",
@@ -755,10 +779,10 @@ export const userCodeStates = {
         return {
           ...directGrantInput({ context }),
           client: established(context.client, "the client"),
-          pending: event.output,
+          pending: withoutAdjustments(event.output),
         };
       },
-      onDone: { target: "succeeded", actions: "assignToken" },
+      onDone: { target: "succeeded", actions: tracedTokenActions },
       onError: {
         target: "failed",
         actions: { type: "assignStepError", params: { step: "pollDeviceToken" } },
