@@ -6,7 +6,7 @@
  * `browserPages`, also oidc-provider's own HTML login and consent pages for a real browser.
  */
 import { generateKeyPair, randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { IncomingMessage, type ServerResponse } from "node:http";
 import { promisify } from "node:util";
 import { jwtVerify } from "jose";
 import Provider, {
@@ -25,6 +25,7 @@ import {
   sendJson,
 } from "./http.js";
 import { memoryAdapterFactory } from "./memory-adapter.js";
+import { judgeTokenRequest } from "./token-quirks.js";
 import type { AuthServerOptions, JwtBearerOptions, RequestKind } from "./types.js";
 
 /** The account every headless login signs in as. */
@@ -298,8 +299,13 @@ export async function startAuthServer(
           if (typeof challenge === "string") offlineChallenges.add(challenge);
         }
         if (options.entraScopes) {
-          // The client's own parameter (defaultResource fills params.resource in afterwards).
-          if (ctx.URL.searchParams.has("resource"))
+          // The client's own parameter (defaultResource fills params.resource in afterwards): in
+          // the query, or in the body of a device authorization request (RFC 8628 §3.1).
+          const body: unknown = ctx.oidc.body;
+          if (
+            ctx.URL.searchParams.has("resource") ||
+            (isRecord(body) && body.resource !== undefined)
+          )
             throw new errors.InvalidRequest(
               "AADSTS901002: The 'resource' request parameter is not supported.",
             );
@@ -464,6 +470,8 @@ export async function startAuthServer(
   });
 
   let tokenQueue: Promise<unknown> = Promise.resolve();
+  /** Token requests are judged by the knobs' server first (token-quirks.ts). */
+  const tokenQuirks = options.entraScopes === true || options.requireAudience === true;
   const handler: Handler = async (req, res) => {
     const path = pathnameOf(req);
     log.track(req, res, "as", () => {
@@ -528,16 +536,36 @@ export async function startAuthServer(
     }
     if (issuerPath === "" || path === issuerPath || path.startsWith(`${issuerPath}/`)) {
       const url = req.url ?? "/";
-      mount(req, url.slice(issuerPath.length) || "/", issuerPath);
-      if (classify(path) === "token") {
+      let forwarded = req;
+      if (kind === "token" && req.method === "POST" && tokenQuirks) {
+        // The server's own rules for token requests come first (token-quirks.ts); what passes
+        // goes on to oidc-provider, rewritten into what it understands.
+        const params = new URLSearchParams(await readBody(req, 64 * 1024));
+        const grantType = params.get("grant_type");
+        if (grantType !== null) grantTypes.set(req, grantType);
+        const verdict = judgeTokenRequest(params, {
+          entraScopes: options.entraScopes === true,
+          requireAudience: options.requireAudience === true,
+          resource,
+          resourceScopes,
+          oidcScopes: OIDC_SCOPES,
+        });
+        if (verdict._tag === "refuse") {
+          sendJson(res, verdict.status, verdict.body);
+          return;
+        }
+        forwarded = withBody(req, verdict.params.toString());
+      }
+      mount(forwarded, url.slice(issuerPath.length) || "/", issuerPath);
+      if (kind === "token") {
         // One token request at a time, like a database row lock: of two concurrent uses of one
         // refresh token, the second sees it consumed (invalid_grant, grant revoked).
-        const turn = tokenQueue.then(() => providerCallback(req, res));
+        const turn = tokenQueue.then(() => providerCallback(forwarded, res));
         tokenQueue = turn.catch(() => undefined);
         await turn;
         return;
       }
-      await providerCallback(req, res);
+      await providerCallback(forwarded, res);
       return;
     }
     sendJson(res, 404, { error: "not_found" });
@@ -654,6 +682,25 @@ function registerJwtBearerGrant(
     },
     ["assertion", "scope", "resource"],
   );
+}
+
+/**
+ * The request with another body, already read from the original: a new IncomingMessage on the same
+ * socket, with the original's method, URL and headers (Content-Length made the new body's).
+ */
+function withBody(req: IncomingMessage, body: string): IncomingMessage {
+  const copy = new IncomingMessage(req.socket);
+  copy.method = req.method;
+  copy.url = req.url;
+  copy.httpVersion = req.httpVersion;
+  copy.httpVersionMajor = req.httpVersionMajor;
+  copy.httpVersionMinor = req.httpVersionMinor;
+  copy.headers = { ...req.headers, "content-length": String(Buffer.byteLength(body)) };
+  // Complete, as the original is: an incomplete message destroys its socket when it is done with.
+  copy.complete = true;
+  copy.push(body);
+  copy.push(null);
+  return copy;
 }
 
 /** Presents a request to oidc-provider as if it were mounted at `mountPath` (like koa-mount). */

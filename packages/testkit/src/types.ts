@@ -113,16 +113,21 @@ export interface AuthServerOptions {
    */
   readonly browserPages?: boolean;
   /**
-   * Extension, like Microsoft Entra ID v2: an authorization request with `resource` ends in
-   * error=invalid_request at the redirect URI (AADSTS901002); the API is named by the scopes
+   * Extension, like Microsoft Entra ID v2: an authorization or device authorization request with
+   * `resource` ends in error=invalid_request (AADSTS901002); the API is named by the scopes
    * instead — each tool scope as `{mcpUrl}/{scope}`, or `{mcpUrl}/.default` for all of them — and
-   * a bare tool scope is invalid_scope. Tokens are for the MCP server all the same. Default false.
+   * a bare tool scope is invalid_scope. At the token endpoint (token-quirks.ts): `resource` is
+   * invalid_request on every grant; a client credentials request's scope must be exactly
+   * `{mcpUrl}/.default` (else invalid_scope, AADSTS1002012); a refresh must name its scopes the
+   * same way — one without a scope is invalid_request (Entra would answer with a token for another
+   * API). Tokens are for the MCP server all the same. Default false.
    */
   readonly entraScopes?: boolean;
   /**
-   * Extension, like Auth0: an authorization request without `audience` = the MCP URL ends in
-   * error=invalid_request (Auth0 would issue an opaque token for its own API, which the MCP server
-   * refuses). Default false.
+   * Extension, like Auth0: an authorization or device authorization request without `audience` =
+   * the MCP URL ends in error=invalid_request (Auth0 would issue an opaque token for its own API,
+   * which the MCP server refuses), and a client credentials token request without it is 403
+   * access_denied ("No audience parameter was provided, …"). Default false.
    */
   readonly requireAudience?: boolean;
   /**
