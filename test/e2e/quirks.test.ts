@@ -96,8 +96,42 @@ describe("every built-in profile: fails without it, passes with it", () => {
     expect(s.state().token?.scopes).toContain("mcp:read");
     expect(adjustmentsOf(trace)).toEqual(expect.arrayContaining(["omitResource", "qualifyScopes"]));
     for (const entry of quirkEntries(trace)) expect(entry.reason).toMatch(/^entra-id-v2: /);
-    // The refresh's scope (scopeOnRefresh) is tested in packages/core/test/quirks: the testkit's
-    // Entra knob reads qualified scopes on the authorization request only.
+  });
+
+  it("Entra ID v2: a refresh names its API's scopes (scope on refresh)", async () => {
+    const k = await kit({ authServer: { entraScopes: true } });
+    const refreshes = () =>
+      k.requests.filter((r) => r.kind === "token" && r.grantType === "refresh_token").length;
+    // The profile but this one adjustment: the refresh carries no scope, and Entra would answer
+    // with a token for another API (the testkit refuses it).
+    const without = await open(
+      k,
+      withProfile(k, base, "entra-id-v2", { adjustments: { scopeOnRefresh: undefined } }),
+    );
+    expect((await callTool(without.s, k.mcpUrl, "echo", { text: "x" })).status).toBe(200);
+    k.expireAccessTokens();
+    await expect(callTool(without.s, k.mcpUrl, "echo", { text: "x" }, 2)).rejects.toMatchObject({
+      _tag: "TokenRejected",
+      code: "invalid_request",
+      grantType: "refresh_token",
+    });
+    expect(adjustmentsOf(without.trace)).not.toContain("scopeOnRefresh");
+    expect(refreshes()).toBe(1);
+
+    const { s, trace } = await open(k, withProfile(k, base, "entra-id-v2"));
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "y" })).status).toBe(200);
+    k.expireAccessTokens();
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "y" }, 2)).status).toBe(200);
+    expect(refreshes()).toBe(2);
+    expect(k.user.authorizations).toBe(2); // one per session: the refresh asked nobody
+    // The refresh's own entries, last: no resource, the granted scope, qualified with the API.
+    expect(adjustmentsOf(trace).slice(-3)).toEqual([
+      "omitResource",
+      "scopeOnRefresh",
+      "qualifyScopes",
+    ]);
+    expect(quirkEntries(trace).at(-1)?.reason).toContain(`→ ${k.mcpUrl}/mcp:read`);
+    expect(s.state().token?.scopes).toContain("mcp:read");
   });
 
   it("Auth0: the API named as audience", async () => {
