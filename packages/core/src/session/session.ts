@@ -262,6 +262,16 @@ const readRecord = (text: string): Option.Option<PersistedSession> => {
 /** A record's identity for "already saved": everything but the time it was saved. */
 const recordKey = (record: PersistedSession) =>
   JSON.stringify(encodeRecord({ ...record, savedAt: 0 }));
+/** The keys of records restored lately: the sessions sharing a decoded record share its key too. */
+const restoredKeys = new WeakMap<PersistedSession, string>();
+const restoredKey = (record: PersistedSession) => {
+  let key = restoredKeys.get(record);
+  if (key === undefined) {
+    key = recordKey(record);
+    restoredKeys.set(record, key);
+  }
+  return key;
+};
 
 /** What a replacement actor starts from: the last quiet context (metadata, client, token). */
 const restoredFrom = (context: AuthContext | undefined): RestoredSession | undefined =>
@@ -409,7 +419,8 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
 
   // Persist at quiet states only, each distinct record once, writes in order; the record the
   // session was restored from counts as written (a process start writes nothing new).
-  let lastSaved = restored ? recordKey(restored) : "";
+  // (Its key is computed when the statechart first reaches a quiet state: a lean session never does.)
+  let lastSaved: string | undefined;
   let saving: Promise<unknown> = Promise.resolve();
   /** The last context at a quiet state: what a replacement actor starts from. */
   let lastQuiet: AuthContext | undefined;
@@ -427,6 +438,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       lastQuiet = snapshot.context;
       const record = toPersisted(snapshot.context, Date.now());
       const key = recordKey(record);
+      lastSaved ??= restored ? restoredKey(restored) : "";
       if (key !== lastSaved) {
         lastSaved = key;
         const json = JSON.stringify(encodeRecord(record));
