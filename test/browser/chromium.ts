@@ -1,27 +1,24 @@
 /**
  * The browser the browser tests drive: Debian's chromium at /usr/bin/chromium, installed by the
- * test setup itself when it is missing (`apt-get update && apt-get install -y chromium`, as root
- * or through `sudo -n`), and launched through playwright-core with that executable — never a
- * browser build downloaded by a test tool.
- *
- * Where apt cannot be used (no apt-get, or neither root nor passwordless sudo) the tests are
- * skipped with a message that names what is missing — except in CI (`CI` set), where a missing
- * browser is a failure: CI must run them.
+ * test setup itself when it is missing (testkit's ensureDebianProgram: apt-get, skipped only
+ * without apt, failing in CI), and launched through playwright-core with that executable — never
+ * a browser build downloaded by a test tool.
  *
  * The launch flags are the ones this closed network needs: no background networking, component
  * updates, sync or QUIC (each would try hosts that cannot be reached), no GPU, no sandbox (root),
  * and a fresh profile directory that `close()` removes.
  */
-import { execFile, spawn } from "node:child_process";
-import { access, constants, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  DEBIAN_SETUP_TIMEOUT_MILLIS,
+  type DebianProgramAvailability,
+  ensureDebianProgram,
+} from "@authchart/testkit";
 import { type BrowserContext, chromium } from "playwright-core";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
-
-/** One install at a time on this machine: two test files may start the setup together. */
-const INSTALL_LOCK = join(tmpdir(), "authchart-chromium-install.lock");
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -35,118 +32,21 @@ const CHROMIUM_ARGS = [
 ] as const;
 
 /** How long the setup hook may take: apt-get update and a chromium install take a minute or more. */
-export const CHROMIUM_SETUP_TIMEOUT_MILLIS = 10 * 60_000;
+export const CHROMIUM_SETUP_TIMEOUT_MILLIS = DEBIAN_SETUP_TIMEOUT_MILLIS;
 
-export type ChromiumAvailability =
-  | { readonly available: true; readonly executablePath: string }
-  | { readonly available: false; readonly reason: string };
-
-const log = (line: string) => console.log(`[browser setup] ${line}`);
-
-const isExecutable = async (path: string) => {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** The full path of a command on PATH, or undefined. */
-const which = async (command: string): Promise<string | undefined> => {
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    if (dir !== "" && (await isExecutable(join(dir, command)))) return join(dir, command);
-  }
-  return undefined;
-};
-
-const succeeds = (file: string, args: readonly string[]) =>
-  new Promise<boolean>((resolve) => {
-    execFile(file, args, { timeout: 10_000 }, (error) => resolve(error === null));
-  });
-
-/** Runs a command, its output logged line by line; resolves with the exit code. */
-const run = (file: string, args: readonly string[]) =>
-  new Promise<number>((resolve, reject) => {
-    const child = spawn(file, args, {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    let pending = "";
-    const onData = (chunk: Buffer) => {
-      pending += chunk.toString("utf8");
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) if (line.trim() !== "") log(`  ${line}`);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (pending.trim() !== "") log(`  ${pending}`);
-      resolve(code ?? 1);
-    });
-  });
-
-/** Unavailable outside CI (the tests skip with this reason); in CI a failure. */
-const unavailable = (reason: string): ChromiumAvailability => {
-  if (process.env.CI) {
-    throw new Error(`CI must run the browser tests, but ${reason}`);
-  }
-  log(`skipping the browser tests: ${reason}`);
-  return { available: false, reason };
-};
-
-let ensured: Promise<ChromiumAvailability> | undefined;
+export type ChromiumAvailability = DebianProgramAvailability;
 
 /**
  * /usr/bin/chromium, installed from Debian's packages when it is missing. Resolves unavailable
  * (outside CI) when apt cannot be used; rejects when an install was attempted and failed, or in CI.
  */
-export const ensureChromium = (): Promise<ChromiumAvailability> => {
-  ensured ??= ensure();
-  return ensured;
-};
-
-const ensure = async (): Promise<ChromiumAvailability> => {
-  if (await isExecutable(CHROMIUM_PATH)) {
-    log(`using ${CHROMIUM_PATH}`);
-    return { available: true, executablePath: CHROMIUM_PATH };
-  }
-  const aptGet = await which("apt-get");
-  if (aptGet === undefined) {
-    return unavailable(
-      `${CHROMIUM_PATH} is missing and apt-get is not available to install Debian's chromium package; install chromium at ${CHROMIUM_PATH} to run them`,
-    );
-  }
-  const root = process.getuid?.() === 0;
-  const sudo = root ? undefined : await which("sudo");
-  if (!root && (sudo === undefined || !(await succeeds(sudo, ["-n", "true"])))) {
-    return unavailable(
-      `${CHROMIUM_PATH} is missing and installing it needs root: not root, and ${sudo === undefined ? "no sudo" : "sudo -n (without a password) refused"}; run \`sudo apt-get install -y chromium\` once`,
-    );
-  }
-  // The install runs under an exclusive lock and checks again inside it: a second test file
-  // waits for the first install instead of fighting over dpkg's lock.
-  const script = `test -x ${CHROMIUM_PATH} || { apt-get update && apt-get install -y chromium; }`;
-  const flock = await which("flock");
-  const command =
-    flock === undefined ? ["sh", "-c", script] : [flock, INSTALL_LOCK, "sh", "-c", script];
-  const [file, ...args] = sudo === undefined ? command : [sudo, "-n", ...command];
-  log(
-    `${CHROMIUM_PATH} is missing; installing Debian's chromium: ${root ? "" : "sudo -n "}apt-get update && apt-get install -y chromium`,
-  );
-  const started = Date.now();
-  const code = await run(file as string, args);
-  const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  if (code !== 0 || !(await isExecutable(CHROMIUM_PATH))) {
-    throw new Error(
-      `installing Debian's chromium failed (exit code ${code} after ${seconds} s); see the [browser setup] lines above`,
-    );
-  }
-  log(`installed ${CHROMIUM_PATH} in ${seconds} s`);
-  return { available: true, executablePath: CHROMIUM_PATH };
-};
+export const ensureChromium = (): Promise<ChromiumAvailability> =>
+  ensureDebianProgram({
+    packageName: "chromium",
+    executable: CHROMIUM_PATH,
+    tests: "the browser tests",
+    logPrefix: "browser setup",
+  });
 
 export interface LaunchedChromium {
   readonly context: BrowserContext;

@@ -3,6 +3,12 @@
  * an oidc-provider authorization server, an MCP SDK server protected by it, a headless user that
  * answers the authorization prompts over HTTP, a request log, and a scripted server for bad input.
  */
+export {
+  DEBIAN_SETUP_TIMEOUT_MILLIS,
+  type DebianProgram,
+  type DebianProgramAvailability,
+  ensureDebianProgram,
+} from "./debian-package.js";
 export { DEFAULT_TOOLS } from "./mcp-server.js";
 export {
   type MetadataForm,

@@ -1,127 +1,43 @@
 /**
  * The real Redis the tests use: Debian's redis-server, installed by the test setup itself when it
- * is missing (`apt-get update && apt-get install -y redis-server`, as root or through `sudo -n`,
- * under a flock so that two test files install once), as the browser tests install chromium
- * (test/browser/chromium.ts). Where apt cannot be used the tests are skipped with a message that
- * names what is missing — except in CI (`CI` set), where that is a failure.
+ * is missing (testkit's ensureDebianProgram, as the browser tests install chromium: apt-get under
+ * a flock, skipped only without apt, failing in CI).
  *
  * Each server runs on a free loopback port with its own temporary directory, AOF on with an
  * fsync per write (`appendfsync always`: a write Redis acknowledged survives a kill), no RDB
  * snapshots, and is stopped (and its directory removed) by `stop()`. `restart()` kills it
  * (SIGKILL) and starts it again on the same port and directory, from its AOF.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { access, constants, mkdtemp, rm } from "node:fs/promises";
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  DEBIAN_SETUP_TIMEOUT_MILLIS,
+  type DebianProgramAvailability,
+  ensureDebianProgram,
+} from "@authchart/testkit";
 
 export const REDIS_SERVER_PATH = "/usr/bin/redis-server";
-const INSTALL_LOCK = join(tmpdir(), "authchart-redis-install.lock");
 
 /** How long the setup may take: apt-get update and an install take a minute or more. */
-export const REDIS_SETUP_TIMEOUT_MILLIS = 10 * 60_000;
+export const REDIS_SETUP_TIMEOUT_MILLIS = DEBIAN_SETUP_TIMEOUT_MILLIS;
 
-export type RedisAvailability =
-  | { readonly available: true; readonly executablePath: string }
-  | { readonly available: false; readonly reason: string };
-
-const log = (line: string) => console.log(`[redis setup] ${line}`);
-
-const isExecutable = async (path: string) => {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const which = async (command: string): Promise<string | undefined> => {
-  for (const dir of (process.env.PATH ?? "").split(":")) {
-    if (dir !== "" && (await isExecutable(join(dir, command)))) return join(dir, command);
-  }
-  return undefined;
-};
-
-const succeeds = (file: string, args: readonly string[]) =>
-  new Promise<boolean>((resolve) => {
-    execFile(file, args, { timeout: 10_000 }, (error) => resolve(error === null));
-  });
-
-const run = (file: string, args: readonly string[]) =>
-  new Promise<number>((resolve, reject) => {
-    const child = spawn(file, args, {
-      stdio: ["ignore", "pipe", "pipe"],
-      // No service started by the package's maintainer scripts: the tests start their own.
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive", RUNLEVEL: "1" },
-    });
-    let pending = "";
-    const onData = (chunk: Buffer) => {
-      pending += chunk.toString("utf8");
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) if (line.trim() !== "") log(`  ${line}`);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      if (pending.trim() !== "") log(`  ${pending}`);
-      resolve(code ?? 1);
-    });
-  });
-
-const unavailable = (reason: string): RedisAvailability => {
-  if (process.env.CI) throw new Error(`CI must run the Redis tests, but ${reason}`);
-  log(`skipping the Redis tests: ${reason}`);
-  return { available: false, reason };
-};
-
-let ensured: Promise<RedisAvailability> | undefined;
+export type RedisAvailability = DebianProgramAvailability;
 
 /** /usr/bin/redis-server, installed from Debian's packages when it is missing. */
-export const ensureRedisServer = (): Promise<RedisAvailability> => {
-  ensured ??= ensure();
-  return ensured;
-};
-
-const ensure = async (): Promise<RedisAvailability> => {
-  if (await isExecutable(REDIS_SERVER_PATH)) {
-    return { available: true, executablePath: REDIS_SERVER_PATH };
-  }
-  const aptGet = await which("apt-get");
-  if (aptGet === undefined) {
-    return unavailable(
-      `${REDIS_SERVER_PATH} is missing and apt-get is not available to install Debian's redis-server package; install redis-server to run them`,
-    );
-  }
-  const root = process.getuid?.() === 0;
-  const sudo = root ? undefined : await which("sudo");
-  if (!root && (sudo === undefined || !(await succeeds(sudo, ["-n", "true"])))) {
-    return unavailable(
-      `${REDIS_SERVER_PATH} is missing and installing it needs root: not root, and ${sudo === undefined ? "no sudo" : "sudo -n (without a password) refused"}; run \`sudo apt-get install -y redis-server\` once`,
-    );
-  }
-  const script = `test -x ${REDIS_SERVER_PATH} || { apt-get update && apt-get install -y --no-install-recommends redis-server; }`;
-  const flock = await which("flock");
-  const command =
-    flock === undefined ? ["sh", "-c", script] : [flock, INSTALL_LOCK, "sh", "-c", script];
-  const [file, ...args] = sudo === undefined ? command : [sudo, "-n", ...command];
-  log(
-    `${REDIS_SERVER_PATH} is missing; installing Debian's redis-server: ${root ? "" : "sudo -n "}apt-get update && apt-get install -y redis-server`,
-  );
-  const started = Date.now();
-  const code = await run(file as string, args);
-  const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  if (code !== 0 || !(await isExecutable(REDIS_SERVER_PATH))) {
-    throw new Error(
-      `installing Debian's redis-server failed (exit code ${code} after ${seconds} s); see the [redis setup] lines above`,
-    );
-  }
-  log(`installed ${REDIS_SERVER_PATH} in ${seconds} s`);
-  return { available: true, executablePath: REDIS_SERVER_PATH };
-};
+export const ensureRedisServer = (): Promise<RedisAvailability> =>
+  ensureDebianProgram({
+    packageName: "redis-server",
+    executable: REDIS_SERVER_PATH,
+    tests: "the Redis tests",
+    logPrefix: "redis setup",
+    installOptions: ["--no-install-recommends"],
+    // No service started by the package's maintainer scripts: the tests start their own.
+    env: { RUNLEVEL: "1" },
+  });
 
 /** A port nobody listens on now (the server binds it right after; a clash is retried). */
 const freePort = () =>
