@@ -47,7 +47,7 @@ describe("many replicas, one grant", () => {
         durationMillis: seconds * 1000,
         accessTokenTtlSeconds: 10,
         refreshSkewMillis: 6_000,
-        leaseMillis: 2_000,
+        leaseMillis: 5_000,
         pauseMillis: 10,
         killHolderAt: 0.3,
         restartRedisAt: 0.65,
