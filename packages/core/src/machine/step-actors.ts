@@ -3,7 +3,7 @@
  * (leaving the state aborts it and interrupts the fiber), and rethrows the typed failure itself
  * so guards can read its `_tag` (runPromise would wrap it).
  */
-import { Cause, Clock, Effect, Exit, type ManagedRuntime, Option, Redacted } from "effect";
+import { Cause, Clock, Effect, Exit, Option, Redacted } from "effect";
 import { fromPromise } from "xstate";
 import {
   type ClientSettings,
@@ -77,7 +77,16 @@ import type { AuthServerInfo, ClientInfo, ResourceInfo, TokenInfo } from "./mode
  * DPoP (default: off) — are used when the layer provides them.
  */
 export type StepServices = OAuthHttp | CredentialStore | UserAgent | Randomness;
-export type StepRuntime = ManagedRuntime.ManagedRuntime<StepServices, never>;
+/**
+ * Where the steps run: a ManagedRuntime over the step services, or anything that runs an Effect of
+ * them the same way (a session's own Context, built without a Layer).
+ */
+export interface StepRuntime {
+  readonly runPromiseExit: <A, E>(
+    effect: Effect.Effect<A, E, StepServices>,
+    options?: { readonly signal?: AbortSignal | undefined },
+  ) => Promise<Exit.Exit<A, E>>;
+}
 
 export interface StepActorOptions {
   /** The issuer an issuer-less pre-registered client was already used with (a restored session). */

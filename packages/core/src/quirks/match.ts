@@ -21,9 +21,21 @@ const patternExpression = (pattern: string): RegExp =>
       .join("[A-Za-z0-9_-]+")}$`,
   );
 
+/** Patterns compiled once: every step resolves the profile at its issuer again. */
+const compiled = new Map<string, RegExp | undefined>();
+const compiledPattern = (pattern: string): RegExp | undefined => {
+  if (compiled.has(pattern)) return compiled.get(pattern);
+  const expression = pattern.search(placeholder) === -1 ? undefined : patternExpression(pattern);
+  // Built-in and application patterns are few; a bound keeps a careless caller's from growing it.
+  if (compiled.size < 1024) compiled.set(pattern, expression);
+  return expression;
+};
+
 /** Whether `issuer` is one a profile names: exactly, or through a pattern with placeholders. */
-export const issuerMatches = (pattern: string, issuer: string): boolean =>
-  pattern.search(placeholder) === -1 ? pattern === issuer : patternExpression(pattern).test(issuer);
+export const issuerMatches = (pattern: string, issuer: string): boolean => {
+  const expression = compiledPattern(pattern);
+  return expression === undefined ? pattern === issuer : expression.test(issuer);
+};
 
 /** The profile for `issuer` under these settings, or undefined: no adjustment at all. */
 export const resolveQuirks = (

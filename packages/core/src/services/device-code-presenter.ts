@@ -37,9 +37,10 @@ export const formatDeviceCodePrompt = (prompt: DeviceCodePrompt): string =>
   ].join("\n");
 
 /** The default presenter: the prompt on stderr, through Effect's Console (replaceable in tests). */
-export const make: Effect.Effect<DeviceCodePresenterService> = Effect.succeed({
+const presentOnStderr: DeviceCodePresenterService = {
   present: (prompt) => Console.error(formatDeviceCodePrompt(prompt)),
-});
+};
+export const make: Effect.Effect<DeviceCodePresenterService> = Effect.succeed(presentOnStderr);
 
 export class DeviceCodePresenter extends Context.Tag("@authchart/core/DeviceCodePresenter")<
   DeviceCodePresenter,
@@ -51,12 +52,19 @@ export class DeviceCodePresenter extends Context.Tag("@authchart/core/DeviceCode
   /** From a Promise-returning function; the AbortSignal fires when authchart stops waiting. */
   static readonly fromPromise = (
     present: (prompt: DeviceCodePrompt, signal: AbortSignal) => Promise<void>,
-  ) =>
-    Layer.succeed(DeviceCodePresenter, {
-      present: (prompt) =>
-        Effect.tryPromise({
-          try: (signal) => present(prompt, signal),
-          catch: () => new UserAgentFailed({ reason: "the device code could not be presented" }),
-        }),
-    });
+  ) => Layer.succeed(DeviceCodePresenter, DeviceCodePresenter.serviceFromPromise(present));
+
+  /** The prompt on stderr: the service `layer` provides. */
+  static readonly stderr: DeviceCodePresenterService = presentOnStderr;
+
+  /** The service `fromPromise` provides, for a Context built without a Layer. */
+  static readonly serviceFromPromise = (
+    present: (prompt: DeviceCodePrompt, signal: AbortSignal) => Promise<void>,
+  ): DeviceCodePresenterService => ({
+    present: (prompt) =>
+      Effect.tryPromise({
+        try: (signal) => present(prompt, signal),
+        catch: () => new UserAgentFailed({ reason: "the device code could not be presented" }),
+      }),
+  });
 }

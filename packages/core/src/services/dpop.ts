@@ -31,7 +31,11 @@ import {
   readDpopNonce,
 } from "../protocol/dpop.js";
 import type { DpopKey, PrivateJwk, TokenKey, TokenSet } from "../schema/credentials.js";
-import { CredentialStore, dpopKeyStoreKey } from "./credential-store.js";
+import {
+  CredentialStore,
+  type CredentialStoreService,
+  dpopKeyStoreKey,
+} from "./credential-store.js";
 
 /** Whose nonce: an authorization server's (RFC 9449 §8) and a resource server's (§9) are apart. */
 export type DpopServer = "authorization-server" | "resource-server";
@@ -134,132 +138,134 @@ interface LoadedKey {
 const maxNonces = 64;
 
 export const make = (options: DpopOptions = {}) =>
-  Effect.gen(function* () {
-    const store = yield* CredentialStore;
-    const policy = options.policy ?? "auto";
-    const preference = options.algorithms ?? dpopAlgorithms;
-    const lock = yield* Effect.makeSemaphore(1);
-    const keys = new Map<string, LoadedKey>();
-    const nonces = new Map<string, string>();
-    const nonceId = (server: DpopServer, url: string) => {
-      const origin = dpopNonceOrigin(url);
-      return origin === undefined ? undefined : `${server} ${origin}`;
-    };
+  Effect.map(CredentialStore, (store) => makeOver(store, options));
 
-    const createKey = (key: TokenKey, alg: DpopAlgorithm) =>
+/** The service over this store, built at once (no Effect to run: a session builds one each). */
+export const makeOver = (store: CredentialStoreService, options: DpopOptions = {}): DPoPService => {
+  const policy = options.policy ?? "auto";
+  const preference = options.algorithms ?? dpopAlgorithms;
+  const lock = Effect.unsafeMakeSemaphore(1);
+  const keys = new Map<string, LoadedKey>();
+  const nonces = new Map<string, string>();
+  const nonceId = (server: DpopServer, url: string) => {
+    const origin = dpopNonceOrigin(url);
+    return origin === undefined ? undefined : `${server} ${origin}`;
+  };
+
+  const createKey = (key: TokenKey, alg: DpopAlgorithm) =>
+    Effect.gen(function* () {
+      const privateJwk = yield* generatePrivateJwk(alg);
+      const stored: DpopKey = {
+        key,
+        alg,
+        privateJwk: Redacted.make(privateJwk),
+        createdAt: yield* Clock.currentTimeMillis,
+      };
+      // Stored before any proof is sent: a token bound to the key must never outlive it.
+      yield* store.saveDpopKey(stored);
+      return stored;
+    });
+
+  const keyFor = (key: TokenKey, alg: DpopAlgorithm, create: boolean) =>
+    Effect.suspend(() => {
+      const id = dpopKeyStoreKey(key);
+      const cached = keys.get(id);
+      if (cached !== undefined) return Effect.succeed(cached);
+      // One at a time: two first requests for one token set make one key, not two.
+      return lock.withPermits(1)(
+        Effect.gen(function* () {
+          const again = keys.get(id);
+          if (again !== undefined) return again;
+          const stored = yield* store.loadDpopKey(key);
+          if (Option.isNone(stored) && !create) {
+            return yield* new DpopKeyFailed({
+              operation: "import",
+              alg,
+              reason: "no DPoP key is stored for this token set",
+            });
+          }
+          const entry = Option.isSome(stored) ? stored.value : yield* createKey(key, alg);
+          const loaded: LoadedKey = { alg: entry.alg, pair: yield* importKeyPair(entry) };
+          keys.set(id, loaded);
+          return loaded;
+        }),
+      );
+    });
+
+  const nonce: DPoPService["nonce"] = (server, url) =>
+    Effect.sync(() => {
+      const id = nonceId(server, url);
+      return Option.fromNullable(id === undefined ? undefined : nonces.get(id));
+    });
+
+  const proof: DPoPService["proof"] = (request) =>
+    Effect.gen(function* () {
+      const loaded = yield* keyFor(
+        request.key,
+        request.alg ?? preference[0] ?? dpopAlgorithms[0],
+        request.create ?? true,
+      );
+      const carried =
+        request.nonce ?? Option.getOrUndefined(yield* nonce(request.server, request.url));
+      const jwt = yield* signDpopProof(loaded.pair, loaded.alg, {
+        method: request.method,
+        url: request.url,
+        accessToken: request.accessToken,
+        nonce: carried,
+      });
+      return { jwt, nonce: carried };
+    });
+
+  const service: DPoPService = {
+    policy,
+    decide: (advertised) => dpopDecision(policy, advertised, preference),
+    proof,
+    resourceRequestHeaders: ({ tokens, method, url, nonce: given }) =>
       Effect.gen(function* () {
-        const privateJwk = yield* generatePrivateJwk(alg);
-        const stored: DpopKey = {
-          key,
-          alg,
-          privateJwk: Redacted.make(privateJwk),
-          createdAt: yield* Clock.currentTimeMillis,
-        };
-        // Stored before any proof is sent: a token bound to the key must never outlive it.
-        yield* store.saveDpopKey(stored);
-        return stored;
-      });
-
-    const keyFor = (key: TokenKey, alg: DpopAlgorithm, create: boolean) =>
-      Effect.suspend(() => {
-        const id = dpopKeyStoreKey(key);
-        const cached = keys.get(id);
-        if (cached !== undefined) return Effect.succeed(cached);
-        // One at a time: two first requests for one token set make one key, not two.
-        return lock.withPermits(1)(
-          Effect.gen(function* () {
-            const again = keys.get(id);
-            if (again !== undefined) return again;
-            const stored = yield* store.loadDpopKey(key);
-            if (Option.isNone(stored) && !create) {
-              return yield* new DpopKeyFailed({
-                operation: "import",
-                alg,
-                reason: "no DPoP key is stored for this token set",
-              });
-            }
-            const entry = Option.isSome(stored) ? stored.value : yield* createKey(key, alg);
-            const loaded: LoadedKey = { alg: entry.alg, pair: yield* importKeyPair(entry) };
-            keys.set(id, loaded);
-            return loaded;
-          }),
-        );
-      });
-
-    const nonce: DPoPService["nonce"] = (server, url) =>
-      Effect.sync(() => {
-        const id = nonceId(server, url);
-        return Option.fromNullable(id === undefined ? undefined : nonces.get(id));
-      });
-
-    const proof: DPoPService["proof"] = (request) =>
-      Effect.gen(function* () {
-        const loaded = yield* keyFor(
-          request.key,
-          request.alg ?? preference[0] ?? dpopAlgorithms[0],
-          request.create ?? true,
-        );
-        const carried =
-          request.nonce ?? Option.getOrUndefined(yield* nonce(request.server, request.url));
-        const jwt = yield* signDpopProof(loaded.pair, loaded.alg, {
-          method: request.method,
-          url: request.url,
-          accessToken: request.accessToken,
-          nonce: carried,
+        const token = Redacted.value(tokens.accessToken);
+        if (!isDpopTokenType(tokens.tokenType)) {
+          return { authorization: Redacted.make(`Bearer ${token}`) };
+        }
+        const signed = yield* proof({
+          key: tokens.key,
+          server: "resource-server",
+          method,
+          url,
+          accessToken: tokens.accessToken,
+          nonce: given,
+          create: false,
         });
-        return { jwt, nonce: carried };
-      });
-
-    const service: DPoPService = {
-      policy,
-      decide: (advertised) => dpopDecision(policy, advertised, preference),
-      proof,
-      resourceRequestHeaders: ({ tokens, method, url, nonce: given }) =>
-        Effect.gen(function* () {
-          const token = Redacted.value(tokens.accessToken);
-          if (!isDpopTokenType(tokens.tokenType)) {
-            return { authorization: Redacted.make(`Bearer ${token}`) };
-          }
-          const signed = yield* proof({
-            key: tokens.key,
-            server: "resource-server",
-            method,
-            url,
-            accessToken: tokens.accessToken,
-            nonce: given,
-            create: false,
-          });
-          return { authorization: Redacted.make(`DPoP ${token}`), dpop: signed.jwt };
-        }),
-      nonce,
-      rememberNonce: (server, url, header) =>
-        Effect.sync(() => {
-          const value = readDpopNonce(header);
-          const id = nonceId(server, url);
-          if (value === undefined || id === undefined) return Option.none();
-          nonces.delete(id);
-          if (nonces.size >= maxNonces) {
-            const oldest = nonces.keys().next().value;
-            if (oldest !== undefined) nonces.delete(oldest);
-          }
-          nonces.set(id, value);
-          return Option.some(value);
-        }),
-      thumbprint: (key) =>
-        Effect.gen(function* () {
-          const id = dpopKeyStoreKey(key);
-          if (!keys.has(id) && Option.isNone(yield* store.loadDpopKey(key))) return Option.none();
-          const loaded = yield* keyFor(key, preference[0] ?? dpopAlgorithms[0], false);
-          return Option.some(yield* dpopThumbprint(loaded.pair, loaded.alg));
-        }),
-      discardKey: (key) =>
-        Effect.suspend(() => {
-          keys.delete(dpopKeyStoreKey(key));
-          return store.deleteDpopKey(key);
-        }),
-    };
-    return service;
-  });
+        return { authorization: Redacted.make(`DPoP ${token}`), dpop: signed.jwt };
+      }),
+    nonce,
+    rememberNonce: (server, url, header) =>
+      Effect.sync(() => {
+        const value = readDpopNonce(header);
+        const id = nonceId(server, url);
+        if (value === undefined || id === undefined) return Option.none();
+        nonces.delete(id);
+        if (nonces.size >= maxNonces) {
+          const oldest = nonces.keys().next().value;
+          if (oldest !== undefined) nonces.delete(oldest);
+        }
+        nonces.set(id, value);
+        return Option.some(value);
+      }),
+    thumbprint: (key) =>
+      Effect.gen(function* () {
+        const id = dpopKeyStoreKey(key);
+        if (!keys.has(id) && Option.isNone(yield* store.loadDpopKey(key))) return Option.none();
+        const loaded = yield* keyFor(key, preference[0] ?? dpopAlgorithms[0], false);
+        return Option.some(yield* dpopThumbprint(loaded.pair, loaded.alg));
+      }),
+    discardKey: (key) =>
+      Effect.suspend(() => {
+        keys.delete(dpopKeyStoreKey(key));
+        return store.deleteDpopKey(key);
+      }),
+  };
+  return service;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Keys and proofs (WebCrypto, oauth4webapi)

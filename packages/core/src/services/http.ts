@@ -105,14 +105,17 @@ export class OAuthHttp extends Context.Tag("@authchart/core/OAuthHttp")<
   static readonly layerFetch = (
     policy: Partial<HttpPolicy> = {},
     fetch?: typeof globalThis.fetch | undefined,
-  ) =>
-    Layer.succeed(
-      OAuthHttp,
-      makeOverFetch(fetch ?? ((input, init) => globalThis.fetch(input, init)), {
-        ...defaultHttpPolicy,
-        ...policy,
-      }),
-    );
+  ) => Layer.succeed(OAuthHttp, OAuthHttp.overFetch(policy, fetch));
+
+  /** The service `layerFetch` provides, for a Context built without a Layer. */
+  static readonly overFetch = (
+    policy: Partial<HttpPolicy> = {},
+    fetch?: typeof globalThis.fetch | undefined,
+  ): OAuthHttpService =>
+    makeOverFetch(fetch ?? ((input, init) => globalThis.fetch(input, init)), {
+      ...defaultHttpPolicy,
+      ...policy,
+    });
 }
 
 /**
@@ -190,21 +193,49 @@ const makeOverFetch = (fetch: typeof globalThis.fetch, policy: HttpPolicy): OAut
     Effect.suspend((): Effect.Effect<OAuthResponse, HttpError> => {
       const insecure = checkTransportSecurity(request.url, policy);
       if (insecure) return Effect.fail(insecure);
-      return Effect.tryPromise({
-        try: (signal) => sendOverFetch(fetch, policy, withStandardHeaders(request, policy), signal),
-        catch: (error) =>
-          error instanceof TransportError ||
-          error instanceof UnexpectedRedirect ||
-          error instanceof ResponseTooLarge
-            ? error
-            : new TransportError({ url: request.url, reason: describeTransportFailure(error) }),
-      }).pipe(
-        Effect.timeoutFail({
-          duration: policy.timeoutMillis,
-          onTimeout: () =>
-            new RequestTimeout({ url: request.url, timeoutMillis: policy.timeoutMillis }),
-        }),
-      );
+      // One callback and one timer per request: the request's own AbortSignal ends it at the
+      // timeout (connecting, headers and body alike) or when the fiber is interrupted. An Effect
+      // timeout would fork a racing fiber for every request.
+      return Effect.async<OAuthResponse, HttpError>((resume) => {
+        const controller = new AbortController();
+        let settled = false;
+        const settle = (outcome: Effect.Effect<OAuthResponse, HttpError>) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resume(outcome);
+        };
+        // Settled at the timeout even if a given fetch ignores its signal.
+        const timer = setTimeout(() => {
+          settle(
+            Effect.fail(
+              new RequestTimeout({ url: request.url, timeoutMillis: policy.timeoutMillis }),
+            ),
+          );
+          controller.abort();
+        }, policy.timeoutMillis);
+        sendOverFetch(fetch, policy, withStandardHeaders(request, policy), controller.signal).then(
+          (response) => settle(Effect.succeed(response)),
+          (error: unknown) =>
+            settle(
+              Effect.fail(
+                error instanceof TransportError ||
+                  error instanceof UnexpectedRedirect ||
+                  error instanceof ResponseTooLarge
+                  ? error
+                  : new TransportError({
+                      url: request.url,
+                      reason: describeTransportFailure(error),
+                    }),
+              ),
+            ),
+        );
+        return Effect.sync(() => {
+          settled = true;
+          clearTimeout(timer);
+          controller.abort();
+        });
+      });
     }),
 });
 

@@ -16,8 +16,10 @@ export class Randomness extends Context.Tag("@authchart/core/Randomness")<
   Randomness,
   RandomnessService
 >() {
-  static readonly layer = Layer.succeed(Randomness, {
+  /** The platform's CSPRNG (through oauth4webapi). */
+  static readonly live: RandomnessService = {
     codeVerifier: Effect.sync(() => oauth.generateRandomCodeVerifier()),
     state: Effect.sync(() => oauth.generateRandomState()),
-  });
+  };
+  static readonly layer = Layer.succeed(Randomness, Randomness.live);
 }

@@ -12,7 +12,7 @@
  *
  * @see https://datatracker.ietf.org/doc/html/rfc9700#section-4.14.2
  */
-import { Context, Duration, Effect, Layer, Schema } from "effect";
+import { Context, Duration, Effect, Layer, Option, Schema } from "effect";
 import type { TokenKey } from "../schema/credentials.js";
 
 /** The lock was not obtained within the bounded wait: another holder kept it. */
@@ -82,24 +82,36 @@ export const makeInProcessLock = (): SessionLockService => {
       const waitMillis = options?.waitMillis ?? defaultLockWaitMillis;
       return Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(enter(name), (entry) =>
-          restore(
-            entry.semaphore.take(1).pipe(
-              Effect.timeoutFail({
-                duration: Duration.millis(waitMillis),
-                onTimeout: () => new LockTimeout({ name, waitMillis }),
-              }),
+          // A free lock is taken at once; only a wait needs the timeout (and its racing fiber).
+          entry.semaphore
+            .withPermitsIfAvailable(1)(restore(effect))
+            .pipe(
+              Effect.flatMap(
+                Option.match({
+                  onSome: Effect.succeed,
+                  onNone: () =>
+                    restore(
+                      entry.semaphore.take(1).pipe(
+                        Effect.timeoutFail({
+                          duration: Duration.millis(waitMillis),
+                          onTimeout: () => new LockTimeout({ name, waitMillis }),
+                        }),
+                      ),
+                    ).pipe(
+                      Effect.flatMap(() =>
+                        restore(effect).pipe(Effect.ensuring(entry.semaphore.release(1))),
+                      ),
+                    ),
+                }),
+              ),
+              Effect.ensuring(leave(name, entry)),
             ),
-          ).pipe(
-            Effect.flatMap(() => restore(effect).pipe(Effect.ensuring(entry.semaphore.release(1)))),
-            Effect.ensuring(leave(name, entry)),
-          ),
         ),
       );
     },
   };
 };
 
-/** The one in-process lock every session of this process shares by default. */
 const processLock = makeInProcessLock();
 
 export class SessionLock extends Context.Tag("@authchart/core/SessionLock")<

@@ -114,36 +114,39 @@ export class UserAgent extends Context.Tag("@authchart/core/UserAgent")<
    * stops waiting (session closed, request aborted, timeout).
    */
   static readonly fromPromise = (agent: UserAgentOption) =>
-    Layer.succeed(UserAgent, {
-      prefersDeviceFlow: agent.prefersDeviceFlow === true,
-      prepare: isBindFirst(agent)
-        ? (redirectUri) =>
-            Effect.acquireRelease(
-              Effect.tryPromise({
-                try: (signal) => agent.prepare(redirectUri, signal),
-                catch: failed,
+    Layer.succeed(UserAgent, UserAgent.serviceFromPromise(agent));
+
+  /** The service `fromPromise` provides, for a Context built without a Layer. */
+  static readonly serviceFromPromise = (agent: UserAgentOption): UserAgentService => ({
+    prefersDeviceFlow: agent.prefersDeviceFlow === true,
+    prepare: isBindFirst(agent)
+      ? (redirectUri) =>
+          Effect.acquireRelease(
+            Effect.tryPromise({
+              try: (signal) => agent.prepare(redirectUri, signal),
+              catch: failed,
+            }),
+            // A close that fails is the application's to log; the flow's outcome stands.
+            (prepared) =>
+              Effect.promise(async () => {
+                try {
+                  await prepared.close();
+                } catch {
+                  // ignored
+                }
               }),
-              // A close that fails is the application's to log; the flow's outcome stands.
-              (prepared) =>
-                Effect.promise(async () => {
-                  try {
-                    await prepared.close();
-                  } catch {
-                    // ignored
-                  }
-                }),
-            ).pipe(
-              Effect.map(
-                (prepared): PreparedUserAgent => ({
-                  redirectUri: prepared.redirectUri,
-                  authorize: (url) =>
-                    Effect.tryPromise({
-                      try: (signal) => prepared.authorize(url, signal),
-                      catch: failed,
-                    }),
-                }),
-              ),
-            )
-        : functionPrepare(agent),
-    });
+          ).pipe(
+            Effect.map(
+              (prepared): PreparedUserAgent => ({
+                redirectUri: prepared.redirectUri,
+                authorize: (url) =>
+                  Effect.tryPromise({
+                    try: (signal) => prepared.authorize(url, signal),
+                    catch: failed,
+                  }),
+              }),
+            ),
+          )
+      : functionPrepare(agent),
+  });
 }

@@ -5,7 +5,7 @@
 
 import { type ScriptedServer, startScriptedServer } from "@authchart/testkit";
 import { describe, expect, it } from "@effect/vitest";
-import { Effect } from "effect";
+import { Deferred, Effect, Fiber } from "effect";
 import { afterAll, beforeAll } from "vitest";
 import { checkTransportSecurity, OAuthHttp, readJsonObject } from "../../src/services/http.js";
 import { failureOf, json, stepLayer } from "../support.js";
@@ -129,6 +129,60 @@ describe("OAuthHttp", () => {
       const error = yield* failureOf(get("/x", () => "http://example.com"));
       expect(error).toMatchObject({ _tag: "InsecureUrl", reason: "plain http outside loopback" });
     }).pipe(Effect.provide(layer)),
+  );
+});
+
+describe("OAuthHttp.layerFetch: the timeout and interruption", () => {
+  const policy = { allowInsecureLoopback: true, timeoutMillis: 200 };
+  const sendOver = (fetch: typeof globalThis.fetch) =>
+    Effect.flatMap(OAuthHttp, (http) =>
+      http.send({ method: "GET", url: "http://127.0.0.1:9/x" }),
+    ).pipe(Effect.provide(OAuthHttp.layerFetch(policy, fetch)));
+
+  it.live("headers arrive, the body never ends -> RequestTimeout, and the request is aborted", () =>
+    Effect.gen(function* () {
+      let signal: AbortSignal | undefined;
+      const error = yield* failureOf(
+        sendOver(async (_input, init) => {
+          signal = init?.signal ?? undefined;
+          const body = new ReadableStream<Uint8Array>({
+            start: (controller) => controller.enqueue(new TextEncoder().encode('{"a":')),
+          });
+          return new Response(body, {
+            status: 200,
+            headers: { "content-type": "application/json" },
+          });
+        }),
+      );
+      expect(error).toMatchObject({ _tag: "RequestTimeout", timeoutMillis: 200 });
+      expect(signal?.aborted).toBe(true);
+    }),
+  );
+
+  it.live(
+    "a given fetch that ignores its signal and never settles -> RequestTimeout all the same",
+    () =>
+      Effect.gen(function* () {
+        const error = yield* failureOf(sendOver(() => new Promise<Response>(() => undefined)));
+        expect(error).toMatchObject({ _tag: "RequestTimeout", timeoutMillis: 200 });
+      }),
+  );
+
+  it.live("an interrupted request aborts its fetch", () =>
+    Effect.gen(function* () {
+      let signal: AbortSignal | undefined;
+      const started = yield* Deferred.make<void>();
+      const fiber = yield* Effect.fork(
+        sendOver((_input, init) => {
+          signal = init?.signal ?? undefined;
+          Effect.runSync(Deferred.succeed(started, undefined));
+          return new Promise<Response>(() => undefined);
+        }),
+      );
+      yield* Deferred.await(started);
+      yield* Fiber.interrupt(fiber);
+      expect(signal?.aborted).toBe(true);
+    }),
   );
 });
 
