@@ -229,7 +229,7 @@ const lifecycle = setup({
       type: "challenge.answered" as const,
       requestId: requestIdOf(event),
       outcome: "refused" as const,
-      error: context.error ?? new FlowCancelled({ reason: "failed" }),
+      error: context.error ?? new FlowCancelled({ reason: "failed" }, true),
     })),
     /** In `authorized`: everyone who waited may go on, or gets the error of the flow that ended. */
     settleAuthorized: emit(({ context }) =>
@@ -237,11 +237,14 @@ const lifecycle = setup({
         ? { type: "settled" as const, outcome: "authorized" as const }
         : { type: "settled" as const, outcome: "failed" as const, error: context.error },
     ),
-    /** In `unauthorized` or `failed`: everyone who waited gets the failure (or the stop). */
+    /**
+     * In `unauthorized` or `failed`: everyone who waited gets the failure (or the stop). Runs on
+     * every start, so its stand-in error skips the (literal) field validation.
+     */
     settleFailed: emit(({ context }) => ({
       type: "settled" as const,
       outcome: "failed" as const,
-      error: context.error ?? new FlowCancelled({ reason: "the flow stopped" }),
+      error: context.error ?? new FlowCancelled({ reason: "the flow stopped" }, true),
     })),
     rememberChallenge: assign({
       challenge: ({ event }) => {

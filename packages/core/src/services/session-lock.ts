@@ -13,6 +13,7 @@
  * @see https://datatracker.ietf.org/doc/html/rfc9700#section-4.14.2
  */
 import { Context, Duration, Effect, Layer, Option, Schema } from "effect";
+import { sha256Hex } from "../protocol/digest.js";
 import type { TokenKey } from "../schema/credentials.js";
 
 /** The lock was not obtained within the bounded wait: another holder kept it. */
@@ -123,24 +124,23 @@ export class SessionLock extends Context.Tag("@authchart/core/SessionLock")<
   static readonly inProcess: SessionLockService = processLock;
 }
 
-/** SHA-256 of a text, lowercase hex (WebCrypto: Node, browsers, workers, Bun, Deno). */
-const sha256Hex = (text: string) =>
-  Effect.promise(async () => {
-    const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-  });
+/** SHA-256 of a text, lowercase hex: at once in Node, through WebCrypto elsewhere. */
+const sha256HexOf = (text: string) => {
+  const hex = sha256Hex(text);
+  return typeof hex === "string" ? Effect.succeed(hex) : Effect.promise(() => hex);
+};
 
 /** The lock of the token set with this key (resource, issuer, client): `tokens-<sha256>`. */
 export const tokenLockName = (key: TokenKey) =>
   Effect.map(
-    sha256Hex(JSON.stringify(["tokens", key.resource, key.issuer, key.clientId])),
+    sha256HexOf(JSON.stringify(["tokens", key.resource, key.issuer, key.clientId])),
     (hash) => `tokens-${hash.slice(0, 40)}`,
   );
 
 /** The lock of the client registration at this issuer: `client-<sha256>`. */
 export const clientLockName = (issuer: string) =>
   Effect.map(
-    sha256Hex(JSON.stringify(["client", issuer])),
+    sha256HexOf(JSON.stringify(["client", issuer])),
     (hash) => `client-${hash.slice(0, 40)}`,
   );
 

@@ -505,7 +505,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
           .catch(() => undefined);
       }
     }
-    notify(stateListeners, state());
+    if (stateListeners.size > 0) notify(stateListeners, state());
   };
 
   /**

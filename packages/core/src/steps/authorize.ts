@@ -20,6 +20,7 @@ import {
   scrubText,
   UserAgentFailed,
 } from "../errors.js";
+import { s256CodeChallenge } from "../protocol/digest.js";
 import { boundRedirectAllowed } from "../protocol/loopback-redirect.js";
 import { adjustAuthorizationRequest } from "../quirks/apply.js";
 import type { AppliedAdjustment, ResolvedQuirks } from "../quirks/profile.js";
@@ -111,9 +112,9 @@ export const prepareAuthorization = (input: AuthorizeInput) =>
     const random = yield* Randomness;
     const codeVerifier = yield* random.codeVerifier;
     const state = yield* random.state;
-    const codeChallenge = yield* Effect.promise(() =>
-      oauth.calculatePKCECodeChallenge(codeVerifier),
-    );
+    const challenge = s256CodeChallenge(codeVerifier);
+    const codeChallenge =
+      typeof challenge === "string" ? challenge : yield* Effect.promise(() => challenge);
     return {
       url: buildAuthorizationUrl(
         { ...input, metadata: { ...input.metadata, authorization_endpoint: endpoint } },
