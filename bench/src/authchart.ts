@@ -4,8 +4,7 @@ import { PersistedSession } from "@authchart/core/internals";
 import { Effect, Redacted, Schema } from "effect";
 import { redirectUri } from "./sdk-clients.js";
 
-export const memoryStore = (): CredentialStoreService =>
-  Effect.runSync(Effect.provide(CredentialStore, CredentialStore.layerMemory));
+export const memoryStore = (): CredentialStoreService => CredentialStore.memory();
 
 export const coldSession = (serverUrl: string, authorize: (url: string) => Promise<string>) =>
   createSession({

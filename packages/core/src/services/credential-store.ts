@@ -38,6 +38,36 @@ export interface CredentialStoreService {
   readonly deleteSession: (serverUrl: string) => Effect.Effect<void, StoreFailed>;
 }
 
+/**
+ * The memory store: entries are the values themselves (see `CredentialStore.memory`).
+ */
+const makeMemoryStore = (): CredentialStoreService => {
+  const entries = new Map<string, unknown>();
+  const load = <A>(key: string) =>
+    Effect.sync(() => (entries.has(key) ? Option.some(entries.get(key) as A) : Option.none<A>()));
+  const save = (key: string, value: unknown) =>
+    Effect.sync(() => {
+      entries.set(key, value);
+    });
+  const remove = (key: string) =>
+    Effect.sync(() => {
+      entries.delete(key);
+    });
+  return {
+    loadClient: (issuer) => load<ClientRegistration>(clientStoreKey(issuer)),
+    saveClient: (client) => save(clientStoreKey(client.issuer), client),
+    deleteClient: (issuer) => remove(clientStoreKey(issuer)),
+    loadTokens: (key) => load<TokenSet>(tokenStoreKey(key)),
+    saveTokens: (tokens) => save(tokenStoreKey(tokens.key), tokens),
+    deleteTokens: (key) => remove(tokenStoreKey(key)),
+    loadDpopKey: (key) => load<DpopKey>(dpopKeyStoreKey(key)),
+    saveDpopKey: (dpopKey) => save(dpopKeyStoreKey(dpopKey.key), dpopKey),
+    deleteDpopKey: (key) => remove(dpopKeyStoreKey(key)),
+    loadSession: (serverUrl) => load<string>(sessionStoreKey(serverUrl)),
+    saveSession: (serverUrl, json) => save(sessionStoreKey(serverUrl), json),
+    deleteSession: (serverUrl) => remove(sessionStoreKey(serverUrl)),
+  };
+};
 export class CredentialStore extends Context.Tag("@authchart/core/CredentialStore")<
   CredentialStore,
   CredentialStoreService
@@ -48,10 +78,14 @@ export class CredentialStore extends Context.Tag("@authchart/core/CredentialStor
     Effect.map(KeyValueStore.KeyValueStore, (kv) => fromKeyValueStore(kv)),
   );
 
-  /** In memory: for tests and short-lived processes. */
-  static readonly layerMemory = CredentialStore.layer.pipe(
-    Layer.provide(KeyValueStore.layerMemory),
-  );
+  /**
+   * In memory: for tests and short-lived processes. The entries are the values themselves — no
+   * other process reads them, and they are immutable — so nothing is encoded or decoded (a
+   * session without a store of its own uses one). Over a KeyValueStore's memory instead:
+   * `CredentialStore.layer` with `KeyValueStore.layerMemory`.
+   */
+  static readonly memory = (): CredentialStoreService => makeMemoryStore();
+  static readonly layerMemory = Layer.sync(CredentialStore, makeMemoryStore);
 }
 
 /** Keys are JSON arrays of their parts, so no separator inside a URL can make two keys collide. */

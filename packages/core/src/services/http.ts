@@ -196,6 +196,7 @@ const makeOverFetch = (fetch: typeof globalThis.fetch, policy: HttpPolicy): OAut
       // One callback and one timer per request: the request's own AbortSignal ends it at the
       // timeout (connecting, headers and body alike) or when the fiber is interrupted. An Effect
       // timeout would fork a racing fiber for every request.
+      const outgoing = withStandardHeaders(request, policy);
       return Effect.async<OAuthResponse, HttpError>((resume) => {
         const controller = new AbortController();
         let settled = false;
@@ -205,16 +206,19 @@ const makeOverFetch = (fetch: typeof globalThis.fetch, policy: HttpPolicy): OAut
           clearTimeout(timer);
           resume(outcome);
         };
-        // Settled at the timeout even if a given fetch ignores its signal.
-        const timer = setTimeout(() => {
-          settle(
-            Effect.fail(
-              new RequestTimeout({ url: request.url, timeoutMillis: policy.timeoutMillis }),
-            ),
-          );
-          controller.abort();
-        }, policy.timeoutMillis);
-        sendOverFetch(fetch, policy, withStandardHeaders(request, policy), controller.signal).then(
+        // Settled at the timeout even if a given fetch ignores its signal. A timeout beyond what
+        // a timer can hold (2^31-1 ms, ~24.8 days; Infinity) is none: Node would fire it at once.
+        const timer = armable(policy.timeoutMillis)
+          ? setTimeout(() => {
+              settle(
+                Effect.fail(
+                  new RequestTimeout({ url: request.url, timeoutMillis: policy.timeoutMillis }),
+                ),
+              );
+              controller.abort();
+            }, policy.timeoutMillis)
+          : undefined;
+        sendOverFetch(fetch, policy, outgoing, controller.signal).then(
           (response) => settle(Effect.succeed(response)),
           (error: unknown) =>
             settle(
@@ -238,6 +242,10 @@ const makeOverFetch = (fetch: typeof globalThis.fetch, policy: HttpPolicy): OAut
       });
     }),
 });
+
+/** The longest delay a timer holds (setTimeout fires a longer one after 1 ms). */
+const maxTimerMillis = 2 ** 31 - 1;
+const armable = (millis: number) => Number.isFinite(millis) && millis <= maxTimerMillis;
 
 const sendOverFetch = async (
   fetch: typeof globalThis.fetch,

@@ -347,8 +347,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
   // the lock, the user agent — are built the first time a step or a DPoP proof needs them.
   const ownStore: CredentialStoreService | undefined = options.layer
     ? undefined
-    : (options.store ??
-      Effect.runSync(Effect.provide(CredentialStore, CredentialStore.layerMemory)));
+    : (options.store ?? CredentialStore.memory());
   /**
    * The step services as one Context, built directly from their values: building the same
    * services as Layers into a ManagedRuntime cost ~1 ms per session (measured), more than all

@@ -99,4 +99,50 @@ describe("makeInProcessLock", () => {
       );
     }),
   );
+
+  // Both paths — a free lock taken at once, a busy one waited for — hand the lock over.
+  it.live("a fast-path holder that fails or is interrupted hands over to a queued waiter", () =>
+    Effect.gen(function* () {
+      const lock = makeInProcessLock();
+      for (const end of ["fail", "interrupt"] as const) {
+        const go = yield* Deferred.make<void>();
+        const holder = yield* Effect.fork(
+          lock.withLock("n", Effect.zipRight(Deferred.await(go), Effect.fail("boom"))),
+        );
+        yield* Effect.sleep(5);
+        const waiter = yield* Effect.fork(
+          lock.withLock("n", Effect.succeed("w"), { waitMillis: 500 }),
+        );
+        yield* Effect.sleep(5);
+        if (end === "fail") yield* Deferred.succeed(go, undefined);
+        else yield* Fiber.interrupt(holder);
+        expect(yield* Fiber.join(waiter)).toBe("w");
+        expect(Exit.isFailure(yield* Fiber.await(holder))).toBe(true);
+      }
+    }),
+  );
+
+  it.live("an interrupted waiting-path holder releases; uninterruptible caller stays so", () =>
+    Effect.gen(function* () {
+      const lock = makeInProcessLock();
+      const release = yield* Deferred.make<void>();
+      const first = yield* Effect.fork(lock.withLock("n", Deferred.await(release)));
+      yield* Effect.sleep(5);
+      const second = yield* Effect.fork(lock.withLock("n", Effect.never, { waitMillis: 500 }));
+      yield* Effect.sleep(5);
+      yield* Deferred.succeed(release, undefined);
+      yield* Fiber.join(first);
+      yield* Effect.sleep(5);
+      yield* Fiber.interrupt(second);
+      expect(yield* lock.withLock("n", Effect.succeed("free"), { waitMillis: 100 })).toBe("free");
+      // Caller uninterruptible: restore must not make the body interruptible.
+      const seen = yield* Effect.uninterruptible(
+        lock.withLock(
+          "n",
+          Effect.checkInterruptible((b) => Effect.succeed(b)),
+        ),
+      );
+      expect(seen).toBe(false);
+    }),
+  );
 });
