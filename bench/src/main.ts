@@ -84,7 +84,7 @@ interface Counts {
   storm403: { authorizations: number; failed: number };
 }
 
-const countRuns = async (rounds: number) => {
+const countRuns = async (rounds: number, coldRounds: number) => {
   const out = Object.fromEntries(
     kinds.map((k) => [
       k,
@@ -109,20 +109,75 @@ const countRuns = async (rounds: number) => {
   const note = (kind: Kind, what: string, first: boolean, prev: number, next: number) =>
     !first && prev !== next && varied.add(`${kind} ${what}`);
 
-  const coldKit = await startTestkit();
   // 403 storm: the token holds mcp:read only; admin-report needs mcp:admin.
   const scoped: TestkitOptions = {
     authServer: { defaultScopes: ["mcp:read"] },
     mcp: { challengeScope: ["mcp:read"], scopesSupported: ["mcp:read"] },
   };
+  await coldRuns(coldRounds, out, varied);
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of rotate(kinds, r)) {
+      const c = out[kind];
+      const first = r === 0;
+
+      // 401 storm: 100 concurrent calls on a token the resource stopped accepting.
+      const kit = await startTestkit();
+      try {
+        const s = await connect(kind, kit);
+        if (!(await s.call("echo"))) throw new Error(`${kind}: the warm-up call failed`);
+        const a0 = kit.user.authorizations;
+        const f0 = refreshes(kit);
+        kit.expireAccessTokens();
+        const results = await Promise.all(Array.from({ length: 100 }, () => s.call("echo")));
+        const storm = {
+          refreshes: refreshes(kit) - f0,
+          authorizations: kit.user.authorizations - a0,
+          failed: results.filter((ok) => !ok).length,
+        };
+        note(kind, "401 storm", first, c.storm401.failed, storm.failed);
+        explain(kind, "401 storm", s);
+        c.storm401 = storm;
+        await s.close().catch(() => undefined);
+      } finally {
+        await kit.close();
+      }
+
+      // 403 storm: 20 concurrent calls that need a scope the token lacks.
+      const kit403 = await startTestkit(scoped);
+      try {
+        const s = await connect(kind, kit403);
+        if (!(await s.call("echo"))) throw new Error(`${kind}: the warm-up call failed`);
+        const a0 = kit403.user.authorizations;
+        const results = await Promise.all(Array.from({ length: 20 }, () => s.call("admin-report")));
+        const storm = {
+          authorizations: kit403.user.authorizations - a0,
+          failed: results.filter((ok) => !ok).length,
+        };
+        note(kind, "403 storm", first, c.storm403.failed, storm.failed);
+        explain(kind, "403 storm", s);
+        c.storm403 = storm;
+        await s.close().catch(() => undefined);
+      } finally {
+        await kit403.close();
+      }
+      log(`counts round ${r + 1}/${rounds}: ${kind} done`);
+    }
+  }
+  return { counts: out, varied: [...varied], why };
+};
+
+/**
+ * Cold connects, interleaved: nothing stored, to a connected client (initialize done). More
+ * rounds than the storms — a median of a few connects is mostly the machine's mood.
+ */
+const coldRuns = async (rounds: number, counts: Record<Kind, Counts>, varied: Set<string>) => {
+  const coldKit = await startTestkit();
   try {
     // One unmeasured cold connect each first: module loading and JIT are no client's cost.
     for (const kind of kinds) await (await connect(kind, coldKit)).close();
     for (let r = 0; r < rounds; r++) {
       for (const kind of rotate(kinds, r)) {
-        const c = out[kind];
-        const first = r === 0;
-        // Cold connect: nothing stored, to a connected client.
+        const c = counts[kind];
         // Every cold connect starts with a user who is not logged in at the AS, so no client gets
         // a login someone else paid for.
         coldKit.user.resetSession();
@@ -132,61 +187,16 @@ const countRuns = async (rounds: number) => {
         c.coldMs.push(performance.now() - t0);
         const as = coldKit.requests.filter((q) => q.server === "as").length;
         const mcp = coldKit.requests.filter((q) => q.server === "mcp").length;
-        note(kind, "cold AS", first, c.coldAs, as);
-        note(kind, "cold MCP", first, c.coldMcp, mcp);
+        if (r > 0 && (c.coldAs !== as || c.coldMcp !== mcp)) varied.add(`${kind} cold requests`);
         c.coldAs = as;
         c.coldMcp = mcp;
         await client.close();
-
-        // 401 storm: 100 concurrent calls on a token the resource stopped accepting.
-        const kit = await startTestkit();
-        try {
-          const s = await connect(kind, kit);
-          if (!(await s.call("echo"))) throw new Error(`${kind}: the warm-up call failed`);
-          const a0 = kit.user.authorizations;
-          const f0 = refreshes(kit);
-          kit.expireAccessTokens();
-          const results = await Promise.all(Array.from({ length: 100 }, () => s.call("echo")));
-          const storm = {
-            refreshes: refreshes(kit) - f0,
-            authorizations: kit.user.authorizations - a0,
-            failed: results.filter((ok) => !ok).length,
-          };
-          note(kind, "401 storm", first, c.storm401.failed, storm.failed);
-          explain(kind, "401 storm", s);
-          c.storm401 = storm;
-          await s.close().catch(() => undefined);
-        } finally {
-          await kit.close();
-        }
-
-        // 403 storm: 20 concurrent calls that need a scope the token lacks.
-        const kit403 = await startTestkit(scoped);
-        try {
-          const s = await connect(kind, kit403);
-          if (!(await s.call("echo"))) throw new Error(`${kind}: the warm-up call failed`);
-          const a0 = kit403.user.authorizations;
-          const results = await Promise.all(
-            Array.from({ length: 20 }, () => s.call("admin-report")),
-          );
-          const storm = {
-            authorizations: kit403.user.authorizations - a0,
-            failed: results.filter((ok) => !ok).length,
-          };
-          note(kind, "403 storm", first, c.storm403.failed, storm.failed);
-          explain(kind, "403 storm", s);
-          c.storm403 = storm;
-          await s.close().catch(() => undefined);
-        } finally {
-          await kit403.close();
-        }
-        log(`counts round ${r + 1}/${rounds}: ${kind} done`);
       }
+      log(`cold connect round ${r + 1}/${rounds} done`);
     }
   } finally {
     await coldKit.close();
   }
-  return { counts: out, varied: [...varied], why };
 };
 
 // ---------------------------------------------------------------- long session (refresh economy)
@@ -287,8 +297,10 @@ const overheadRuns = async (rounds: number) => {
     )(fetch) as Fetch,
   };
   const variants: Variant[] = ["raw", ...kinds];
-  const seqN = quick ? 1000 : 2000;
-  const batches = quick ? 5 : 20;
+  // Each round alternates the variants block by block (100 sequential requests, or one batch of
+  // 200 concurrent) and sums each variant's blocks: the machine's speed drifts over seconds, and
+  // a ratio is only as good as the two measurements it compares were taken alike.
+  const blocks = quick ? 10 : 20;
   for (const v of variants) {
     const check = await fetches[v](url);
     if (check.status !== 200) throw new Error(`${v}: the bearer server answered ${check.status}`);
@@ -296,13 +308,23 @@ const overheadRuns = async (rounds: number) => {
     await sequential(fetches[v], url, 1000)();
     await concurrent(fetches[v], url, 3)();
   }
+  const interleaved = async (block: (f: Fetch) => () => Promise<void>, shift: number) => {
+    const sum = Object.fromEntries(variants.map((v) => [v, { ms: 0, cpu: 0 }])) as Record<
+      Variant,
+      { ms: number; cpu: number }
+    >;
+    for (let b = 0; b < blocks; b++)
+      for (const v of rotate(variants, b + shift)) {
+        const m = await measure(block(fetches[v]));
+        sum[v].ms += m.ms;
+        sum[v].cpu += m.cpu;
+      }
+    return sum;
+  };
   const ratios: Record<Kind, Ratios[]> = { authchart: [], sdk1: [], sdk2: [] };
   for (let r = 0; r < rounds; r++) {
-    const seq = {} as Record<Variant, { ms: number; cpu: number }>;
-    const con = {} as Record<Variant, { ms: number; cpu: number }>;
-    for (const v of rotate(variants, r)) seq[v] = await measure(sequential(fetches[v], url, seqN));
-    for (const v of rotate(variants, r + 1))
-      con[v] = await measure(concurrent(fetches[v], url, batches));
+    const seq = await interleaved((f) => sequential(f, url, 100), r);
+    const con = await interleaved((f) => concurrent(f, url, 1), r + 1);
     for (const k of kinds)
       ratios[k].push({
         seqTime: seq[k].ms / seq.raw.ms,
@@ -358,7 +380,7 @@ const main = async () => {
   const rounds = quick ? 3 : 7;
   const started = Date.now();
   log(`bench${quick ? " --quick" : ""}: ${rounds} rounds`);
-  const { counts, varied, why } = await countRuns(quick ? 1 : 3);
+  const { counts, varied, why } = await countRuns(quick ? 1 : 3, quick ? 5 : 15);
   // The three side by side (each on its own servers): counts, not times, are what this row reads.
   const long = Object.fromEntries(
     await Promise.all(kinds.map(async (k) => [k, await longRun(k)] as const)),
@@ -512,7 +534,8 @@ ${notes}${failures}
 How each row is measured:
 - Cold connect: nothing stored, to a connected client (initialize done); requests as logged by
   testkit's AS and MCP servers (the AS count includes the headless user's login and consent
-  requests: the user starts logged out for every client); wall time is the median over rounds. authchart is the
+  requests: the user starts logged out for every client); wall time is the median over
+  ${quick ? 5 : 15} interleaved rounds after one unmeasured connect each. authchart is the
   1.x SDK \`Client\` over \`session.fetch\`; the SDKs use their transport's \`authProvider\`.
 - The SDKs' OAuthClientProvider keeps everything in memory and implements the optional
   \`invalidateCredentials\` and \`saveDiscoveryState\`/\`discoveryState\` (without them neither SDK
@@ -529,8 +552,9 @@ How each row is measured:
   short lifetime, never under 2 s: \`expires_in\` counts whole seconds and servers round a
   token's expiry down to the second, so a token can end up to a second early — with 2 s tokens no
   client can have both one refresh per lifetime and no 401.
-- Overhead: the same URL, ${quick ? 1000 : 2000} sequential requests and batches of 200
-  concurrent; ratio to \`fetch\` with a fixed \`Authorization\` header in the same round (median
+- Overhead: the same URL; each round alternates the variants block by block — ${quick ? 10 : 20}
+  blocks of 100 sequential requests, then ${quick ? 10 : 20} batches of 200 concurrent — and
+  sums each variant's blocks; ${quick ? 3 : 7} rounds; ratio to \`fetch\` with a fixed \`Authorization\` header in the same round (median
   over rounds, the rounds' range in brackets); CPU is \`process.cpuUsage()\` of the client process. authchart is
   \`session.fetch\` of a session restored from a warm memory store; the SDKs are their
   \`withOAuth(provider)(fetch)\` middleware with the token in the provider.

@@ -14,8 +14,8 @@ export interface Outgoing {
   readonly body: string | ArrayBuffer | undefined;
   readonly signal: AbortSignal | undefined;
   readonly redirect: RequestRedirect;
-  /** The caller's other RequestInit fields, passed on to every send. */
-  readonly rest: RequestInit;
+  /** The caller's other RequestInit fields, passed on to every send; undefined when there are none. */
+  readonly rest: RequestInit | undefined;
 }
 
 /** Fetch normalizes these methods' case and no other (Fetch standard, "normalize a method"). */
@@ -58,16 +58,19 @@ const isPlain = (input: string | URL | Request, init: RequestInit | undefined) =
   ((typeof input === "string" && /^https?:/i.test(input)) || input instanceof URL) &&
   (init?.body === undefined || init.body === null || typeof init.body === "string");
 
-/** The request fetch's arguments describe: at once for the common call, else once its body is read. */
+/**
+ * The request fetch's arguments describe: at once for the common call, else once its body is read.
+ * `url` is `urlOf(input)`, when the caller has it already.
+ */
 export const readOutgoing = (
   input: string | URL | Request,
   init: RequestInit | undefined,
+  url: string = urlOf(input),
 ): Outgoing | Promise<Outgoing> =>
-  isPlain(input, init) ? readPlain(input as string | URL, init) : readBuffered(input, init);
+  isPlain(input, init) ? readPlain(url, init) : readBuffered(input, init);
 
-const readPlain = (input: string | URL, init: RequestInit | undefined): Outgoing => {
+const readPlain = (url: string, init: RequestInit | undefined): Outgoing => {
   const { method, headers, body, signal, redirect, ...rest } = init ?? {};
-  const url = urlOf(input);
   const normalized = normalizeMethod(method ?? "GET");
   // What Request would refuse, refused alike (a TypeError, as fetch throws).
   if (body != null && (normalized === "GET" || normalized === "HEAD"))
@@ -79,8 +82,14 @@ const readPlain = (input: string | URL, init: RequestInit | undefined): Outgoing
     body: typeof body === "string" ? body : undefined,
     signal: signal ?? undefined,
     redirect: redirect ?? "follow",
-    rest,
+    rest: restOrNone(rest),
   };
+};
+
+/** The rest of `init`, or undefined when it is empty (the common call: nothing to spread). */
+const restOrNone = (rest: RequestInit): RequestInit | undefined => {
+  for (const _ in rest) return rest;
+  return undefined;
 };
 
 const readBuffered = async (
@@ -97,6 +106,6 @@ const readBuffered = async (
     body: request.body === null ? undefined : await request.arrayBuffer(),
     signal: request.signal,
     redirect: request.redirect,
-    rest,
+    rest: restOrNone(rest),
   };
 };

@@ -477,9 +477,14 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
   /** The token version the resource last answered with a success. */
   let provenVersion: number | undefined;
 
+  /** The token last added to heldTokens: a snapshot with the same one adds nothing. */
+  let lastHeld: TokenInfo | undefined;
   const onSnapshot = (snapshot: AuthSnapshot) => {
     const token = snapshot.context.token;
-    if (token) heldTokens.set(tokenStoreKey(tokenKeyOf(token)), tokenKeyOf(token));
+    if (token !== undefined && token !== lastHeld) {
+      lastHeld = token;
+      heldTokens.set(tokenStoreKey(tokenKeyOf(token)), tokenKeyOf(token));
+    }
     // What is persisted changes only when one of its parts does (xstate keeps unassigned
     // context values): most snapshots at a quiet state — each request's events — persist nothing.
     const context = snapshot.context;
@@ -808,6 +813,50 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     }
   };
 
+  /** A hop's credentials into its headers; a token no header can carry is a typed error. */
+  const setCredentials = (
+    headers: Headers,
+    credentials: { readonly authorization: string; readonly dpop?: string | undefined },
+    requestUrl: string,
+  ) => {
+    try {
+      headers.set("authorization", credentials.authorization);
+      if (credentials.dpop === undefined) headers.delete("dpop");
+      else headers.set("dpop", credentials.dpop);
+    } catch {
+      throw new TransportError({
+        url: displayUrl(requestUrl),
+        reason: "the stored access token cannot be sent in a header",
+      });
+    }
+  };
+  /**
+   * Sets the credentials of a hop to `target`: none off the protected origin; at once for a cached
+   * Bearer header (the hot path: no await); else a DPoP proof or a header built, asynchronously.
+   */
+  const authorizeFor = (
+    headers: Headers,
+    tokens: TokenSet | undefined,
+    method: string,
+    target: string,
+    requestUrl: string,
+  ): Promise<void> | undefined => {
+    if (tokens === undefined) return undefined;
+    if (!hasOrigin(target, protectedOrigin)) {
+      headers.delete("authorization");
+      headers.delete("dpop");
+      return undefined;
+    }
+    const bearer = cached?.tokens === tokens ? cached.bearer : undefined;
+    if (bearer !== undefined) {
+      setCredentials(headers, { authorization: bearer }, requestUrl);
+      return undefined;
+    }
+    return credentialsFor(tokens, method, target).then((credentials) =>
+      setCredentials(headers, credentials, requestUrl),
+    );
+  };
+
   /**
    * Sends one request, following redirects by hand so that the bearer token goes to the
    * protected origin only (RFC 6750 §5.3): dropped on a hop to another origin, attached again on a
@@ -821,39 +870,25 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     // before it goes, so what a redirect hop removed is never missing from the next send.
     const headers = request.headers;
     let method = request.method;
-    const authorizeFor = async (target: string) => {
-      if (tokens === undefined) return;
-      if (!hasOrigin(target, protectedOrigin)) {
-        headers.delete("authorization");
-        headers.delete("dpop");
-        return;
-      }
-      const credentials = await credentialsFor(tokens, method, target);
-      try {
-        headers.set("authorization", credentials.authorization);
-        if (credentials.dpop === undefined) headers.delete("dpop");
-        else headers.set("dpop", credentials.dpop);
-      } catch {
-        throw new TransportError({
-          url: displayUrl(request.url),
-          reason: "the stored access token cannot be sent in a header",
-        });
-      }
-    };
     // Every request names its client (a WAF may refuse one that does not); the caller's own wins.
     if (!headers.has("user-agent")) headers.set("user-agent", userAgent);
     let url = request.url;
-    await authorizeFor(url);
+    const first = authorizeFor(headers, tokens, method, url, request.url);
+    if (first !== undefined) await first;
     let body = request.body;
     for (let hop = 0; ; hop++) {
-      const init: RequestInit = {
-        ...request.rest,
-        method,
-        headers,
-        body: body ?? null,
-        signal: request.signal ?? null,
-      };
-      const response = await transport(url, { ...init, redirect: "manual" });
+      const init: RequestInit =
+        request.rest === undefined
+          ? { method, headers, body: body ?? null, signal: request.signal ?? null }
+          : {
+              ...request.rest,
+              method,
+              headers,
+              body: body ?? null,
+              signal: request.signal ?? null,
+            };
+      init.redirect = "manual";
+      const response = await transport(url, init);
       if (response.type === "opaqueredirect") {
         // Browsers and workers hide manual redirects. There, fetch itself drops Authorization on
         // a cross-origin redirect (Fetch standard, HTTP-redirect fetch), so let it follow.
@@ -883,7 +918,8 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         method = "GET";
         body = undefined;
       }
-      if (!headers.has("authorization") || tokens !== undefined) await authorizeFor(next.href);
+      if (!headers.has("authorization") || tokens !== undefined)
+        await authorizeFor(headers, tokens, method, next.href, request.url);
       else if (next.origin !== protectedOrigin) headers.delete("authorization");
       url = next.href;
     }
@@ -903,16 +939,20 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     };
   };
   /** The refresh-ahead deadline of a token the resource accepted, for a session without its actor. */
+  const aheadConfig = { ...defaultAuthConfig, ...config };
+  /** The refresh deadline of the token it was last computed for (every request asks). */
+  let dueOf: { readonly token: TokenInfo; readonly at: number | undefined } | undefined;
   const leanRefreshDue = (token: TokenInfo, now: number): boolean => {
     if (acceptedVersion !== token.version) return false;
-    const at = refreshAheadAt(token, { ...defaultAuthConfig, ...config });
-    return at !== undefined && at <= now;
+    if (dueOf?.token !== token) dueOf = { token, at: refreshAheadAt(token, aheadConfig) };
+    return dueOf.at !== undefined && dueOf.at <= now;
   };
 
   const authorizedFetch: typeof globalThis.fetch = async (input, init) => {
     // Behaviour 8: other origins pass through untouched, without the token.
-    if (!hasOrigin(urlOf(input), protectedOrigin)) return transport(input, init);
-    const read = readOutgoing(input, init);
+    const target = urlOf(input);
+    if (!hasOrigin(target, protectedOrigin)) return transport(input, init);
+    const read = readOutgoing(input, init, target);
     const request = read instanceof Promise ? await read : read;
     const signal = request.signal;
     /** A token found expired by the clock is asked about once; a fresh one is then sent as is. */
@@ -1064,6 +1104,7 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     // in progress, another issuer) may still sit in the store with its refresh token.
     const keys = [...heldTokens.values()];
     heldTokens.clear();
+    lastHeld = undefined;
     // Revoked first (RFC 7009), deleted whatever the answer: a failed revocation is reported,
     // never a reason to keep the local copy.
     let revoked = 0;
