@@ -137,6 +137,14 @@ describe("a recorded step-up, reported", () => {
     const text = await readFile(trace(), "utf8");
     expect(text).toBe(recorder.jsonLines());
     for (const secret of allSecrets()) expect(text.includes(secret)).toBe(false);
+    // Each exchange by its phase — the registration too, whose request goes out in the same
+    // macrostep that brought the metadata naming its endpoint.
+    const phases = recorder
+      .lines()
+      .flatMap((line) => (line.kind === "http" ? [`${line.phase} ${line.method}`] : []));
+    expect(phases.filter((p) => p === "registration POST")).toHaveLength(1);
+    expect(phases.filter((p) => p === "token POST")).toHaveLength(2);
+    expect(phases.filter((p) => p.startsWith("other"))).toStrictEqual([]);
   });
 
   it("authchart trace FILE --html OUT: the timeline on stdout, the page written without a secret", async () => {

@@ -310,7 +310,10 @@ export const createRecorder = (options: RecorderOptions = {}): Recorder => {
         init?.method ?? (input instanceof Request ? input.method : "GET")
       ).toUpperCase();
       const id = ++exchanges;
-      const common = {
+      // The phase is read when the exchange is recorded: a step may send its request in the
+      // same macrostep that brought the metadata naming the endpoint, before the snapshot that
+      // teaches it to the recorder is inspected.
+      const common = () => ({
         kind: "http" as const,
         time: new Date(started).toISOString(),
         id,
@@ -318,18 +321,18 @@ export const createRecorder = (options: RecorderOptions = {}): Recorder => {
         method,
         url: recordedUrl(url),
         requestHeaders: redactHeaders(headers),
-      };
+      });
       try {
         const response = await base(input, init);
         record({
-          ...common,
+          ...common(),
           status: response.status,
           durationMillis: now() - started,
           responseHeaders: redactHeaders(response.headers),
         });
         return response;
       } catch (error) {
-        record({ ...common, durationMillis: now() - started, failure: describeError(error) });
+        record({ ...common(), durationMillis: now() - started, failure: describeError(error) });
         throw error;
       }
     };
