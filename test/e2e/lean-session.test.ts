@@ -13,7 +13,7 @@ import {
 } from "@authchart/core";
 import { sharedScheduler } from "@authchart/core/internals";
 import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
-import { Effect } from "effect";
+import { Effect, Option } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { callTool, memoryStore, redirectUri } from "./support.js";
 
@@ -157,6 +157,26 @@ describe("a session restored from a warm store", () => {
     await s.close();
     // Closed: nothing of it is left in the shared scheduler.
     expect(sharedScheduler.pending()).toBeLessThanOrEqual(timers);
+  });
+
+  it("a cold session writes its record once it has learned something — not for its server URL alone", async () => {
+    const k = await startTestkit();
+    kit = k;
+    const { store, writes } = countingStore();
+    const s = await open(k, store);
+    // Watching starts the statechart at a quiet state with nothing learned: nothing to save.
+    expect(s.state().value).toBe("unauthorized");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(writes.sessions).toBe(0);
+    expect((await callTool(s, k.mcpUrl, "echo", { text: "cold" })).status).toBe(200);
+    await s.close();
+    expect(writes.sessions).toBe(1);
+    const saved = Option.getOrThrow(await Effect.runPromise(store.loadSession(k.mcpUrl)));
+    const record = JSON.parse(saved);
+    expect(record.serverUrl).toBe(k.mcpUrl);
+    expect(Object.keys(record)).toEqual(
+      expect.arrayContaining(["resource", "authServer", "client", "token"]),
+    );
   });
 
   it("a record that no longer decodes is ignored, not trusted: the session starts cold and works", async () => {

@@ -62,6 +62,13 @@ import { because } from "./vocabulary.js";
 
 type TraceParams = Omit<TraceEntry, "type">;
 
+/** The stop's stand-in error, built once (see settleFailed). */
+let stopped: FlowCancelled | undefined;
+const flowStopped = () => {
+  stopped ??= new FlowCancelled({ reason: "the flow stopped" });
+  return stopped;
+};
+
 /** The largest delay a timer can hold (setTimeout's 32-bit limit); the guard re-checks on fire. */
 const maxDelay = 2_147_483_647;
 
@@ -239,12 +246,13 @@ const lifecycle = setup({
     ),
     /**
      * In `unauthorized` or `failed`: everyone who waited gets the failure (or the stop). Runs on
-     * every start, so its stand-in error skips the (literal) field validation.
+     * every start — where nobody waits yet — so the stand-in error is one shared value: building
+     * an Error (its stack) on each start cost more than the rest of the entry.
      */
     settleFailed: emit(({ context }) => ({
       type: "settled" as const,
       outcome: "failed" as const,
-      error: context.error ?? new FlowCancelled({ reason: "the flow stopped" }, true),
+      error: context.error ?? flowStopped(),
     })),
     rememberChallenge: assign({
       challenge: ({ event }) => {

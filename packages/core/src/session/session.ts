@@ -500,7 +500,16 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       lastQuiet = context;
       const encoded = encodeRecord(toPersisted(context, Date.now()));
       const key = keyOfEncoded(encoded);
-      lastSaved ??= restored ? restoredKey(restored) : "";
+      // A session that starts with nothing stored has nothing to save until it learns something:
+      // a record of its server URL alone is what "nothing stored" already says.
+      lastSaved ??= restored
+        ? restoredKey(restored)
+        : context.resource === undefined &&
+            context.authServer === undefined &&
+            context.client === undefined &&
+            context.token === undefined
+          ? key
+          : "";
       if (key !== lastSaved) {
         lastSaved = key;
         const json = JSON.stringify(encoded);
