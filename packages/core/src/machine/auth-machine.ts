@@ -62,13 +62,6 @@ import { because } from "./vocabulary.js";
 
 type TraceParams = Omit<TraceEntry, "type">;
 
-/** The stop's stand-in error, built once (see settleFailed). */
-let stopped: FlowCancelled | undefined;
-const flowStopped = () => {
-  stopped ??= new FlowCancelled({ reason: "the flow stopped" });
-  return stopped;
-};
-
 /** The largest delay a timer can hold (setTimeout's 32-bit limit); the guard re-checks on fire. */
 const maxDelay = 2_147_483_647;
 
@@ -245,14 +238,14 @@ const lifecycle = setup({
         : { type: "settled" as const, outcome: "failed" as const, error: context.error },
     ),
     /**
-     * In `unauthorized` or `failed`: everyone who waited gets the failure (or the stop). Runs on
-     * every start — where nobody waits yet — so the stand-in error is one shared value: building
-     * an Error (its stack) on each start cost more than the rest of the entry.
+     * In `unauthorized` or `failed`: everyone who waited gets the failure, or — without one (a
+     * logout, a stop) — each waiter its own FlowCancelled. No stand-in is built here: this runs on
+     * every start, and an Error's stack cost more than the rest of the entry.
      */
     settleFailed: emit(({ context }) => ({
       type: "settled" as const,
       outcome: "failed" as const,
-      error: context.error ?? flowStopped(),
+      error: context.error,
     })),
     rememberChallenge: assign({
       challenge: ({ event }) => {
@@ -591,7 +584,8 @@ export const authMachine = lifecycle.createMachine({
             actions: [
               {
                 type: "assignError",
-                params: { error: new FlowCancelled({ reason: "no request is waiting" }) },
+                // Built for each cancel: an error value is never shared between two waiters.
+                params: () => ({ error: new FlowCancelled({ reason: "no request is waiting" }) }),
               },
               { type: "trace", params: { decision: "cancelled", reason: because.cancelled } },
             ],

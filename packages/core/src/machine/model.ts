@@ -302,7 +302,12 @@ export type ChallengeAnswer =
  */
 export type Settled =
   | { readonly type: "settled"; readonly outcome: "authorized" }
-  | { readonly type: "settled"; readonly outcome: "failed"; readonly error: AuthchartError };
+  | {
+      readonly type: "settled";
+      readonly outcome: "failed";
+      /** Undefined when the flow stopped without an error of its own (a logout, a stop). */
+      readonly error: AuthchartError | undefined;
+    };
 
 /** The decision trace: one entry per decision, with the reason in words. */
 export interface TraceEntry {

@@ -87,10 +87,8 @@ const readPlain = (url: string, init: RequestInit | undefined): Outgoing => {
 };
 
 /** The rest of `init`, or undefined when it is empty (the common call: nothing to spread). */
-const restOrNone = (rest: RequestInit): RequestInit | undefined => {
-  for (const _ in rest) return rest;
-  return undefined;
-};
+const restOrNone = (rest: RequestInit): RequestInit | undefined =>
+  Reflect.ownKeys(rest).length > 0 ? rest : undefined;
 
 const readBuffered = async (
   input: string | URL | Request,

@@ -619,7 +619,11 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       const cancel = () =>
         settle(() => reject(new FlowCancelled({ reason: "the session was closed" })));
       const settled = target.on("settled", (event) =>
-        settle(() => (event.outcome === "authorized" ? resolve() : reject(event.error))),
+        settle(() =>
+          event.outcome === "authorized"
+            ? resolve()
+            : reject(event.error ?? new FlowCancelled({ reason: "the flow stopped" })),
+        ),
       );
       const subscription = target.subscribe({
         complete: cancel,

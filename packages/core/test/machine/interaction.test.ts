@@ -80,7 +80,7 @@ describe("a background session (interaction: never)", () => {
     expect(error?.message).toBe(
       `consent needed at ${ISSUER} for read on ${RESOURCE}; run an interactive login (authchart login ${RESOURCE})`,
     );
-    expect(settledFailures(d).at(-1)?.error._tag).toBe("InteractionRequired");
+    expect(settledFailures(d).at(-1)?.error?._tag).toBe("InteractionRequired");
     expect(d.script.callsOf("register")).toHaveLength(0);
     expect(d.script.callsOf("authorize")).toHaveLength(0);
     // Visible in the trace, with what consent is needed; no authorization was counted.
@@ -107,7 +107,7 @@ describe("a background session (interaction: never)", () => {
       // The metadata is known and current: straight to the store, no discovery again.
       expect(d.at()).toBe("obtaining.findingStoredToken");
       await noneStored(d);
-      expect(settledFailures(d).at(-1)?.error._tag).toBe("InteractionRequired");
+      expect(settledFailures(d).at(-1)?.error?._tag).toBe("InteractionRequired");
     }
     expect(d.script.callsOf("findStoredToken")).toHaveLength(3);
     expect(d.script.callsOf("discoverResource")).toHaveLength(1);
@@ -158,7 +158,7 @@ describe("a background session (interaction: never)", () => {
     d.send(unauthorized401(undefined, "again"));
     await d.resolve("findStoredToken", storedElsewhere({ expiresAt: 1, hasRefreshToken: false }));
     expect(d.value()).toEqual({ failed: "ready" });
-    expect(settledFailures(d).at(-1)?.error._tag).toBe("InteractionRequired");
+    expect(settledFailures(d).at(-1)?.error?._tag).toBe("InteractionRequired");
     expect(d.context().token).toBeUndefined();
   });
 
