@@ -121,7 +121,7 @@ describe("session.fetch of a restored session", () => {
     await session.fetch(serverUrl, { headers: { "USER-agent": "mine" }, [sym]: 1 } as RequestInit);
     expect(seen[0]?.headers["user-agent"]).toBe("mine");
     expect(seen[0]?.headers.authorization).toBe("Bearer tok-1");
-    expect((seen[0]?.init as Record<symbol, unknown>)[sym]).toBe(1);
+    expect((seen[0]?.init as Record<symbol, unknown> | undefined)?.[sym]).toBe(1);
     await session.close();
   });
 
@@ -133,7 +133,7 @@ describe("session.fetch of a restored session", () => {
   });
 
   it("after logout no cached bearer is sent", async () => {
-    const { session, seen } = await seeded((url, init) =>
+    const { session, seen } = await seeded((_url, init) =>
       new Headers(init.headers).has("authorization")
         ? new Response("ok")
         : new Response("no", { status: 401, headers: { "www-authenticate": "Bearer" } }),
