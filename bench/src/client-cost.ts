@@ -6,14 +6,14 @@
  * times also carry the servers' work and the machine's noise. Nothing is asserted.
  */
 import { CredentialStore, createSession, type Session } from "@authchart/core";
-import { PersistedSession } from "@authchart/core/internals";
-import { Effect, Redacted, Schema } from "effect";
+import { warmStore } from "./authchart.js";
+import { redirectUri } from "./sdk-clients.js";
 
 const resourceOrigin = "http://127.0.0.1:4001";
 const issuer = "http://127.0.0.1:4002";
 const serverUrl = `${resourceOrigin}/mcp`;
-const redirectUri = "http://127.0.0.1:33419/callback";
 const prmUrl = `${resourceOrigin}/.well-known/oauth-protected-resource/mcp`;
+const warmToken = "access-warm-0123456789abcdef";
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
@@ -104,53 +104,14 @@ const coldConnect = async () => {
   await session.close();
 };
 
-/** A session restored from a store holding what a login leaves. */
-const warmSession = async (): Promise<Session> => {
-  const store = CredentialStore.memory();
-  const now = Date.now();
-  const key = { resource: serverUrl, issuer, clientId: "client-1" };
-  const expiresAt = now + 3_600_000;
-  await Effect.runPromise(
-    store.saveTokens({
-      key,
-      accessToken: Redacted.make("access-warm-0123456789abcdef"),
-      tokenType: "Bearer",
-      scopes: ["mcp:read"],
-      obtainedAt: now,
-      version: 1,
-      expiresAt,
-    }),
-  );
-  const record = Schema.encodeSync(PersistedSession)({
-    format: 1,
+/** A session restored from a store holding what a login leaves (the bench's warm store). */
+const warmSession = async (): Promise<Session> =>
+  createSession({
     serverUrl,
-    savedAt: now,
-    resource: {
-      resource: serverUrl,
-      metadataUrl: prmUrl,
-      authorizationServer: issuer,
-      scopesSupported: ["mcp:read"],
-      legacy: false,
-    },
-    client: { kind: "dynamic", issuer, clientId: "client-1" },
-    token: {
-      ...key,
-      version: 1,
-      scopes: ["mcp:read"],
-      expiresAt,
-      hasRefreshToken: false,
-      obtainedAt: now,
-      obtainedBy: "authorization",
-    },
-  });
-  await Effect.runPromise(store.saveSession(serverUrl, JSON.stringify(record)));
-  return createSession({
-    serverUrl,
-    store,
+    store: await warmStore(serverUrl, warmToken),
     client: { clientName: "bench", redirectUris: [redirectUri] },
     fetch: memoryServers(),
   });
-};
 
 const main = async () => {
   // Cold connects: a few first (module loading, the first compilations), then measured one by one.
@@ -161,7 +122,7 @@ const main = async () => {
   // Warm requests: the session's fetch against the same fetch called directly, block by block.
   const session = await warmSession();
   const direct = memoryServers();
-  const headers = { authorization: "Bearer access-warm-0123456789abcdef" };
+  const headers = { authorization: `Bearer ${warmToken}` };
   const viaSession = () => session.fetch(serverUrl, { method: "POST", body: "{}" });
   const viaDirect = () => direct(serverUrl, { method: "POST", body: "{}", headers });
   const block = (f: () => Promise<Response>) => async () => {
