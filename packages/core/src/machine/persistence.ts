@@ -27,6 +27,20 @@ export const PersistedSession = Schema.Struct({
 });
 export type PersistedSession = typeof PersistedSession.Type;
 
+/** The parts of the context a session persists; `toPersisted` writes exactly these. */
+const persistedParts = ["serverUrl", "resource", "authServer", "client", "token"] as const;
+
+/**
+ * Whether two contexts persist the same record: the same parts by reference (assign builds new
+ * values, so an unchanged part is the same object).
+ */
+export const samePersistedParts = (a: AuthContext, b: AuthContext): boolean =>
+  persistedParts.every((part) => a[part] === b[part]);
+
+/** Whether a context has learned nothing worth persisting (its record would name its server only). */
+export const persistsNothing = (context: AuthContext): boolean =>
+  persistedParts.every((part) => part === "serverUrl" || context[part] === undefined);
+
 export const toPersisted = (context: AuthContext, savedAt: number): PersistedSession => ({
   format: 1,
   serverUrl: context.serverUrl,

@@ -51,7 +51,13 @@ import {
   type TokenInfo,
   type TraceEntry,
 } from "../machine/model.js";
-import { PersistedSession, toPersisted, toRestored } from "../machine/persistence.js";
+import {
+  PersistedSession,
+  persistsNothing,
+  samePersistedParts,
+  toPersisted,
+  toRestored,
+} from "../machine/persistence.js";
 import { bindSteps, sharedAuthMachine } from "../machine/shared-machine.js";
 import {
   makeStepActors,
@@ -490,26 +496,14 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     const context = snapshot.context;
     if (
       snapshot.hasTag("quiet") &&
-      (lastQuiet === undefined ||
-        context.serverUrl !== lastQuiet.serverUrl ||
-        context.resource !== lastQuiet.resource ||
-        context.authServer !== lastQuiet.authServer ||
-        context.client !== lastQuiet.client ||
-        context.token !== lastQuiet.token)
+      (lastQuiet === undefined || !samePersistedParts(context, lastQuiet))
     ) {
       lastQuiet = context;
       const encoded = encodeRecord(toPersisted(context, Date.now()));
       const key = keyOfEncoded(encoded);
       // A session that starts with nothing stored has nothing to save until it learns something:
       // a record of its server URL alone is what "nothing stored" already says.
-      lastSaved ??= restored
-        ? restoredKey(restored)
-        : context.resource === undefined &&
-            context.authServer === undefined &&
-            context.client === undefined &&
-            context.token === undefined
-          ? key
-          : "";
+      lastSaved ??= restored ? restoredKey(restored) : persistsNothing(context) ? key : "";
       if (key !== lastSaved) {
         lastSaved = key;
         const json = JSON.stringify(encoded);
