@@ -47,12 +47,16 @@ export const headerValue = (name: string, value: string): string => {
 
 /**
  * The caller's HeadersInit as a record — what `new Headers(init)` would hold, without building
- * one: names lower-cased and checked, values normalized and checked (a TypeError where Headers
- * throws one), a repeated name's values joined with ", " as Headers.append joins them.
+ * one: names lower-cased and checked, values normalized and checked, a repeated name's values
+ * joined with ", " as Headers.append joins them; a TypeError where the WebIDL conversion of a
+ * HeadersInit throws one (not an object, a pair that is no pair, a symbol key or value).
+ * https://fetch.spec.whatwg.org/#typedefdef-headersinit
  */
 export const headerRecord = (init: HeadersInit | null | undefined): Record<string, string> => {
   const record: Record<string, string> = {};
   if (init == null) return record;
+  if (typeof init !== "object" && typeof init !== "function")
+    throw new TypeError("headers must be an object: a record, a list of pairs or a Headers");
   if (init instanceof Headers) {
     // Headers yields set-cookie values one by one; any other name comes once, already joined.
     init.forEach((value, name) => {
@@ -60,23 +64,30 @@ export const headerRecord = (init: HeadersInit | null | undefined): Record<strin
     });
     return record;
   }
-  const add = (name: string, value: string) => {
+  // A template literal converts as WebIDL's ByteString does (ToString): a symbol is a TypeError.
+  const add = (given: unknown, value: unknown) => {
+    const name = `${given}`;
     if (!fieldName.test(name)) throw new TypeError(`"${name}" is not a valid header name`);
     const key = name.toLowerCase();
-    const normalized = headerValue(key, value);
+    const normalized = headerValue(key, `${value}`);
     const previous = Object.hasOwn(record, key) ? record[key] : undefined;
     define(record, key, previous === undefined ? normalized : `${previous}, ${normalized}`);
   };
   if (typeof (init as Iterable<unknown>)[Symbol.iterator] === "function") {
-    for (const pair of init as Iterable<Iterable<unknown>>) {
-      const entry = [...pair];
+    for (const pair of init as Iterable<unknown>) {
+      if ((typeof pair !== "object" && typeof pair !== "function") || pair === null)
+        throw new TypeError("a header must be a [name, value] pair");
+      const entry = [...(pair as Iterable<unknown>)];
       if (entry.length !== 2) throw new TypeError("a header must be a [name, value] pair");
-      add(String(entry[0]), String(entry[1]));
+      add(entry[0], entry[1]);
     }
     return record;
   }
-  const object = init as Record<string, unknown>;
-  for (const name of Object.keys(object)) add(name, String(object[name]));
+  const object = init as Record<string | symbol, unknown>;
+  for (const key of Object.getOwnPropertySymbols(object))
+    if (Object.prototype.propertyIsEnumerable.call(object, key))
+      throw new TypeError("a header name must be a string, not a symbol");
+  for (const name of Object.keys(object)) add(name, object[name]);
   return record;
 };
 
@@ -90,6 +101,13 @@ export const copyHeaders = (headers: HeaderRecord): Record<string, string> => {
   if (proto !== undefined) define(copy, "__proto__", proto.value as string);
   return copy;
 };
+
+/**
+ * What fetch is handed: the record itself — or, holding a "__proto__" field, a Headers (fetch's
+ * conversion of a record drops that name, so it would never be sent).
+ */
+export const wireHeaders = (headers: HeaderRecord): HeadersInit =>
+  Object.hasOwn(headers, "__proto__") ? new Headers(Object.entries(headers)) : headers;
 
 /** `record[name] = value`, also for a name like "__proto__" (an own field, never the prototype). */
 const define = (record: Record<string, string>, name: string, value: string) => {

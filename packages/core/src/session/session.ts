@@ -105,6 +105,7 @@ import {
   type Outgoing,
   readOutgoing,
   urlOf,
+  wireHeaders,
 } from "./outgoing.js";
 import { sharedScheduler } from "./scheduler.js";
 
@@ -900,7 +901,9 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
   ): Promise<{ readonly response: Response; readonly url: string }> => {
     // This send's own copy of the caller's headers: every send sets the credentials again
     // before it goes, so what a redirect hop removed is never missing from the next send.
-    const headers = copyHeaders(request.headers);
+    // (Each redirect hop gets a copy of its own: a fetch that keeps `init` never sees a later
+    // hop's changes in it.)
+    let headers = copyHeaders(request.headers);
     let method = request.method;
     // Every request names its client (a WAF may refuse one that does not); the caller's own wins.
     if (headers["user-agent"] === undefined) headers["user-agent"] = userAgent;
@@ -911,11 +914,16 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
     for (let hop = 0; ; hop++) {
       const init: RequestInit =
         request.rest === undefined
-          ? { method, headers, body: body ?? null, signal: request.signal ?? null }
+          ? {
+              method,
+              headers: wireHeaders(headers),
+              body: body ?? null,
+              signal: request.signal ?? null,
+            }
           : {
               ...request.rest,
               method,
-              headers,
+              headers: wireHeaders(headers),
               body: body ?? null,
               signal: request.signal ?? null,
             };
@@ -949,13 +957,21 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
         return { response, url };
       }
       if (next.protocol !== "https:" && next.protocol !== "http:") return { response, url };
+      // What fetch's own redirect handling does to the request, done here as it would be
+      // (Fetch standard, HTTP-redirect fetch, steps 12–13):
+      // https://fetch.spec.whatwg.org/#http-redirect-fetch
+      headers = copyHeaders(headers);
       if (
-        response.status === 303 ||
+        (response.status === 303 && method !== "GET" && method !== "HEAD") ||
         ((response.status === 301 || response.status === 302) && method === "POST")
       ) {
         method = "GET";
         body = undefined;
+        for (const name of requestBodyHeaders) delete headers[name];
       }
+      // To another origin: no proxy credentials, cookies or Host given for this one (the
+      // caller's Authorization is handled with the token's, below).
+      if (!hasOrigin(url, next.origin)) for (const name of originBoundHeaders) delete headers[name];
       if (headers.authorization === undefined || tokens !== undefined)
         await authorizeFor(headers, tokens, method, next.href, request.url);
       else if (next.origin !== protectedOrigin) delete headers.authorization;
@@ -1240,6 +1256,17 @@ const challengeProblem = (challenge: ChallengeInfo): string | undefined => {
 };
 
 /** A 401 (any), or a 403 whose Bearer/DPoP challenge says insufficient_scope (RFC 6750 §3.1). */
+/** Fetch standard "request-body-header name", and content-length (fetch sets it; a caller may have). */
+const requestBodyHeaders = [
+  "content-encoding",
+  "content-language",
+  "content-location",
+  "content-type",
+  "content-length",
+] as const;
+/** Dropped on a redirect to another origin, as fetch drops them (Authorization aside). */
+const originBoundHeaders = ["proxy-authorization", "cookie", "host"] as const;
+
 export const challengeOf = (response: Response): ChallengeInfo | undefined => {
   if (response.status !== 401 && response.status !== 403) return undefined;
   const parsed = readResourceChallenge(response.headers.get("www-authenticate"));
