@@ -157,7 +157,10 @@ export interface SessionOptions {
   readonly resourcePolicy?: ResourceMatchPolicy | undefined;
   /**
    * Transport for every request the session makes: the protected requests and the OAuth requests
-   * (discovery, registration, tokens). Default: globalThis.fetch.
+   * (discovery, registration, tokens). Default: globalThis.fetch. It is called with a URL string
+   * and a RequestInit with `redirect: "manual"` (the session follows redirects itself) whose
+   * `headers` is a plain record with lower-case names — read it as any HeadersInit, e.g.
+   * `new Headers(init.headers)`.
    */
   readonly fetch?: typeof globalThis.fetch | undefined;
   /**
