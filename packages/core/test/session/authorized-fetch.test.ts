@@ -3,81 +3,8 @@
  * on the protected origin across a redirect chain (RFC 6750 §5.3), the caller's init fields and
  * headers kept, nothing cached sent after a logout.
  */
-import { Effect, Redacted, Schema } from "effect";
 import { describe, expect, it } from "vitest";
-import { createSession } from "../../src/index.js";
-import { PersistedSession } from "../../src/internals.js";
-import {
-  CredentialStore,
-  type CredentialStoreService,
-} from "../../src/services/credential-store.js";
-
-const serverUrl = "http://127.0.0.1:9/mcp";
-const redirectUri = "http://127.0.0.1:33418/callback";
-
-interface Seen {
-  url: string;
-  method: string;
-  headers: Record<string, string>;
-  init: RequestInit;
-}
-
-const seeded = async (
-  routes: (url: string, init: RequestInit) => Response,
-  token = "tok-1",
-  tokenType = "Bearer",
-) => {
-  const store: CredentialStoreService = Effect.runSync(
-    Effect.provide(CredentialStore, CredentialStore.layerMemory),
-  );
-  const now = Date.now();
-  const key = { resource: serverUrl, issuer: "https://as.example", clientId: "client-1" };
-  await Effect.runPromise(
-    store.saveTokens({
-      key,
-      accessToken: Redacted.make(token),
-      tokenType,
-      scopes: [],
-      obtainedAt: now,
-      version: 1,
-      expiresAt: now + 3_600_000,
-    }),
-  );
-  const persisted = Schema.encodeSync(PersistedSession)({
-    format: 1,
-    serverUrl,
-    savedAt: now,
-    token: {
-      ...key,
-      version: 1,
-      scopes: [],
-      expiresAt: now + 3_600_000,
-      hasRefreshToken: false,
-      obtainedAt: now,
-      obtainedBy: "authorization",
-    },
-  });
-  await Effect.runPromise(store.saveSession(serverUrl, JSON.stringify(persisted)));
-  const seen: Seen[] = [];
-  const session = await createSession({
-    serverUrl,
-    store,
-    client: { clientName: "t", redirectUris: [redirectUri] },
-    fetch: async (input, init) => {
-      const url = String(input instanceof Request ? input.url : input);
-      const headers: Record<string, string> = {};
-      new Headers(init?.headers).forEach((v, k) => {
-        headers[k] = v;
-      });
-      seen.push({ url, method: init?.method ?? "GET", headers, init: { ...init } });
-      return routes(url, init ?? {});
-    },
-  });
-  return { session, seen, store };
-};
-
-const redirect = (status: number, location: string) =>
-  new Response(null, { status, headers: { location } });
+import { redirect, seeded, serverUrl } from "./restored-support.js";
 
 describe("session.fetch of a restored session", () => {
   it("redirect chain: protected → other origin → back; bearer only on the protected origin; 303 → GET", async () => {

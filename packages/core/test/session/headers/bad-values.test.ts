@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { TransportError } from "../../../src/errors.js";
-import { redirect, seeded, serverUrl } from "./support.js";
+import { redirect, seeded, serverUrl } from "../restored-support.js";
 
 const badCallerValues = [
   "one\r\nX-Injected: 1",

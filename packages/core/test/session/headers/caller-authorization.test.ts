@@ -3,7 +3,7 @@
  * the session's credentials replace them on the protected origin, nothing leaks to another origin.
  */
 import { describe, expect, it } from "vitest";
-import { redirect, seeded, serverUrl } from "./support.js";
+import { redirect, seeded, serverUrl } from "../restored-support.js";
 
 const forms = (
   entries: [string, string][],

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { TransportError } from "../../../src/errors.js";
 import { decodeJwt } from "../../dpop-support.js";
-import { redirect, seeded, serverUrl } from "./support.js";
+import { redirect, seeded, serverUrl } from "../restored-support.js";
 
 describe("DPoP-bound token", () => {
   it("DPoP <token> with a fresh proof per hop; the caller's DPoP/Authorization replaced; none off-origin", async () => {

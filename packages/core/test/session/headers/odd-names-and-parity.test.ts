@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { headerRecord } from "../../../src/session/outgoing.js";
-import { seeded, serverUrl } from "./support.js";
+import { seeded, serverUrl } from "../restored-support.js";
 
 /** What fetch would send for this init.headers (undici reads it as new Request does). */
 const wire = (headers: unknown) =>

@@ -7,7 +7,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seeded } from "./support.js";
+import { seeded } from "../restored-support.js";
 
 const got: { server: string; raw: string[] }[] = [];
 let a: Server;

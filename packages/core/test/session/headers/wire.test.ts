@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransportError } from "../../../src/errors.js";
-import { seeded } from "./support.js";
+import { seeded } from "../restored-support.js";
 
 interface Got {
   server: "a" | "b";

@@ -1,12 +1,12 @@
-/** Review helpers: a restored session over a recording fake fetch (raw init.headers kept). */
+/** A session restored from a seeded memory store, over a fetch that records what it is handed. */
 import { Effect, Redacted, Schema } from "effect";
-import { createSession } from "../../../src/index.js";
-import { PersistedSession } from "../../../src/internals.js";
+import { createSession } from "../../src/index.js";
+import { PersistedSession } from "../../src/internals.js";
 import {
   CredentialStore,
   type CredentialStoreService,
-} from "../../../src/services/credential-store.js";
-import { makeOver } from "../../../src/services/dpop.js";
+} from "../../src/services/credential-store.js";
+import { makeOver } from "../../src/services/dpop.js";
 
 export const serverUrl = "http://127.0.0.1:9/mcp";
 export const redirectUri = "http://127.0.0.1:33418/callback";
