@@ -109,6 +109,33 @@ export const copyHeaders = (headers: HeaderRecord): Record<string, string> => {
 export const wireHeaders = (headers: HeaderRecord): HeadersInit =>
   Object.hasOwn(headers, "__proto__") ? new Headers(Object.entries(headers)) : headers;
 
+/** Fetch standard "request-body-header name", and content-length (fetch sets it; a caller may have). */
+const requestBodyHeaders = [
+  "content-encoding",
+  "content-language",
+  "content-location",
+  "content-type",
+  "content-length",
+] as const;
+/** Dropped on a redirect to another origin, as fetch drops them (Authorization is the caller's to handle). */
+const originBoundHeaders = ["proxy-authorization", "cookie", "host"] as const;
+
+/**
+ * The headers of a redirect's next hop, a copy of their own (a fetch that keeps `init` never sees
+ * a later hop's changes): what fetch's own redirect handling removes — the body headers when the
+ * request turns into a GET, proxy credentials, cookies and Host on a hop to another origin.
+ * https://fetch.spec.whatwg.org/#http-redirect-fetch (steps 12–13)
+ */
+export const headersForRedirect = (
+  headers: HeaderRecord,
+  hop: { readonly toGet: boolean; readonly crossOrigin: boolean },
+): Record<string, string> => {
+  const next = copyHeaders(headers);
+  if (hop.toGet) for (const name of requestBodyHeaders) delete next[name];
+  if (hop.crossOrigin) for (const name of originBoundHeaders) delete next[name];
+  return next;
+};
+
 /** `record[name] = value`, also for a name like "__proto__" (an own field, never the prototype). */
 const define = (record: Record<string, string>, name: string, value: string) => {
   if (name === "__proto__")
@@ -184,7 +211,7 @@ const readPlain = (url: string, init: RequestInit | undefined): Outgoing => {
       redirect: "follow",
       rest: undefined,
     };
-  const { method, headers, body, signal, redirect, ...rest } = init ?? {};
+  const { method, headers, body, signal, redirect, ...rest } = init;
   const normalized = normalizeMethod(method ?? "GET");
   // What Request would refuse, refused alike (a TypeError, as fetch throws).
   if (body != null && (normalized === "GET" || normalized === "HEAD"))

@@ -101,6 +101,7 @@ import { revokeTokens } from "../steps/revoke.js";
 import {
   copyHeaders,
   hasOrigin,
+  headersForRedirect,
   headerValue,
   type Outgoing,
   readOutgoing,
@@ -961,20 +962,15 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       }
       if (next.protocol !== "https:" && next.protocol !== "http:") return { response, url };
       // What fetch's own redirect handling does to the request, done here as it would be
-      // (Fetch standard, HTTP-redirect fetch, steps 12–13):
-      // https://fetch.spec.whatwg.org/#http-redirect-fetch
-      headers = copyHeaders(headers);
-      if (
+      // (Fetch standard, HTTP-redirect fetch, steps 12–13; the Authorization is handled below).
+      const toGet =
         (response.status === 303 && method !== "GET" && method !== "HEAD") ||
-        ((response.status === 301 || response.status === 302) && method === "POST")
-      ) {
+        ((response.status === 301 || response.status === 302) && method === "POST");
+      headers = headersForRedirect(headers, { toGet, crossOrigin: !hasOrigin(url, next.origin) });
+      if (toGet) {
         method = "GET";
         body = undefined;
-        for (const name of requestBodyHeaders) delete headers[name];
       }
-      // To another origin: no proxy credentials, cookies or Host given for this one (the
-      // caller's Authorization is handled with the token's, below).
-      if (!hasOrigin(url, next.origin)) for (const name of originBoundHeaders) delete headers[name];
       if (headers.authorization === undefined || tokens !== undefined)
         await authorizeFor(headers, tokens, method, next.href, request.url);
       else if (next.origin !== protectedOrigin) delete headers.authorization;
@@ -1259,17 +1255,6 @@ const challengeProblem = (challenge: ChallengeInfo): string | undefined => {
 };
 
 /** A 401 (any), or a 403 whose Bearer/DPoP challenge says insufficient_scope (RFC 6750 §3.1). */
-/** Fetch standard "request-body-header name", and content-length (fetch sets it; a caller may have). */
-const requestBodyHeaders = [
-  "content-encoding",
-  "content-language",
-  "content-location",
-  "content-type",
-  "content-length",
-] as const;
-/** Dropped on a redirect to another origin, as fetch drops them (Authorization aside). */
-const originBoundHeaders = ["proxy-authorization", "cookie", "host"] as const;
-
 export const challengeOf = (response: Response): ChallengeInfo | undefined => {
   if (response.status !== 401 && response.status !== 403) return undefined;
   const parsed = readResourceChallenge(response.headers.get("www-authenticate"));

@@ -42,6 +42,22 @@ describe("session.fetch of a restored session", () => {
     await session.close();
   });
 
+  it("a 303 turns a POST into a GET without its body headers, but a HEAD stays a HEAD (Fetch standard, HTTP-redirect fetch)", async () => {
+    const { session, seen } = await seeded((url) =>
+      url === serverUrl ? redirect(303, "http://127.0.0.1:9/after") : new Response(null),
+    );
+    const headers = { "content-type": "text/plain", "content-language": "en", "x-kept": "1" };
+    await session.fetch(serverUrl, { method: "POST", body: "x", headers });
+    await session.fetch(serverUrl, { method: "HEAD", headers });
+    expect(seen.map((s) => [s.method, s.headers["content-type"], s.headers["x-kept"]])).toEqual([
+      ["POST", "text/plain", "1"],
+      ["GET", undefined, "1"],
+      ["HEAD", "text/plain", "1"],
+      ["HEAD", "text/plain", "1"],
+    ]);
+    await session.close();
+  });
+
   it("caller's User-Agent wins; a symbol-keyed init field is passed on as before (spread)", async () => {
     const sym = Symbol("x");
     const { session, seen } = await seeded(() => new Response("ok"));

@@ -7,6 +7,7 @@ import {
   type HeaderRecord,
   hasOrigin,
   headerRecord,
+  headersForRedirect,
   readOutgoing,
   urlOf,
 } from "../../src/session/outgoing.js";
@@ -201,5 +202,35 @@ describe("headerRecord", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("headersForRedirect", () => {
+  const given = {
+    "content-type": "application/json",
+    "content-length": "2",
+    "content-language": "en",
+    cookie: "sid=1",
+    "proxy-authorization": "Basic p",
+    host: "mcp.example.com",
+    accept: "application/json",
+  };
+  it("a copy of its own: body headers gone when the request turns into a GET, origin-bound ones on a hop to another origin", () => {
+    const same = headersForRedirect(given, { toGet: false, crossOrigin: false });
+    expect(same).toEqual(given);
+    expect(same).not.toBe(given);
+    expect(headersForRedirect(given, { toGet: true, crossOrigin: false })).toEqual({
+      cookie: "sid=1",
+      "proxy-authorization": "Basic p",
+      host: "mcp.example.com",
+      accept: "application/json",
+    });
+    expect(headersForRedirect(given, { toGet: false, crossOrigin: true })).toEqual({
+      "content-type": "application/json",
+      "content-length": "2",
+      "content-language": "en",
+      accept: "application/json",
+    });
+    expect(given.cookie).toBe("sid=1");
   });
 });
