@@ -20,6 +20,7 @@ import {
 } from "@modelcontextprotocol/sdk/client/auth.js";
 import { withOAuth as withOAuthV1 } from "@modelcontextprotocol/sdk/client/middleware.js";
 import { warmStore } from "./authchart.js";
+import { type Kind, kinds, median, rotate } from "./rounds.js";
 import { asV2, MemoryProvider, redirectUri } from "./sdk-clients.js";
 
 const resourceOrigin = "http://127.0.0.1:4001";
@@ -101,12 +102,6 @@ const cpuMicros = async (run: () => Promise<void>) => {
   return c.user + c.system;
 };
 
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
-
-const kinds = ["authchart", "sdk1", "sdk2"] as const;
-type Kind = (typeof kinds)[number];
-
 /** Nothing stored, to the first authorized answer, then closed. */
 const coldAuthchart = async () => {
   const session = await createSession({
@@ -175,8 +170,6 @@ export interface ClientCost {
   /** Own CPU per warm request beyond the fetch itself, µs (median). */
   readonly warmMicros: Record<Kind, number>;
 }
-
-const rotate = <T>(xs: readonly T[], r: number) => xs.map((_, i) => xs[(i + r) % xs.length] as T);
 
 const measure = async (): Promise<ClientCost> => {
   // Cold connects, the three interleaved: a few first (module loading, the first compilations),

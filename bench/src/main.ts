@@ -15,19 +15,13 @@ import { withOAuth as withOAuthV2 } from "@modelcontextprotocol/client";
 import { withOAuth as withOAuthV1 } from "@modelcontextprotocol/sdk/client/middleware.js";
 import { coldSession, warmSession, warmStore } from "./authchart.js";
 import type { ClientCost } from "./client-cost.js";
+import { type Kind, kinds, median, rotate } from "./rounds.js";
 import { asV2, connectV1, connectV2, MemoryProvider, type SdkClient } from "./sdk-clients.js";
 
 const quick = process.argv.includes("--quick");
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
-const kinds = ["authchart", "sdk1", "sdk2"] as const;
-type Kind = (typeof kinds)[number];
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number);
-};
-const rotate = <T>(xs: readonly T[], r: number) => xs.map((_, i) => xs[(i + r) % xs.length] as T);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // ---------------------------------------------------------------- clients over testkit
