@@ -268,7 +268,9 @@ const concurrent = (f: Fetch, url: string, batches: number) => async () => {
     await Promise.all(Array.from({ length: 200 }, async () => (await f(url)).arrayBuffer()));
 };
 
-type Variant = "raw" | Kind;
+/** "control": the raw fetch again, measured as a client is: its ratio is what noise alone gives. */
+type Variant = "raw" | "control" | Kind;
+type Measured = "control" | Kind;
 interface Ratios {
   seqTime: number;
   seqCpu: number;
@@ -284,6 +286,7 @@ const overheadRuns = async (rounds: number) => {
   const fixed = { authorization: `Bearer ${token}` };
   const fetches: Record<Variant, Fetch> = {
     raw: (u) => fetch(u, { headers: fixed }),
+    control: (u) => fetch(u, { headers: fixed }),
     authchart: (u) => session.fetch(u),
     sdk1: withOAuthV1(new MemoryProvider(refuse, tokens), url)(fetch),
     sdk2: withOAuthV2(
@@ -291,7 +294,7 @@ const overheadRuns = async (rounds: number) => {
       url,
     )(fetch) as Fetch,
   };
-  const variants: Variant[] = ["raw", ...kinds];
+  const variants: Variant[] = ["raw", "control", ...kinds];
   // Each round alternates the variants block by block (100 sequential requests, or one batch of
   // 200 concurrent) and sums each variant's blocks: the machine's speed drifts over seconds, and
   // a ratio is only as good as the two measurements it compares were taken alike.
@@ -316,11 +319,11 @@ const overheadRuns = async (rounds: number) => {
       }
     return sum;
   };
-  const ratios: Record<Kind, Ratios[]> = { authchart: [], sdk1: [], sdk2: [] };
+  const ratios: Record<Measured, Ratios[]> = { control: [], authchart: [], sdk1: [], sdk2: [] };
   for (let r = 0; r < rounds; r++) {
     const seq = await interleaved((f) => sequential(f, url, 100), r);
     const con = await interleaved((f) => concurrent(f, url, 1), r + 1);
-    for (const k of kinds)
+    for (const k of ["control", ...kinds] as const)
       ratios[k].push({
         seqTime: seq[k].ms / seq.raw.ms,
         seqCpu: seq[k].cpu / seq.raw.cpu,
@@ -457,14 +460,16 @@ const main = async () => {
   const o = overhead;
   // The median over rounds, and the spread of the rounds: on a loaded or small machine the
   // spread says how much of a difference is noise.
-  const ratio = (k: Kind, f: keyof Ratios) => median(o[k].map((r) => r[f]));
-  const spread = (k: Kind, f: keyof Ratios) => {
+  const ratio = (k: Measured, f: keyof Ratios) => median(o[k].map((r) => r[f]));
+  const spread = (k: Measured, f: keyof Ratios) => {
     const xs = o[k].map((r) => r[f]);
     return `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
   };
+  // Beside each row, the raw fetch measured against itself the same way (the A/A control): a
+  // client's ratio that differs from 1 by no more than the control's does is noise.
   const ov = (label: string, f: keyof Ratios) =>
     row(
-      label,
+      `${label} (raw vs itself: ${x(ratio("control", f))})`,
       per((k) => `${x(ratio(k, f))} (${spread(k, f)})`),
       "≤ ×1.05",
       yes(ratio("authchart", f) <= 1.05),
@@ -574,7 +579,11 @@ How each row is measured:
   sums each variant's blocks; ${quick ? 3 : 15} rounds; ratio to \`fetch\` with a fixed \`Authorization\` header in the same round (median
   over rounds, the rounds' range in brackets); CPU is \`process.cpuUsage()\` of the client process. authchart is
   \`session.fetch\` of a session restored from a warm memory store; the SDKs are their
-  \`withOAuth(provider)(fetch)\` middleware with the token in the provider.
+  \`withOAuth(provider)(fetch)\` middleware with the token in the provider. The same raw fetch is
+  measured a second time as if it were a client (the A/A control, in brackets in each row's
+  label): a client whose ratio is no further from ×1.00 than the control's differs from a raw
+  fetch by no more than this machine's noise. authchart's requests carry its \`User-Agent\`
+  (the raw fetch sends Node's \`node\`), a few dozen bytes more on each request.
 - The client's own CPU (\`npm run bench:client\`, in a process of its own): the same work over
   a fetch that answers from memory — no server, no socket — so that what is measured is the
   client's alone, which the rows above cannot resolve on a noisy machine (their time also holds the
