@@ -514,6 +514,21 @@ export class DpopUnsupported extends Schema.TaggedError<DpopUnsupported>()("Dpop
 }
 
 /**
+ * The resource accepts DPoP-bound access tokens only (RFC 9728 §2
+ * `dpop_bound_access_tokens_required`), and this session sends no DPoP proofs: its DPoP policy is
+ * "off", or its layer provides no DPoP service. No token is requested (nor the user sent to the
+ * authorization server): one obtained without a proof would be refused by the resource.
+ */
+export class DpopRequiredByResource extends Schema.TaggedError<DpopRequiredByResource>()(
+  "DpopRequiredByResource",
+  { resource: Schema.String },
+) {
+  override get message() {
+    return `${this.resource} accepts DPoP-bound access tokens only (dpop_bound_access_tokens_required in its metadata), and this session sends no DPoP proofs: use the DPoP policy "auto" or "required"`;
+  }
+}
+
+/**
  * The token response's `token_type` contradicts the request (RFC 9449 §5): `DPoP` although no
  * proof was sent (the token is bound to no key this client holds), or `Bearer` although this
  * client's policy requires DPoP-bound tokens.

@@ -30,6 +30,7 @@ export {
   DeviceCodeExpired,
   DpopBindingMismatch,
   DpopKeyFailed,
+  DpopRequiredByResource,
   DpopUnsupported,
   type HttpError,
   InsecureUrl,

@@ -405,6 +405,7 @@ export async function startAuthServer(
       body.scopes_supported = [...advertisedScopes];
       if (options.advertiseRegistration === false) delete body.registration_endpoint;
       if (options.omitCodeChallengeMethods) delete body.code_challenge_methods_supported;
+      if (dpop?.advertise === false) delete body.dpop_signing_alg_values_supported;
     }
     if ((route === "registration" || route === "client") && isRecord(body)) {
       const registered = body[REGISTERED_SCOPE];

@@ -177,6 +177,11 @@ export interface AuthServerDpopOptions {
   readonly requireNonce?: boolean;
   /** `dpop_signing_alg_values_supported`. Default oidc-provider's: ES256, Ed25519, EdDSA. */
   readonly algorithms?: readonly string[];
+  /**
+   * false: proofs are honoured but the metadata lists no `dpop_signing_alg_values_supported` — a
+   * server that takes DPoP without saying so (RFC 9449 §5.1 makes the member optional). Default true.
+   */
+  readonly advertise?: boolean;
 }
 
 export interface DeviceFlowOptions {

@@ -33,12 +33,16 @@ export interface AuthorizeActorInput {
   readonly client: ClientInfo;
   readonly resource: string;
   readonly scopes: Scopes;
+  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
+  readonly resourceRequiringDpop?: string | undefined;
 }
 export interface ExchangeCodeActorInput {
   readonly authServer: AuthServerInfo;
   readonly client: ClientInfo;
   /** The code and verifier, straight from the authorize actor's done event. */
   readonly grant: AuthorizationGrant;
+  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
+  readonly resourceRequiringDpop?: string | undefined;
 }
 export interface RefreshActorInput {
   /** The token to refresh; a session without one has nothing to refresh (a typed failure). */
@@ -50,6 +54,8 @@ export interface RefreshActorInput {
   readonly forAuthorizationCode: boolean;
   /** Set when the resource uses the 2025-03-26 fallback: stale metadata is rediscovered that way. */
   readonly legacyServerUrl?: string | undefined;
+  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
+  readonly resourceRequiringDpop?: string | undefined;
 }
 
 /** A token request that needs the authorization server and the scope plan only. */
@@ -58,6 +64,8 @@ export interface DirectGrantActorInput {
   /** The MCP server's canonical URI: the `resource` of the request (RFC 8707 §2). */
   readonly resource: string;
   readonly scopes: Scopes;
+  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
+  readonly resourceRequiringDpop?: string | undefined;
 }
 /** The JWT bearer grant with the ID-JAG the identity provider issued (SEP-990). */
 export interface IdJagGrantActorInput extends DirectGrantActorInput {

@@ -29,6 +29,7 @@ import {
   loopRefusal,
   proactiveRefreshAt,
   refreshFailureVerdict,
+  resourceRequiringDpop,
   scopeFactsOf,
   stepUpPlan,
 } from "./decisions.js";
@@ -852,6 +853,7 @@ export const authMachine = lifecycle.createMachine({
           reason: context.refreshReason ?? "proactive",
           forAuthorizationCode: context.config.grant === "authorization_code",
           legacyServerUrl: context.resource?.legacy ? context.serverUrl : undefined,
+          resourceRequiringDpop: resourceRequiringDpop(context.resource),
         }),
         onDone: {
           target: "authorized",

@@ -191,6 +191,13 @@ export const userStepVerdict = (facts: {
     : "browser without a display";
 };
 
+/**
+ * The resource's URI when it takes DPoP-bound access tokens only (RFC 9728 §2
+ * `dpop_bound_access_tokens_required`): what every token step for it is told.
+ */
+export const resourceRequiringDpop = (resource: ResourceInfo | undefined): string | undefined =>
+  resource?.dpopBoundTokensRequired === true ? resource.resource : undefined;
+
 /** The authorization-server metadata as known, if it is still within its time to live. */
 export const currentAuthServer = (
   facts: {

@@ -137,6 +137,7 @@ export type AuthchartError =
   | Errors.DeviceCodeExpired
   | Errors.DeviceAuthorizationDenied
   | Errors.DpopUnsupported
+  | Errors.DpopRequiredByResource
   | Errors.DpopBindingMismatch
   | Errors.DpopKeyFailed
   | LockTimeout

@@ -48,6 +48,11 @@ export const ResourceInfo = Schema.Struct({
   scopesSupported: Schema.optional(Strings),
   /** True for the 2025-03-26 fallback: no protected-resource metadata, the server's origin is the AS. */
   legacy: Schema.Boolean,
+  /**
+   * The resource accepts DPoP-bound access tokens only (RFC 9728 §2
+   * `dpop_bound_access_tokens_required`): every token request for it carries a proof.
+   */
+  dpopBoundTokensRequired: Schema.optional(Schema.Boolean),
 });
 export type ResourceInfo = typeof ResourceInfo.Type;
 

@@ -46,7 +46,7 @@ import { discoverResource, type ResourceMatchPolicy } from "../steps/discover-re
 import { jwtBearerExchange, jwtBearerGrant } from "../steps/jwt-bearer.js";
 import { register, resolveClient } from "../steps/register.js";
 import { requestIdJag } from "../steps/token-exchange.js";
-import { exchangeCode, refresh } from "../steps/tokens.js";
+import { dpopPlan, exchangeCode, refresh } from "../steps/tokens.js";
 import type {
   Adjusted,
   AuthorizeActorInput,
@@ -165,7 +165,10 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
    * The configured client at this authorization server, for a grant without a user: never a
    * dynamic registration or a metadata document (those are for the authorization code).
    */
-  const configuredClientAt = (authServer: AuthServerInfo) =>
+  const configuredClientAt = (
+    authServer: AuthServerInfo,
+    resourceRequiringDpop: string | undefined,
+  ) =>
     Effect.gen(function* () {
       const { issuer, metadata } = authServer;
       const settings = settingsFor(issuer);
@@ -182,6 +185,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
         client,
         signingKey: signingKeyFor(settings, issuer),
         quirks: quirksAt(issuer),
+        resourceRequiringDpop,
       };
     });
   /**
@@ -246,6 +250,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           tokens: held.value,
           signingKey: signingKeyFor(settingsFor(issuer), issuer),
           quirks,
+          resourceRequiringDpop: input.resourceRequiringDpop,
         }),
       ).pipe(
         // A dead refresh grant drops the tokens before re-authorizing (RFC 6749 §5.2).
@@ -287,6 +292,9 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
               authorizationServer: found.authorizationServer,
               scopesSupported: found.metadata.scopes_supported,
               legacy: false,
+              ...(found.metadata.dpop_bound_access_tokens_required === true
+                ? { dpopBoundTokensRequired: true }
+                : {}),
             }),
           ),
         ),
@@ -352,6 +360,10 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     authorize: effectActor("authorize", runtime, (input: AuthorizeActorInput) =>
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
+        // Before the user is sent anywhere: would the code's token requests use DPoP as the
+        // resource (RFC 9728 §2) and this client's policy need? A DpopUnsupported or
+        // DpopRequiredByResource now saves an authorization that could only end in it.
+        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
         const quirks = quirksAt(issuer);
         const redirectUri = options.settings.redirectUris?.[0] ?? defaultRedirectUri;
@@ -387,6 +399,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             grant: input.grant,
             signingKey: signingKeyFor(settingsFor(issuer), issuer),
             quirks,
+            resourceRequiringDpop: input.resourceRequiringDpop,
           }),
         );
         const adjusted: Adjusted<TokenInfo> = {
@@ -409,7 +422,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       runtime,
       (input: DirectGrantActorInput) =>
         Effect.gen(function* () {
-          const context = yield* configuredClientAt(input.authServer);
+          const context = yield* configuredClientAt(input.authServer, input.resourceRequiringDpop);
           const tokens = yield* atServer(
             context.issuer,
             clientCredentials({ ...context, resource: input.resource, scopes: input.scopes }),
@@ -424,7 +437,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           return yield* new InvalidClientConfiguration({
             reason: "no jwt_bearer grant is configured",
           });
-        const context = yield* configuredClientAt(input.authServer);
+        const context = yield* configuredClientAt(input.authServer, input.resourceRequiringDpop);
         const tokens = yield* atServer(
           context.issuer,
           jwtBearerGrant({
@@ -501,7 +514,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     exchangeIdJag: effectActor("exchangeIdJag", runtime, (input: IdJagGrantActorInput) =>
       Effect.gen(function* () {
-        const context = yield* configuredClientAt(input.authServer);
+        const context = yield* configuredClientAt(input.authServer, input.resourceRequiringDpop);
         const scopes = input.idJag.scopes ?? input.scopes;
         const tokens = yield* atServer(
           context.issuer,
@@ -521,6 +534,8 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
         const quirks = quirksAt(issuer);
         const signingKey = signingKeyFor(settingsFor(issuer), issuer);
+        // A token this session could not use there is not worth the user's time (RFC 9728 §2).
+        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
         const authorization = yield* atServer(
           issuer,
           requestDeviceAuthorization({
@@ -574,6 +589,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
             authorization: input.pending,
             resource: input.resource,
             scopes: input.scopes,
+            resourceRequiringDpop: input.resourceRequiringDpop,
           }),
         );
         const adjusted: Adjusted<TokenInfo> = {

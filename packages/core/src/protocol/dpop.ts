@@ -13,11 +13,12 @@ import { findChallenge, parseWwwAuthenticate } from "./www-authenticate.js";
  * Whether this client uses DPoP:
  * - "auto": when the authorization server lists `dpop_signing_alg_values_supported` with an
  *   algorithm this client signs with (RFC 9449 §5.1); a Bearer token is accepted even after a
- *   proof was sent (§5: the server decides whether to bind);
- * - "off": never a proof;
+ *   proof was sent (§5: the server decides whether to bind). For a resource whose metadata says
+ *   `dpop_bound_access_tokens_required` (RFC 9728 §2), "auto" is "required";
+ * - "off": never a proof (a resource that takes DPoP-bound tokens only is refused before any
+ *   token request);
  * - "required": always a proof (ES256 when the server lists nothing), and a Bearer token in answer
- *   is refused — for resources that only accept DPoP-bound tokens (RFC 9728 §2
- *   `dpop_bound_access_tokens_required`).
+ *   is refused.
  */
 export type DpopPolicy = "auto" | "off" | "required";
 
@@ -52,7 +53,9 @@ export type DpopDecision =
       readonly required: boolean;
     }
   /** Policy "required", but the server lists only algorithms this client cannot sign with. */
-  | { readonly _tag: "Unsupported"; readonly advertised: readonly string[] };
+  | { readonly _tag: "Unsupported"; readonly advertised: readonly string[] }
+  /** The resource takes DPoP-bound tokens only, and the policy is "off". */
+  | { readonly _tag: "RequiredByResource" };
 
 /**
  * RFC 9449 §5.1: `dpop_signing_alg_values_supported` says the authorization server takes proofs
@@ -60,14 +63,25 @@ export type DpopDecision =
  * under "required" its absence means a proof with ES256 anyway, a list without a common algorithm
  * is Unsupported.
  *
+ * A resource whose metadata says `dpop_bound_access_tokens_required` (RFC 9728 §2) refuses any
+ * other token: for its tokens "auto" is "required" (a proof whether or not the authorization server
+ * lists algorithms, and a Bearer token in answer refused), and "off" is RequiredByResource — a
+ * token obtained without a proof could never be used there.
+ *
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-5.1
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-2
  */
 export const dpopDecision = (
-  policy: DpopPolicy,
+  configured: DpopPolicy,
   advertised: readonly string[] | undefined,
   preference: readonly DpopAlgorithm[] = dpopAlgorithms,
+  resourceRequiresBinding = false,
 ): DpopDecision => {
-  if (policy === "off") return { _tag: "Off", reason: "policy" };
+  if (configured === "off")
+    return resourceRequiresBinding
+      ? { _tag: "RequiredByResource" }
+      : { _tag: "Off", reason: "policy" };
+  const policy = resourceRequiresBinding ? "required" : configured;
   if (advertised === undefined) {
     return policy === "required"
       ? { _tag: "On", alg: preference[0] ?? defaultDpopAlgorithm, required: true }

@@ -75,6 +75,8 @@ export const ProtectedResourceMetadata = Schema.Struct({
   scopes_supported: Schema.optional(ScopeList),
   bearer_methods_supported: Schema.optional(Strings),
   resource_name: Schema.optional(Bounded(wireLimits.identifier)),
+  /** RFC 9728 §2: the resource accepts DPoP-bound access tokens only (RFC 9449); absent: false. */
+  dpop_bound_access_tokens_required: Schema.optional(Schema.Boolean),
 });
 export type ProtectedResourceMetadata = typeof ProtectedResourceMetadata.Type;
 

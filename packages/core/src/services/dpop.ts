@@ -82,8 +82,14 @@ export interface ResourceRequestHeaders {
 
 export interface DPoPService {
   readonly policy: DpopPolicy;
-  /** RFC 9449 §5.1: whether (and how) token requests to a server listing these algorithms carry proofs. */
-  readonly decide: (advertised: readonly string[] | undefined) => DpopDecision;
+  /**
+   * RFC 9449 §5.1: whether (and how) token requests to a server listing these algorithms carry
+   * proofs, for a resource that may take DPoP-bound tokens only (RFC 9728 §2).
+   */
+  readonly decide: (
+    advertised: readonly string[] | undefined,
+    resourceRequiresBinding?: boolean,
+  ) => DpopDecision;
   /** A proof for one request, signed with the token set's key (made and stored on first use). */
   readonly proof: (
     request: DpopProofRequest,
@@ -218,7 +224,8 @@ export const makeOver = (store: CredentialStoreService, options: DpopOptions = {
 
   const service: DPoPService = {
     policy,
-    decide: (advertised) => dpopDecision(policy, advertised, preference),
+    decide: (advertised, resourceRequiresBinding) =>
+      dpopDecision(policy, advertised, preference, resourceRequiresBinding),
     proof,
     resourceRequestHeaders: ({ tokens, method, url, nonce: given }) =>
       Effect.gen(function* () {

@@ -149,7 +149,9 @@ export interface SessionOptions {
   readonly deviceCodePresenter?: ((prompt: DeviceCodePrompt) => Promise<void>) | undefined;
   /**
    * DPoP (RFC 9449): "auto" (default) binds tokens when the authorization server lists
-   * `dpop_signing_alg_values_supported`; "required" fails when it cannot; "off" never proves.
+   * `dpop_signing_alg_values_supported`, or when the resource takes DPoP-bound tokens only (its
+   * metadata's `dpop_bound_access_tokens_required`, RFC 9728 §2); "required" fails when it cannot;
+   * "off" never proves (and stops with DpopRequiredByResource at such a resource).
    */
   readonly dpop?: DpopPolicy | undefined;
   /** Replace the step services wholesale (Effect users): HTTP, store, user agent, randomness. */

@@ -13,6 +13,7 @@ import type { ClientSigningKey } from "../client-settings.js";
 import {
   ClientSecretExpired,
   DpopBindingMismatch,
+  DpopRequiredByResource,
   DpopUnsupported,
   InvalidClientConfiguration,
   scrubText,
@@ -58,6 +59,11 @@ export interface TokenEndpointContext {
    * client authentication when the client names none, a form-encoded token response read.
    */
   readonly quirks?: ResolvedQuirks | undefined;
+  /**
+   * The resource the token is for, when it accepts DPoP-bound access tokens only (RFC 9728 §2
+   * `dpop_bound_access_tokens_required`): every token request carries a proof.
+   */
+  readonly resourceRequiringDpop?: string | undefined;
 }
 
 export interface ExchangeCodeInput extends TokenEndpointContext {
@@ -194,16 +200,27 @@ export const clientAuthenticatedPost = (
  * How token requests to this authorization server use DPoP (RFC 9449 §5.1): not at all when no
  * DPoP service is provided or its decision is off; otherwise the service, the algorithm of a key
  * made now and whether a Bearer answer is acceptable. A "required" policy with no common algorithm
- * is DpopUnsupported, before anything is sent.
+ * is DpopUnsupported, and a resource that takes DPoP-bound tokens only (RFC 9728 §2) without a
+ * proof to send is DpopRequiredByResource, before anything is sent. Sends nothing: the
+ * authorization code flow asks it before the user is sent to the authorization server.
  */
-export const dpopPlan = (context: TokenEndpointContext) =>
+export const dpopPlan = (
+  context: Pick<TokenEndpointContext, "issuer" | "metadata" | "resourceRequiringDpop">,
+) =>
   Effect.gen(function* () {
     const service = yield* Effect.serviceOption(DPoP);
-    if (Option.isNone(service)) return undefined;
-    const decision = service.value.decide(context.metadata.dpop_signing_alg_values_supported);
+    const resource = context.resourceRequiringDpop;
+    if (Option.isNone(service))
+      return resource === undefined ? undefined : yield* new DpopRequiredByResource({ resource });
+    const decision = service.value.decide(
+      context.metadata.dpop_signing_alg_values_supported,
+      resource !== undefined,
+    );
     switch (decision._tag) {
       case "Off":
         return undefined;
+      case "RequiredByResource":
+        return yield* new DpopRequiredByResource({ resource: resource ?? "(the resource)" });
       case "Unsupported":
         return yield* new DpopUnsupported({
           issuer: context.issuer,

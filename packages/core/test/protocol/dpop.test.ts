@@ -41,6 +41,22 @@ describe("RFC 9449 §5.1: when token requests carry proofs", () => {
     });
   });
 
+  it("a resource that takes DPoP-bound tokens only (RFC 9728 §2): auto proves as required does, off refuses", () => {
+    const forResource = (policy: "auto" | "off" | "required", advertised?: readonly string[]) =>
+      dpopDecision(policy, advertised, undefined, true);
+    expect(forResource("auto", undefined)).toEqual({ _tag: "On", alg: "ES256", required: true });
+    expect(forResource("auto", ["EdDSA"])).toEqual({ _tag: "On", alg: "EdDSA", required: true });
+    expect(forResource("auto", ["HS256"])).toEqual({ _tag: "Unsupported", advertised: ["HS256"] });
+    expect(forResource("auto", [])).toEqual({ _tag: "Unsupported", advertised: [] });
+    expect(forResource("required", undefined)).toEqual(dpopDecision("required", undefined));
+    expect(forResource("off", ["ES256"])).toEqual({ _tag: "RequiredByResource" });
+    expect(forResource("off", undefined)).toEqual({ _tag: "RequiredByResource" });
+    // Without the requirement nothing changes.
+    expect(dpopDecision("auto", undefined, undefined, false)).toEqual(
+      dpopDecision("auto", undefined),
+    );
+  });
+
   it("this client's preference order, not the server's; names are case-sensitive", () => {
     expect(chooseDpopAlgorithm(["RS256", "EdDSA", "ES256"])).toBe("ES256");
     expect(chooseDpopAlgorithm(["RS256", "EdDSA"])).toBe("EdDSA");

@@ -139,6 +139,21 @@ describe("discoverResource: bad answers", () => {
         });
         expect(invalid.message).toContain("resource has an invalid value");
 
+        // RFC 9728 §2: a boolean or nothing — a string "true" decides nothing, it is refused.
+        server.route(
+          path,
+          json({
+            resource: serverUrl,
+            authorization_servers: ["https://as.example"],
+            dpop_bound_access_tokens_required: "true",
+          }),
+        );
+        const notBoolean = yield* failureOf(discoverResource({ serverUrl }));
+        expect(notBoolean).toMatchObject({ _tag: "InvalidDocument" });
+        expect(notBoolean.message).toContain(
+          "dpop_bound_access_tokens_required has an invalid value",
+        );
+
         server.route(path, json({ resource: serverUrl, authorization_servers: [] }));
         expect((yield* failureOf(discoverResource({ serverUrl })))._tag).toBe(
           "NoAuthorizationServer",

@@ -18,6 +18,7 @@
  */
 import { assertEvent } from "xstate";
 import { DEVICE_CODE_GRANT } from "../../steps/device-authorization.js";
+import { resourceRequiringDpop } from "../decisions.js";
 import { because } from "../vocabulary.js";
 import {
   authorizingEntry,
@@ -114,6 +115,7 @@ export const authorizationCodeFlow = flowSetup.createMachine({
           client: established(context.client, "the client"),
           resource: established(context.resource, "the resource").resource,
           scopes: context.plan?.requested ?? [],
+          resourceRequiringDpop: resourceRequiringDpop(context.resource),
         }),
         // The code and verifier travel on this event into exchangingCode, and nowhere else.
         onDone: {
@@ -158,6 +160,7 @@ export const authorizationCodeFlow = flowSetup.createMachine({
             authServer: established(context.authServer, "the authorization server"),
             client: established(context.client, "the client"),
             grant: event.output,
+            resourceRequiringDpop: resourceRequiringDpop(context.resource),
           };
         },
         // The lifecycle traces the token with what the grant lacks of the plan.

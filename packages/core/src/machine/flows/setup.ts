@@ -37,6 +37,7 @@ import {
   describeScopes,
   interactionRequired,
   planFor,
+  resourceRequiringDpop,
   type ScopeFacts,
   scopesFromSupportedRefused,
   userStepVerdict,
@@ -708,6 +709,7 @@ export const directGrantInput = ({ context }: { readonly context: FlowContext })
   authServer: established(context.authServer, "the authorization server"),
   resource: established(context.resource, "the resource").resource,
   scopes: context.plan?.requested ?? [],
+  resourceRequiringDpop: resourceRequiringDpop(context.resource),
 });
 
 /**
