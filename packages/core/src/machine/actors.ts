@@ -95,7 +95,9 @@ export interface DeviceTokenActorInput extends DeviceCodeActorInput {
  */
 export interface FindStoredTokenActorInput {
   readonly resource: string;
-  readonly issuer: string;
+  readonly authServer: AuthServerInfo;
+  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
+  readonly resourceRequiringDpop?: string | undefined;
 }
 /** A stored token set's metadata and the client it was issued to; the token stays in the store. */
 export interface StoredToken {

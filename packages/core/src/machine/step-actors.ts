@@ -457,6 +457,13 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           return yield* new InvalidClientConfiguration({
             reason: "no cross_app_access grant is configured",
           });
+        // The ID-JAG is for a token at the resource's authorization server: if that token could
+        // not be used (RFC 9728 §2), the user's ID token is not sent to the identity provider.
+        yield* dpopPlan({
+          issuer: input.authServer.issuer,
+          metadata: input.authServer.metadata,
+          resourceRequiringDpop: input.resourceRequiringDpop,
+        });
         const idp = grant.identityProvider;
         const metadata =
           idp.tokenEndpoint !== undefined
@@ -607,8 +614,12 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     findStoredToken: effectActor("findStoredToken", runtime, (input: FindStoredTokenActorInput) =>
       Effect.gen(function* () {
+        const { issuer, metadata } = input.authServer;
+        // A login elsewhere could not help where no token would be usable: that error instead of
+        // InteractionRequired (RFC 9728 §2).
+        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
         const store = yield* CredentialStore;
-        const { issuer, resource } = input;
+        const { resource } = input;
         const settings = settingsFor(issuer);
         // The clients a login elsewhere would have used, in the order registration picks them:
         // the configured ones (pre-registered, a client ID metadata document), then the

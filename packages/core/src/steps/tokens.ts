@@ -20,7 +20,13 @@ import {
   TokenEndpointFailed,
   TokenRejected,
 } from "../errors.js";
-import { type DpopUse, tokenTypeVerdict, USE_DPOP_NONCE } from "../protocol/dpop.js";
+import {
+  type DpopUse,
+  defaultDpopAlgorithm,
+  isDpopTokenType,
+  tokenTypeVerdict,
+  USE_DPOP_NONCE,
+} from "../protocol/dpop.js";
 import { parseScope } from "../protocol/scopes.js";
 import { findChallenge, parseWwwAuthenticate } from "../protocol/www-authenticate.js";
 import { adjustTokenRequest, preferredAuthMethod, unqualifyGranted } from "../quirks/apply.js";
@@ -64,6 +70,12 @@ export interface TokenEndpointContext {
    * `dpop_bound_access_tokens_required`): every token request carries a proof.
    */
   readonly resourceRequiringDpop?: string | undefined;
+  /**
+   * The request refreshes a DPoP-bound token set: it carries a proof whatever the metadata says
+   * now (RFC 9449 §5: a public client's refresh token is bound to the key) — unless the policy is
+   * "off". Set by `refresh` itself.
+   */
+  readonly refreshesBoundToken?: boolean | undefined;
 }
 
 export interface ExchangeCodeInput extends TokenEndpointContext {
@@ -128,8 +140,15 @@ export const refresh = (input: RefreshInput) =>
     if (adjusted.resource !== undefined) params.set("resource", adjusted.resource);
     if (adjusted.scope !== undefined) params.set("scope", adjusted.scope);
     // RFC 9449 §5: the proof is signed with the token set's own key — the one a public client's
-    // refresh token is bound to.
-    const answer = yield* tokenRequest(input, "refresh_token", params, tokens.key);
+    // refresh token is bound to. A DPoP-bound token set is refreshed with a proof even where the
+    // metadata no longer asks for one (the resource dropped its requirement, the server stopped
+    // listing algorithms): without it, a bound refresh token is refused and the user asked again.
+    const answer = yield* tokenRequest(
+      { ...input, refreshesBoundToken: isDpopTokenType(tokens.tokenType) },
+      "refresh_token",
+      params,
+      tokens.key,
+    );
     const { dpop } = answer;
     const response = asRequested(input.quirks, tokens.key.resource, answer.response);
     const next = yield* toTokenSet(response, {
@@ -205,7 +224,10 @@ export const clientAuthenticatedPost = (
  * authorization code flow asks it before the user is sent to the authorization server.
  */
 export const dpopPlan = (
-  context: Pick<TokenEndpointContext, "issuer" | "metadata" | "resourceRequiringDpop">,
+  context: Pick<
+    TokenEndpointContext,
+    "issuer" | "metadata" | "resourceRequiringDpop" | "refreshesBoundToken"
+  >,
 ) =>
   Effect.gen(function* () {
     const service = yield* Effect.serviceOption(DPoP);
@@ -217,8 +239,13 @@ export const dpopPlan = (
       resource !== undefined,
     );
     switch (decision._tag) {
-      case "Off":
-        return undefined;
+      case "Off": {
+        if (decision.reason === "policy" || context.refreshesBoundToken !== true) return undefined;
+        // The token set's stored key signs, with its own algorithm; a Bearer answer is the
+        // server's decision (RFC 9449 §5), as under "auto".
+        const use: DpopUse = "offered";
+        return { service: service.value, alg: defaultDpopAlgorithm, use };
+      }
       case "RequiredByResource":
         return yield* new DpopRequiredByResource({ resource: resource ?? "(the resource)" });
       case "Unsupported":

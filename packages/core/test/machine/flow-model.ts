@@ -125,7 +125,8 @@ export const flowEvents = (snapshot: FlowSnapshot): AnyEventObject[] => {
     done("pollDeviceToken", token),
     failed("pollDeviceToken", failures.deniedAccess),
     // A background session looks in the store: a token obtained elsewhere that serves the plan,
-    // one that lacks a scope the plan needs (a step-up's), none, or a store it cannot read.
+    // one that lacks a scope the plan needs (a step-up's), none, a store it cannot read, or no
+    // token this session could use there (DPoP).
     done("findStoredToken", {
       token: { ...token, clientId: "dyn-client", scopes: c.plan?.required ?? [] },
       client: clientInfo("dynamic", issuer),
@@ -140,6 +141,7 @@ export const flowEvents = (snapshot: FlowSnapshot): AnyEventObject[] => {
       : []),
     done("findStoredToken", undefined),
     failed("findStoredToken", failures.storeFailed),
+    failed("findStoredToken", failures.dpopRequiredByResource),
     ...snapshot._nodes.flatMap((node: AnyStateNode) =>
       node.after.map((t: AnyTransitionDefinition) => ({ type: t.eventType })),
     ),

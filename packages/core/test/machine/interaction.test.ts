@@ -9,6 +9,7 @@
  * the real machine with scripted steps and a simulated clock.
  */
 import { describe, expect, it } from "vitest";
+import { DpopRequiredByResource } from "../../src/errors.js";
 import { interactionRequired } from "../../src/machine/decisions.js";
 import { InteractionRequired } from "../../src/machine/errors.js";
 import { storedTokenServes } from "../../src/machine/flows/setup.js";
@@ -67,9 +68,10 @@ describe("a background session (interaction: never)", () => {
     d.send(challenge({ status: 401, scope: ["read"] }, undefined, "first"));
     await discover(d);
     expect(d.at()).toBe("obtaining.findingStoredToken");
-    expect(d.script.callsOf("findStoredToken")[0]?.input).toEqual({
+    expect(d.script.callsOf("findStoredToken")[0]?.input).toMatchObject({
       resource: RESOURCE,
-      issuer: ISSUER,
+      authServer: { issuer: ISSUER },
+      resourceRequiringDpop: undefined,
     });
     await noneStored(d);
     // No cool-down for InteractionRequired: the next request looks in the store again.
@@ -160,6 +162,20 @@ describe("a background session (interaction: never)", () => {
     expect(d.value()).toEqual({ failed: "ready" });
     expect(settledFailures(d).at(-1)?.error?._tag).toBe("InteractionRequired");
     expect(d.context().token).toBeUndefined();
+  });
+
+  it("no token this session could use there (DPoP, RFC 9728 §2): that error, not InteractionRequired", async () => {
+    const d = drive(input(background));
+    d.send(unauthorized401(undefined, "first"));
+    await discover(d);
+    await d.reject(
+      "findStoredToken",
+      new DpopRequiredByResource({ resource: "https://mcp.example.com/mcp" }),
+    );
+    expect(d.context().error?._tag).toBe("DpopRequiredByResource");
+    expect(settledFailures(d).at(-1)?.error?._tag).toBe("DpopRequiredByResource");
+    expect(d.script.callsOf("register")).toHaveLength(0);
+    expect(d.script.callsOf("authorize")).toHaveLength(0);
   });
 
   it("the device grant's user code is not shown either", async () => {

@@ -18,6 +18,7 @@ import {
 import {
   AuthorizationDenied,
   AuthServerMetadataNotFound,
+  DpopRequiredByResource,
   RegistrationRejected,
   ResourceMetadataNotFound,
   ResourceMismatch,
@@ -150,6 +151,7 @@ export const failures = {
   }),
   transport: new TransportError({ url: `${ISSUER}/token`, reason: "connection reset" }),
   storeFailed: new StoreFailed({ operation: "load", reason: "the store file is unreadable" }),
+  dpopRequiredByResource: new DpopRequiredByResource({ resource: RESOURCE }),
   authServerMetadataNotFound: new AuthServerMetadataNotFound({
     issuer: ISSUER,
     tried: [`${ISSUER}/.well-known/oauth-authorization-server`],

@@ -90,10 +90,10 @@ describe("against scripted token endpoints", () => {
     redirectUris: [redirectUri],
     registeredAt: 0,
   };
-  const held = (): TokenSet => ({
+  const held = (tokenType: TokenSet["tokenType"] = "DPoP"): TokenSet => ({
     key: { resource: "https://mcp.example/mcp", issuer: server.origin, clientId: "client-1" },
     accessToken: Redacted.make("old-access"),
-    tokenType: "DPoP",
+    tokenType,
     refreshToken: Redacted.make("old-refresh"),
     scopes: ["a"],
     obtainedAt: 0,
@@ -112,12 +112,12 @@ describe("against scripted token endpoints", () => {
   const dpopToken = () => json({ access_token: "new-access", token_type: "DPoP" });
   const useNonce = (nonce?: string) => () =>
     json({ error: "use_dpop_nonce" }, 400, nonce === undefined ? {} : { "dpop-nonce": nonce });
-  const refreshAt = (algs?: readonly string[]) =>
+  const refreshAt = (algs?: readonly string[], tokenType?: TokenSet["tokenType"]) =>
     refresh({
       issuer: server.origin,
       metadata: metadata(algs),
       client: { ...client, issuer: server.origin },
-      tokens: held(),
+      tokens: held(tokenType),
     });
 
   it.live("RFC 9449 §5: a proof for the token endpoint; token_type DPoP is recorded", () =>
@@ -139,16 +139,39 @@ describe("against scripted token endpoints", () => {
   );
 
   it.live(
-    "RFC 9449 §5.1: no proof when the server lists no DPoP algorithm, or none in common",
+    "RFC 9449 §5.1: a Bearer token set is refreshed without a proof when the server lists no DPoP algorithm, or none in common",
     () =>
       Effect.gen(function* () {
         script(() => json({ access_token: "a", token_type: "Bearer" }));
-        expect((yield* refreshAt()).tokenType).toBe("Bearer");
+        expect((yield* refreshAt(undefined, "Bearer")).tokenType).toBe("Bearer");
         expect(proofOf(requests[0])).toBeUndefined();
         script(() => json({ access_token: "a", token_type: "Bearer" }));
-        yield* refreshAt(["HS256"]);
+        yield* refreshAt(["HS256"], "Bearer");
         expect(proofOf(requests[0])).toBeUndefined();
       }).pipe(Effect.provide(dpopLayer())),
+  );
+
+  it.live(
+    "RFC 9449 §5: a DPoP-bound token set is refreshed with a proof even where the server lists no algorithm any more (its refresh token may be bound to the key); a Bearer answer is the server's choice",
+    () =>
+      Effect.gen(function* () {
+        for (const algs of [undefined, ["HS256"]]) {
+          script(dpopToken);
+          expect((yield* refreshAt(algs)).tokenType).toBe("DPoP");
+          expect(decodeJwt(proofOf(requests[0]) ?? "").header).toMatchObject({ typ: "dpop+jwt" });
+          script(() => json({ access_token: "a", token_type: "Bearer" }));
+          expect((yield* refreshAt(algs)).tokenType).toBe("Bearer");
+          expect(proofOf(requests[0])).toBeDefined();
+        }
+      }).pipe(Effect.provide(dpopLayer())),
+  );
+
+  it.live('policy "off": a DPoP-bound token set is refreshed without a proof', () =>
+    Effect.gen(function* () {
+      script(() => json({ access_token: "a", token_type: "Bearer" }));
+      expect((yield* refreshAt(["ES256"])).tokenType).toBe("Bearer");
+      expect(proofOf(requests[0])).toBeUndefined();
+    }).pipe(Effect.provide(dpopLayer({ dpop: { policy: "off" } }))),
   );
 
   it.live("RFC 9449 §8: use_dpop_nonce is retried exactly once, with the nonce and a new jti", () =>

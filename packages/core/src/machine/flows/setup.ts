@@ -185,6 +185,11 @@ export const flowSetup = setup({
       interactionRequired(context) !== undefined && knownMetadataCurrent(context),
     resourceMetadataMissing: ({ event }) =>
       errorOf("discoverResource", event)._tag === "ResourceMetadataNotFound",
+    /** DPoP as this session and the servers use it rules out any token (RFC 9728 §2, RFC 9449 §5.1). */
+    dpopUnusable: ({ event }) => {
+      const tag = errorOf("findStoredToken", event)._tag;
+      return tag === "DpopRequiredByResource" || tag === "DpopUnsupported";
+    },
     planRefused: ({ context }) => authorizationRefused(context, context.plan) !== undefined,
     /** The next step needs the user and the session may not prompt (interaction: "never"). */
     interactionNotAllowed: ({ context }) => interactionRequired(context) !== undefined,
@@ -545,7 +550,8 @@ export const findingStoredTokenState = flowSetup.createStateConfig({
     src: "findStoredToken",
     input: ({ context }) => ({
       resource: established(context.resource, "the resource").resource,
-      issuer: established(context.authServer, "the authorization server").issuer,
+      authServer: established(context.authServer, "the authorization server"),
+      resourceRequiringDpop: resourceRequiringDpop(context.resource),
     }),
     onDone: [
       {
@@ -575,11 +581,20 @@ export const findingStoredTokenState = flowSetup.createStateConfig({
         actions: interactionRequiredActions,
       },
     ],
-    onError: {
-      target: "failed",
-      description: "The store could not be read: InteractionRequired, as without it.",
-      actions: interactionRequiredActions,
-    },
+    onError: [
+      {
+        guard: "dpopUnusable",
+        target: "failed",
+        description:
+          "No token this session could use there, from anywhere (its DPoP policy and the resource's or server's DPoP): that error, not a login that could not help.",
+        actions: { type: "assignStepError", params: { step: "findStoredToken" } },
+      },
+      {
+        target: "failed",
+        description: "The store could not be read: InteractionRequired, as without it.",
+        actions: interactionRequiredActions,
+      },
+    ],
   },
 });
 

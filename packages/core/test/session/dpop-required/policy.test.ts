@@ -6,63 +6,9 @@
  * the user is sent anywhere; a Bearer token in answer to a proof is refused, typed, never used.
  * Real parts: testkit's oidc-provider and MCP server.
  */
-import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
-import { Effect, Option } from "effect";
-import { afterEach, describe, expect, it } from "vitest";
-import { createSession, type Session } from "../../src/index.js";
-import type { DpopPolicy } from "../../src/protocol/dpop.js";
-import {
-  CredentialStore,
-  type CredentialStoreService,
-} from "../../src/services/credential-store.js";
-
-const redirectUri = "http://127.0.0.1:33418/callback";
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const kitWith = async (options: TestkitOptions) => {
-  const kit = await startTestkit(options);
-  cleanups.push(() => kit.close());
-  return kit;
-};
-const open = async (kit: Testkit, store: CredentialStoreService, dpop?: DpopPolicy) => {
-  const session = await createSession({
-    serverUrl: kit.mcpUrl,
-    store,
-    client: { clientName: "t", redirectUris: [redirectUri] },
-    userAgent: (prompt) => kit.user.authorize(prompt.url),
-    ...(dpop === undefined ? {} : { dpop }),
-  });
-  cleanups.push(() => session.close());
-  return session;
-};
-const call = (session: Session, kit: Testkit) =>
-  session.fetch(kit.mcpUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: { name: "echo", arguments: { text: "x" } },
-    }),
-  });
-const tokenRequests = (kit: Testkit) =>
-  kit.requests.filter((r) => r.kind === "token").map((r) => [r.grantType, r.dpop === true]);
-const storedTokenType = async (store: CredentialStoreService, session: Session) => {
-  const token = session.state().token;
-  if (token === undefined) return undefined;
-  const held = await Effect.runPromise(store.loadTokens(token));
-  return Option.getOrUndefined(held)?.tokenType;
-};
-
-/** The resource takes DPoP-bound tokens only; the AS honours proofs without listing algorithms. */
-const quietDpopServer = {
-  authServer: { dpop: { advertise: false } },
-  mcp: { dpop: { required: true } },
-};
+import { describe, expect, it } from "vitest";
+import { CredentialStore } from "../../../src/services/credential-store.js";
+import { call, kitWith, open, quietDpopServer, storedTokenType, tokenRequests } from "./support.js";
 
 describe("a resource that takes DPoP-bound tokens only (RFC 9728 dpop_bound_access_tokens_required)", () => {
   it('"auto": the code exchange and every refresh carry proofs although the AS lists no algorithm; a restored session keeps proving', async () => {

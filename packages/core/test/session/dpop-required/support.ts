@@ -1,0 +1,93 @@
+/** Shared helpers for the tests of dpop_bound_access_tokens_required (RFC 9728 §2) over real servers. */
+import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
+import { Effect, Option } from "effect";
+import { afterEach } from "vitest";
+import { createSession, type Session, type SessionOptions } from "../../../src/index.js";
+import type { DpopPolicy } from "../../../src/protocol/dpop.js";
+import type { CredentialStoreService } from "../../../src/services/credential-store.js";
+
+export const redirectUri = "http://127.0.0.1:33418/callback";
+export const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+export const kitWith = async (options: TestkitOptions) => {
+  const kit = await startTestkit(options);
+  cleanups.push(() => kit.close());
+  return kit;
+};
+
+/** What the PRM says about the requirement, as the test wants it now. */
+export interface PrmSwitch {
+  /** "strip": the member is removed; "add": set true; "pass": untouched. */
+  mode: "strip" | "add" | "pass";
+}
+
+/** A fetch that rewrites protected-resource metadata as `prm.mode` says. */
+export const prmRewritingFetch =
+  (prm: PrmSwitch): typeof globalThis.fetch =>
+  async (input, init) => {
+    const response = await globalThis.fetch(input, init);
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (!url.includes("/.well-known/oauth-protected-resource") || response.status !== 200)
+      return response;
+    if (prm.mode === "pass") return response;
+    const json = (await response.json()) as Record<string, unknown>;
+    if (prm.mode === "strip") delete json.dpop_bound_access_tokens_required;
+    else json.dpop_bound_access_tokens_required = true;
+    const headers = new Headers(response.headers);
+    headers.delete("content-length");
+    return new Response(JSON.stringify(json), { status: 200, headers });
+  };
+
+export const open = async (
+  kit: Testkit,
+  store: CredentialStoreService,
+  dpop?: DpopPolicy,
+  extra: Partial<SessionOptions> = {},
+) => {
+  const session = await createSession({
+    serverUrl: kit.mcpUrl,
+    store,
+    client: { clientName: "t", redirectUris: [redirectUri] },
+    userAgent: (prompt) => kit.user.authorize(prompt.url),
+    ...(dpop === undefined ? {} : { dpop }),
+    ...extra,
+  });
+  cleanups.push(() => session.close());
+  return session;
+};
+
+export const call = (session: Session, kit: Testkit, tool = "echo") =>
+  session.fetch(kit.mcpUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: tool, arguments: { text: "x" } },
+    }),
+  });
+
+export const settle = <A>(p: Promise<A>) =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+export const tokenRequests = (kit: Testkit) =>
+  kit.requests.filter((r) => r.kind === "token").map((r) => [r.grantType, r.dpop === true]);
+
+export const storedTokenType = async (store: CredentialStoreService, session: Session) => {
+  const token = session.state().token;
+  if (token === undefined) return undefined;
+  const held = await Effect.runPromise(store.loadTokens(token));
+  return Option.getOrUndefined(held)?.tokenType;
+};
+
+export const quietDpopServer: TestkitOptions = {
+  authServer: { dpop: { advertise: false } },
+  mcp: { dpop: { required: true } },
+};
