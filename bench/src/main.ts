@@ -298,7 +298,7 @@ const overheadRuns = async (rounds: number) => {
   // Each round alternates the variants block by block (100 sequential requests, or one batch of
   // 200 concurrent) and sums each variant's blocks: the machine's speed drifts over seconds, and
   // a ratio is only as good as the two measurements it compares were taken alike.
-  const blocks = quick ? 10 : 20;
+  const blocks = quick ? 8 : 20;
   for (const v of variants) {
     const check = await fetches[v](url);
     if (check.status !== 200) throw new Error(`${v}: the bearer server answered ${check.status}`);
@@ -574,8 +574,8 @@ How each row is measured:
   short lifetime, never under 2 s: \`expires_in\` counts whole seconds and servers round a
   token's expiry down to the second, so a token can end up to a second early — with 2 s tokens no
   client can have both one refresh per lifetime and no 401.
-- Overhead: the same URL; each round alternates the variants block by block — ${quick ? 10 : 20}
-  blocks of 100 sequential requests, then ${quick ? 10 : 20} batches of 200 concurrent — and
+- Overhead: the same URL; each round alternates the variants block by block — ${quick ? 8 : 20}
+  blocks of 100 sequential requests, then ${quick ? 8 : 20} batches of 200 concurrent — and
   sums each variant's blocks; ${quick ? 3 : 15} rounds; ratio to \`fetch\` with a fixed \`Authorization\` header in the same round (median
   over rounds, the rounds' range in brackets); CPU is \`process.cpuUsage()\` of the client process. authchart is
   \`session.fetch\` of a session restored from a warm memory store; the SDKs are their
