@@ -15,7 +15,7 @@ import { withOAuth as withOAuthV2 } from "@modelcontextprotocol/client";
 import { withOAuth as withOAuthV1 } from "@modelcontextprotocol/sdk/client/middleware.js";
 import { coldSession, warmSession, warmStore } from "./authchart.js";
 import type { ClientCost } from "./client-cost.js";
-import { type Kind, kinds, median, rotate } from "./rounds.js";
+import { type Kind, kinds, median, rotate, shuffled } from "./rounds.js";
 import { asV2, connectV1, connectV2, MemoryProvider, type SdkClient } from "./sdk-clients.js";
 
 const quick = process.argv.includes("--quick");
@@ -311,8 +311,9 @@ const overheadRuns = async (rounds: number) => {
       Variant,
       { ms: number; cpu: number }
     >;
+    // A shuffled order per block: the control, like every client, runs after any other variant.
     for (let b = 0; b < blocks; b++)
-      for (const v of rotate(variants, b + shift)) {
+      for (const v of shuffled(variants, shift * blocks + b)) {
         const m = await measure(block(fetches[v]));
         sum[v].ms += m.ms;
         sum[v].cpu += m.cpu;
@@ -469,7 +470,7 @@ const main = async () => {
   // client's ratio that differs from 1 by no more than the control's does is noise.
   const ov = (label: string, f: keyof Ratios) =>
     row(
-      `${label} (raw vs itself: ${x(ratio("control", f))})`,
+      `${label} (raw vs itself: ${x(ratio("control", f))}, ${spread("control", f)})`,
       per((k) => `${x(ratio(k, f))} (${spread(k, f)})`),
       "≤ ×1.05",
       yes(ratio("authchart", f) <= 1.05),
@@ -574,15 +575,16 @@ How each row is measured:
   short lifetime, never under 2 s: \`expires_in\` counts whole seconds and servers round a
   token's expiry down to the second, so a token can end up to a second early — with 2 s tokens no
   client can have both one refresh per lifetime and no 401.
-- Overhead: the same URL; each round alternates the variants block by block — ${quick ? 8 : 20}
+- Overhead: the same URL; each round alternates the variants block by block, in an order shuffled
+  anew for every block — ${quick ? 8 : 20}
   blocks of 100 sequential requests, then ${quick ? 8 : 20} batches of 200 concurrent — and
   sums each variant's blocks; ${quick ? 3 : 15} rounds; ratio to \`fetch\` with a fixed \`Authorization\` header in the same round (median
   over rounds, the rounds' range in brackets); CPU is \`process.cpuUsage()\` of the client process. authchart is
   \`session.fetch\` of a session restored from a warm memory store; the SDKs are their
   \`withOAuth(provider)(fetch)\` middleware with the token in the provider. The same raw fetch is
-  measured a second time as if it were a client (the A/A control, in brackets in each row's
-  label): a client whose ratio is no further from ×1.00 than the control's differs from a raw
-  fetch by no more than this machine's noise. authchart's requests carry its \`User-Agent\`
+  measured a second time as if it were a client (the A/A control: its median and its rounds'
+  range in each row's label): a client whose ratio falls within the control's range differs from a
+  raw fetch by no more than this machine's noise. authchart's requests carry its \`User-Agent\`
   (the raw fetch sends Node's \`node\`), a few dozen bytes more on each request.
 - The client's own CPU (\`npm run bench:client\`, in a process of its own): the same work over
   a fetch that answers from memory — no server, no socket — so that what is measured is the

@@ -500,8 +500,9 @@ export class DeviceAuthorizationDenied extends Schema.TaggedError<DeviceAuthoriz
 // ---------------------------------------------------------------------------------------------
 
 /**
- * DPoP is required by this client's policy, but the authorization server lists only proof
- * algorithms this client cannot sign with (RFC 9449 §5.1 `dpop_signing_alg_values_supported`).
+ * DPoP is required — by this client's policy, or by a resource that takes DPoP-bound tokens only
+ * (RFC 9728 §2) — but the authorization server lists only proof algorithms this client cannot
+ * sign with (RFC 9449 §5.1 `dpop_signing_alg_values_supported`).
  */
 export class DpopUnsupported extends Schema.TaggedError<DpopUnsupported>()("DpopUnsupported", {
   issuer: Schema.String,

@@ -27,6 +27,8 @@ export interface RegisterActorInput {
   readonly forgetStored: boolean;
   /** The grants to register for, when registering dynamically (default: the authorization code). */
   readonly grantTypes?: readonly string[] | undefined;
+  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
+  readonly resourceRequiringDpop?: string | undefined;
 }
 export interface AuthorizeActorInput {
   readonly authServer: AuthServerInfo;

@@ -322,6 +322,8 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     register: effectActor("register", runtime, (input: RegisterActorInput) =>
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
+        // No client is registered for tokens this session could not use there (RFC 9728 §2).
+        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
         const startedAt = yield* Clock.currentTimeMillis;
         // Under the issuer's lock, so that processes sharing the store register once: the one
         // that waited re-reads the store (register does) and finds the other's client.

@@ -240,6 +240,9 @@ export const dpopPlan = (
     );
     switch (decision._tag) {
       case "Off": {
+        // A DPoP service that ignores the resource's requirement still sends no proof-less token
+        // request for it.
+        if (resource !== undefined) return yield* new DpopRequiredByResource({ resource });
         if (decision.reason === "policy" || context.refreshesBoundToken !== true) return undefined;
         // The token set's stored key signs, with its own algorithm; a Bearer answer is the
         // server's decision (RFC 9449 §5), as under "auto".

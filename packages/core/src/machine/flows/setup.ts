@@ -650,6 +650,7 @@ export const registeringState = <const Next extends string>(
         scopes: context.plan?.requested ?? [],
         forgetStored: context.forgetClient,
         grantTypes,
+        resourceRequiringDpop: resourceRequiringDpop(context.resource),
       }),
       onDone: {
         target: next,

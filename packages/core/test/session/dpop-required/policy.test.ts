@@ -57,6 +57,8 @@ describe("a resource that takes DPoP-bound tokens only (RFC 9728 dpop_bound_acce
     expect(String((failure as Error).message)).toContain("dpop_bound_access_tokens_required");
     expect(kit.user.authorizations).toBe(0);
     expect(tokenRequests(kit)).toEqual([]);
+    // Nothing is registered for tokens this session could not use: discovery only.
+    expect(kit.requests.map((r) => r.kind)).toEqual(["mcp", "prm", "as-metadata"]);
     const before = kit.requests.length;
     await expect(call(session, kit)).rejects.toMatchObject({ _tag: "DpopRequiredByResource" });
     expect(kit.user.authorizations).toBe(0);
