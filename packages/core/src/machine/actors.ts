@@ -9,6 +9,16 @@ import type { AppliedAdjustment } from "../quirks/profile.js";
 import type { AuthorizationGrant } from "../steps/authorize.js";
 import type { AuthServerInfo, ClientInfo, Scopes, TokenInfo } from "./model.js";
 
+/**
+ * What every step on the way to a token is told about the resource: when it takes DPoP-bound
+ * tokens only (RFC 9728 §2 `dpop_bound_access_tokens_required`), no step does what a token
+ * without a proof would waste — no registration, no browser, no token request.
+ */
+export interface ResourceDpopRequirement {
+  /** The resource's URI, set when it takes DPoP-bound tokens only. */
+  readonly resourceRequiringDpop?: string | undefined;
+}
+
 export interface DiscoverResourceActorInput {
   readonly serverUrl: string;
   readonly resourceMetadataUrl?: string | undefined;
@@ -20,33 +30,27 @@ export interface DiscoverAuthServerActorInput {
   /** Set for the MCP 2025-03-26 fallback: the MCP server URL whose origin is the AS. */
   readonly legacyServerUrl?: string | undefined;
 }
-export interface RegisterActorInput {
+export interface RegisterActorInput extends ResourceDpopRequirement {
   readonly authServer: AuthServerInfo;
   readonly scopes: Scopes;
   /** Forget the stored registration first (invalid_client on a dynamic client). */
   readonly forgetStored: boolean;
   /** The grants to register for, when registering dynamically (default: the authorization code). */
   readonly grantTypes?: readonly string[] | undefined;
-  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
-  readonly resourceRequiringDpop?: string | undefined;
 }
-export interface AuthorizeActorInput {
+export interface AuthorizeActorInput extends ResourceDpopRequirement {
   readonly authServer: AuthServerInfo;
   readonly client: ClientInfo;
   readonly resource: string;
   readonly scopes: Scopes;
-  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
-  readonly resourceRequiringDpop?: string | undefined;
 }
-export interface ExchangeCodeActorInput {
+export interface ExchangeCodeActorInput extends ResourceDpopRequirement {
   readonly authServer: AuthServerInfo;
   readonly client: ClientInfo;
   /** The code and verifier, straight from the authorize actor's done event. */
   readonly grant: AuthorizationGrant;
-  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
-  readonly resourceRequiringDpop?: string | undefined;
 }
-export interface RefreshActorInput {
+export interface RefreshActorInput extends ResourceDpopRequirement {
   /** The token to refresh; a session without one has nothing to refresh (a typed failure). */
   readonly token: TokenInfo | undefined;
   /** The authorization server as known; unknown or past its time to live: discovered again. */
@@ -56,18 +60,14 @@ export interface RefreshActorInput {
   readonly forAuthorizationCode: boolean;
   /** Set when the resource uses the 2025-03-26 fallback: stale metadata is rediscovered that way. */
   readonly legacyServerUrl?: string | undefined;
-  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
-  readonly resourceRequiringDpop?: string | undefined;
 }
 
 /** A token request that needs the authorization server and the scope plan only. */
-export interface DirectGrantActorInput {
+export interface DirectGrantActorInput extends ResourceDpopRequirement {
   readonly authServer: AuthServerInfo;
   /** The MCP server's canonical URI: the `resource` of the request (RFC 8707 §2). */
   readonly resource: string;
   readonly scopes: Scopes;
-  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
-  readonly resourceRequiringDpop?: string | undefined;
 }
 /** The JWT bearer grant with the ID-JAG the identity provider issued (SEP-990). */
 export interface IdJagGrantActorInput extends DirectGrantActorInput {
@@ -95,11 +95,9 @@ export interface DeviceTokenActorInput extends DeviceCodeActorInput {
  * Where a background session would need the user: is a token obtained elsewhere over the same
  * store (another session, `authchart login`) stored for this resource and authorization server?
  */
-export interface FindStoredTokenActorInput {
+export interface FindStoredTokenActorInput extends ResourceDpopRequirement {
   readonly resource: string;
   readonly authServer: AuthServerInfo;
-  /** Set when the resource takes DPoP-bound tokens only (RFC 9728 §2): its URI. */
-  readonly resourceRequiringDpop?: string | undefined;
 }
 /** A stored token set's metadata and the client it was issued to; the token stays in the store. */
 export interface StoredToken {
