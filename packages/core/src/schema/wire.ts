@@ -177,15 +177,19 @@ export const decodeDocument =
       ),
     );
 
-const describeIssues = (error: ParseResult.ParseError): string[] =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
-    const where = issue.path.length === 0 ? "document" : issue.path.map(String).join(".");
-    if (issue._tag === "Missing") return `${where} is missing`;
-    // The message of our own refinements names the rule, never the value.
-    return issue.message.startsWith("not a ")
-      ? `${where} is ${issue.message}`
-      : `${where} has an invalid value`;
-  });
+const describeIssues = (error: ParseResult.ParseError): string[] => [
+  // Each once: an optional member of the wrong type fails both its type and `undefined`.
+  ...new Set(
+    ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
+      const where = issue.path.length === 0 ? "document" : issue.path.map(String).join(".");
+      if (issue._tag === "Missing") return `${where} is missing`;
+      // The message of our own refinements names the rule, never the value.
+      return issue.message.startsWith("not a ")
+        ? `${where} is ${issue.message}`
+        : `${where} has an invalid value`;
+    }),
+  ),
+];
 
 /**
  * A code shown to a person (RFC 8628 §3.2 `user_code`): at most 128 characters, none of them a

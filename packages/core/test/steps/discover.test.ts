@@ -150,9 +150,10 @@ describe("discoverResource: bad answers", () => {
         );
         const notBoolean = yield* failureOf(discoverResource({ serverUrl }));
         expect(notBoolean).toMatchObject({ _tag: "InvalidDocument" });
-        expect(notBoolean.message).toContain(
-          "dpop_bound_access_tokens_required has an invalid value",
-        );
+        // Each problem named once (the member fails both `boolean` and `undefined`).
+        expect(notBoolean).toMatchObject({
+          issues: ["dpop_bound_access_tokens_required has an invalid value"],
+        });
 
         server.route(path, json({ resource: serverUrl, authorization_servers: [] }));
         expect((yield* failureOf(discoverResource({ serverUrl })))._tag).toBe(
