@@ -257,7 +257,8 @@ export const dpopPlan = (
           advertised: [...decision.advertised],
         });
       case "On": {
-        const use: DpopUse = decision.required ? "required" : "offered";
+        // A Bearer answer is refused where the policy or the resource requires binding.
+        const use: DpopUse = decision.required || resource !== undefined ? "required" : "offered";
         return { service: service.value, alg: decision.alg, use };
       }
     }

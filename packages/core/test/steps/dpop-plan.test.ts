@@ -60,6 +60,10 @@ describe("dpopPlan", () => {
         const real = service("auto");
         const oldStyle: DPoPService = { ...real, decide: (advertised) => real.decide(advertised) };
         expect(yield* failureTag(plan(oldStyle, { resource }))).toBe("DpopRequiredByResource");
+        // Where it does prove, a Bearer answer is still refused for this resource.
+        expect(yield* plan(oldStyle, { resource, algs: ["ES256"] })).toMatchObject({
+          use: "required",
+        });
       }),
   );
 
