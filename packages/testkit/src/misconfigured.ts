@@ -33,6 +33,11 @@ export interface Misconfiguration {
   readonly metadataRedirect?: boolean;
   /** The 401 carries no WWW-Authenticate at all. */
   readonly noChallenge?: boolean;
+  /**
+   * The PRM says `dpop_bound_access_tokens_required` (RFC 9728 §2) while the AS metadata lists no
+   * `dpop_signing_alg_values_supported` (RFC 9449 §5.1). Default: neither.
+   */
+  readonly dpopRequiredUnadvertised?: boolean;
 }
 
 export interface MisconfiguredServer {
@@ -86,7 +91,12 @@ export async function startMisconfiguredServer(
       : knobs.resource === "other-origin"
         ? "https://elsewhere.example/mcp"
         : url;
-  const prm = json({ resource, authorization_servers: [issuer], scopes_supported: [scope] });
+  const prm = json({
+    resource,
+    authorization_servers: [issuer],
+    scopes_supported: [scope],
+    ...(knobs.dpopRequiredUnadvertised === true && { dpop_bound_access_tokens_required: true }),
+  });
   if (knobs.metadataRedirect === true) {
     server.route(prmPath, { status: 301, headers: { location: "/metadata/prm.json" }, body: "" });
     server.route("/metadata/prm.json", prm);

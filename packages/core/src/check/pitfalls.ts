@@ -44,7 +44,8 @@ export type PitfallId =
   | "insecure-endpoint"
   | "no-registration-path"
   | "no-public-client-auth"
-  | "scopes-not-listed";
+  | "scopes-not-listed"
+  | "dpop-not-advertised";
 
 /** What was fetched and what it said. */
 export interface Evidence {
@@ -83,6 +84,7 @@ const see = {
   registration: `${MCP}#client-registration-approaches`,
   publicClient: "https://www.rfc-editor.org/rfc/rfc7591#section-2",
   scopes: `${MCP}#scope-selection-strategy`,
+  dpop: "https://www.rfc-editor.org/rfc/rfc9449#section-5.1",
 } as const;
 
 const evidenceOf = (hop: Hop, value?: string): Evidence => ({
@@ -331,6 +333,25 @@ const judgeMetadata = (
         see: see.scopes,
       });
     }
+  }
+
+  // RFC 9728 §2 and RFC 9449 §5.1: a resource that takes DPoP-bound tokens only, behind an
+  // authorization server that does not say it takes proofs.
+  const prm = firstDocument(record.resourceMetadata);
+  if (
+    prm?.document.dpop_bound_access_tokens_required === true &&
+    (m.dpop_signing_alg_values_supported ?? []).length === 0
+  ) {
+    out.push({
+      id: "dpop-not-advertised",
+      severity: "warning",
+      summary: `The resource takes DPoP-bound tokens only (dpop_bound_access_tokens_required), but ${issuer} lists no dpop_signing_alg_values_supported: clients that send DPoP proofs only to an authorization server that lists algorithms get Bearer tokens the resource refuses.`,
+      evidence: [
+        evidenceOf(lastHop(prm.lookup), "dpop_bound_access_tokens_required: true"),
+        evidenceOf(at, "no dpop_signing_alg_values_supported"),
+      ],
+      see: see.dpop,
+    });
   }
   return out;
 };

@@ -193,6 +193,12 @@ describe("probeServer", () => {
     ],
     ["PRM behind a redirect", { metadataRedirect: true }, "metadata-redirect", 301],
     ["a 401 without a challenge", { noChallenge: true }, "no-challenge", 401],
+    [
+      "a DPoP-only resource behind an AS that lists no proof algorithm",
+      { dpopRequiredUnadvertised: true },
+      "dpop-not-advertised",
+      200,
+    ],
   ];
 
   it.each(misconfigured)(

@@ -136,6 +136,24 @@ describe("judgePitfalls", () => {
     expect(p.evidence[0]?.value).toContain("client_secret_basic");
   });
 
+  it("a resource that takes DPoP-bound tokens only, behind an AS that lists no proof algorithm", () => {
+    const { dpop_signing_alg_values_supported: _, ...withoutDpop } = goodAs;
+    const requiring = prmLookups({ ...goodPrm, dpop_bound_access_tokens_required: true });
+    const r = record({
+      resourceMetadata: requiring,
+      authorizationServers: [asServer(withoutDpop)],
+    });
+    const p = only(r, "dpop-not-advertised");
+    expect(p.severity).toBe("warning");
+    expect(p.evidence).toEqual([
+      { url: prmUrl, status: 200, value: "dpop_bound_access_tokens_required: true" },
+      { url: asUrl, status: 200, value: "no dpop_signing_alg_values_supported" },
+    ]);
+    // The AS lists an algorithm, or the resource does not require DPoP: nothing to say.
+    expect(ids(record({ resourceMetadata: requiring }))).toEqual([]);
+    expect(ids({ ...r, resourceMetadata: prmLookups() })).toEqual([]);
+  });
+
   it("challenge and PRM scopes the authorization server does not list", () => {
     const r = record({
       challenge: {
