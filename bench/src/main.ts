@@ -467,7 +467,7 @@ const main = async () => {
     return `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
   };
   // Beside each row, the raw fetch measured against itself the same way (the A/A control): a
-  // client's ratio that differs from 1 by no more than the control's does is noise.
+  // client's ratio within the control's range is noise.
   const ov = (label: string, f: keyof Ratios) =>
     row(
       `${label} (raw vs itself: ${x(ratio("control", f))}, ${spread("control", f)})`,

@@ -61,6 +61,7 @@ import type {
   PendingDeviceAuthorization,
   RefreshActorInput,
   RegisterActorInput,
+  ResourceDpopRequirement,
   StoredToken,
 } from "./actors.js";
 import { authMachine } from "./auth-machine.js";
@@ -161,6 +162,19 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
       }),
     );
   };
+  /**
+   * Whether a token from this authorization server could be used at the resource, asked before a
+   * step that costs something on the way to one — a registration, the browser, a user code, the
+   * user's ID token at an identity provider, InteractionRequired: DpopUnsupported or
+   * DpopRequiredByResource now (RFC 9449 §5.1, RFC 9728 §2) instead of a step that could only
+   * end in it. Sends nothing.
+   */
+  const tokenUsableThere = (authServer: AuthServerInfo, input: ResourceDpopRequirement) =>
+    dpopPlan({
+      issuer: authServer.issuer,
+      metadata: authServer.metadata,
+      resourceRequiringDpop: input.resourceRequiringDpop,
+    });
   /**
    * The configured client at this authorization server, for a grant without a user: never a
    * dynamic registration or a metadata document (those are for the authorization code).
@@ -322,8 +336,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     register: effectActor("register", runtime, (input: RegisterActorInput) =>
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
-        // No client is registered for tokens this session could not use there (RFC 9728 §2).
-        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
+        yield* tokenUsableThere(input.authServer, input);
         const startedAt = yield* Clock.currentTimeMillis;
         // Under the issuer's lock, so that processes sharing the store register once: the one
         // that waited re-reads the store (register does) and finds the other's client.
@@ -362,10 +375,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     authorize: effectActor("authorize", runtime, (input: AuthorizeActorInput) =>
       Effect.gen(function* () {
         const { issuer, metadata } = input.authServer;
-        // Before the user is sent anywhere: would the code's token requests use DPoP as the
-        // resource (RFC 9728 §2) and this client's policy need? A DpopUnsupported or
-        // DpopRequiredByResource now saves an authorization that could only end in it.
-        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
+        yield* tokenUsableThere(input.authServer, input);
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
         const quirks = quirksAt(issuer);
         const redirectUri = options.settings.redirectUris?.[0] ?? defaultRedirectUri;
@@ -459,13 +469,8 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
           return yield* new InvalidClientConfiguration({
             reason: "no cross_app_access grant is configured",
           });
-        // The ID-JAG is for a token at the resource's authorization server: if that token could
-        // not be used (RFC 9728 §2), the user's ID token is not sent to the identity provider.
-        yield* dpopPlan({
-          issuer: input.authServer.issuer,
-          metadata: input.authServer.metadata,
-          resourceRequiringDpop: input.resourceRequiringDpop,
-        });
+        // The ID-JAG is for a token at the resource's authorization server.
+        yield* tokenUsableThere(input.authServer, input);
         const idp = grant.identityProvider;
         const metadata =
           idp.tokenEndpoint !== undefined
@@ -543,8 +548,7 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
         const client = yield* resolveClient(issuer, input.client.clientId, settingsFor(issuer));
         const quirks = quirksAt(issuer);
         const signingKey = signingKeyFor(settingsFor(issuer), issuer);
-        // A token this session could not use there is not worth the user's time (RFC 9728 §2).
-        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
+        yield* tokenUsableThere(input.authServer, input);
         const authorization = yield* atServer(
           issuer,
           requestDeviceAuthorization({
@@ -616,10 +620,9 @@ export const makeStepActors = (runtime: StepRuntime, options: StepActorOptions) 
     ),
     findStoredToken: effectActor("findStoredToken", runtime, (input: FindStoredTokenActorInput) =>
       Effect.gen(function* () {
-        const { issuer, metadata } = input.authServer;
-        // A login elsewhere could not help where no token would be usable: that error instead of
-        // InteractionRequired (RFC 9728 §2).
-        yield* dpopPlan({ issuer, metadata, resourceRequiringDpop: input.resourceRequiringDpop });
+        const { issuer } = input.authServer;
+        // A login elsewhere could not help where no token would be usable.
+        yield* tokenUsableThere(input.authServer, input);
         const store = yield* CredentialStore;
         const { resource } = input;
         const settings = settingsFor(issuer);

@@ -5,7 +5,6 @@
  * proof-less token would waste. Cross-app access: the IdP's token exchange never carries a proof.
  */
 import { startScriptedServer } from "@authchart/testkit";
-import { Redacted } from "effect";
 import { describe, expect, it } from "vitest";
 import { createSession } from "../../../src/index.js";
 import type { DpopPolicy } from "../../../src/protocol/dpop.js";
@@ -13,7 +12,7 @@ import { CredentialStore } from "../../../src/services/credential-store.js";
 import { JWT_BEARER_GRANT } from "../../../src/steps/jwt-bearer.js";
 import { TokenTypes } from "../../../src/steps/token-exchange.js";
 import { rsaKeyPair, signJwt } from "../../steps/grant-helpers.js";
-import { call, cleanups, kitWith, settle, tokenRequests } from "./support.js";
+import { call, cleanups, kitWith, preRegisteredFor, settle, tokenRequests } from "./support.js";
 
 const DEVICE = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -23,26 +22,14 @@ describe("client credentials", () => {
       authServer: { dpop: { advertise: false }, clientCredentials: true },
       mcp: { dpop: { required: true } },
     });
-    const reg = await kit.registerClient({
-      grant_types: ["client_credentials"],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: "client_secret_basic",
-    });
+    const client = await preRegisteredFor(kit, "client_credentials");
     const session = await createSession({
       serverUrl: kit.mcpUrl,
       store: CredentialStore.memory(),
       client: {
         clientName: "cc",
         grant: { type: "client_credentials" },
-        preRegistered: [
-          {
-            issuer: kit.issuer,
-            clientId: String(reg.client_id),
-            clientSecret: Redacted.make(String(reg.client_secret)),
-            tokenEndpointAuthMethod: "client_secret_basic",
-          },
-        ],
+        preRegistered: [client],
       },
       ...(dpop === undefined ? {} : { dpop }),
     });
@@ -122,12 +109,7 @@ describe("jwt bearer (RFC 7523) and cross-app access (SEP-990)", () => {
       authServer: { dpop: { advertise: false }, jwtBearer: { key: keys.publicKey } },
       mcp: { dpop: { required: true } },
     });
-    const reg = await kit.registerClient({
-      grant_types: [JWT_BEARER_GRANT],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: "client_secret_basic",
-    });
+    const client = await preRegisteredFor(kit, JWT_BEARER_GRANT);
     const session = await createSession({
       serverUrl: kit.mcpUrl,
       store: CredentialStore.memory(),
@@ -145,14 +127,7 @@ describe("jwt bearer (RFC 7523) and cross-app access (SEP-990)", () => {
               jti: crypto.randomUUID(),
             }),
         },
-        preRegistered: [
-          {
-            issuer: kit.issuer,
-            clientId: String(reg.client_id),
-            clientSecret: Redacted.make(String(reg.client_secret)),
-            tokenEndpointAuthMethod: "client_secret_basic",
-          },
-        ],
+        preRegistered: [client],
       },
     });
     cleanups.push(() => session.close());
@@ -180,12 +155,7 @@ describe("jwt bearer (RFC 7523) and cross-app access (SEP-990)", () => {
       },
       mcp: { dpop: { required: true } },
     });
-    const reg = await kit.registerClient({
-      grant_types: [JWT_BEARER_GRANT],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: "client_secret_basic",
-    });
+    const client = await preRegisteredFor(kit, JWT_BEARER_GRANT);
     const idpRequests: { dpop: boolean; body: string }[] = [];
     // The route function is synchronous: the ID-JAG is signed ahead of time.
     const now = Math.floor(Date.now() / 1000);
@@ -195,7 +165,7 @@ describe("jwt bearer (RFC 7523) and cross-app access (SEP-990)", () => {
         iss: idp.origin,
         sub: "alice@example.com",
         aud: kit.issuer,
-        client_id: String(reg.client_id),
+        client_id: client.clientId,
         resource: kit.mcpUrl,
         scope: "mcp:read",
         iat: now,
@@ -233,14 +203,7 @@ describe("jwt bearer (RFC 7523) and cross-app access (SEP-990)", () => {
           },
           idToken: () => "the-users-id-token",
         },
-        preRegistered: [
-          {
-            issuer: kit.issuer,
-            clientId: String(reg.client_id),
-            clientSecret: Redacted.make(String(reg.client_secret)),
-            tokenEndpointAuthMethod: "client_secret_basic",
-          },
-        ],
+        preRegistered: [client],
       },
       http: { allowInsecureLoopback: true },
       ...(dpop === undefined ? {} : { dpop }),

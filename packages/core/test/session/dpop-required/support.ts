@@ -1,12 +1,28 @@
 /** Shared helpers for the tests of dpop_bound_access_tokens_required (RFC 9728 §2) over real servers. */
 import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
-import { Effect, Option } from "effect";
+import { Effect, Option, Redacted } from "effect";
 import { afterEach } from "vitest";
 import { createSession, type Session, type SessionOptions } from "../../../src/index.js";
 import type { DpopPolicy } from "../../../src/protocol/dpop.js";
 import type { CredentialStoreService } from "../../../src/services/credential-store.js";
 
 export const redirectUri = "http://127.0.0.1:33418/callback";
+
+/** A confidential client registered at the kit's AS for one grant, as `client.preRegistered` takes it. */
+export const preRegisteredFor = async (kit: Testkit, grant: string) => {
+  const registered = await kit.registerClient({
+    grant_types: [grant],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: "client_secret_basic",
+  });
+  return {
+    issuer: kit.issuer,
+    clientId: String(registered.client_id),
+    clientSecret: Redacted.make(String(registered.client_secret)),
+    tokenEndpointAuthMethod: "client_secret_basic" as const,
+  };
+};
 export const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
