@@ -295,11 +295,12 @@ const readRecord = (text: string): Option.Option<PersistedSession> => {
   decodedRecords.set(text, decoded);
   return decoded;
 };
-/** A record's identity for "already saved": everything but the time it was saved. */
 /** What tells two records apart, their time of saving aside (from the encoded record). */
 const keyOfEncoded = (encoded: typeof PersistedSession.Encoded) =>
   JSON.stringify({ ...encoded, savedAt: 0 });
 const recordKey = (record: PersistedSession) => keyOfEncoded(encodeRecord(record));
+/** "Saved" for a session that has learned nothing yet: no record's key (a key is a JSON object). */
+const nothingLearned = "(nothing learned)";
 /** The keys of records restored lately: the sessions sharing a decoded record share its key too. */
 const restoredKeys = new WeakMap<PersistedSession, string>();
 const restoredKey = (record: PersistedSession) => {
@@ -519,17 +520,25 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       (lastQuiet === undefined || !samePersistedParts(context, lastQuiet))
     ) {
       lastQuiet = context;
-      const encoded = encodeRecord(toPersisted(context, Date.now()));
-      const key = keyOfEncoded(encoded);
       // A session that starts with nothing stored has nothing to save until it learns something:
-      // a record of its server URL alone is what "nothing stored" already says.
-      lastSaved ??= restored ? restoredKey(restored) : persistsNothing(context) ? key : "";
-      if (key !== lastSaved) {
-        lastSaved = key;
-        const json = JSON.stringify(encoded);
-        saving = saving
-          .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
-          .catch(() => undefined);
+      // a record of its server URL alone is what "nothing stored" already says (and knowing that
+      // needs no encoding: every cold session starts here).
+      if (
+        (lastSaved === nothingLearned || (lastSaved === undefined && restored === undefined)) &&
+        persistsNothing(context)
+      )
+        lastSaved = nothingLearned;
+      else {
+        const encoded = encodeRecord(toPersisted(context, Date.now()));
+        const key = keyOfEncoded(encoded);
+        lastSaved ??= restored ? restoredKey(restored) : "";
+        if (key !== lastSaved) {
+          lastSaved = key;
+          const json = JSON.stringify(encoded);
+          saving = saving
+            .then(() => withStore((store) => store.saveSession(options.serverUrl, json)))
+            .catch(() => undefined);
+        }
       }
     }
     if (stateListeners.size > 0) notify(stateListeners, state());
