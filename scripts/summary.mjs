@@ -4,8 +4,12 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-// Every package with tests (a vitest config) and the cross-package runs in test/.
-const reports = [...readdirSync(join(root, "packages")).map((dir) => join("packages", dir)), "test"]
+// Every package with tests (a vitest config), the bench's own and the cross-package runs in test/.
+const reports = [
+  ...readdirSync(join(root, "packages")).map((dir) => join("packages", dir)),
+  "bench",
+  "test",
+]
   .filter((dir) => existsSync(join(root, dir, "vitest.config.ts")))
   .map((dir) => join(root, dir, "test-results.json"));
 let passed = 0;

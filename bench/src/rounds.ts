@@ -1,4 +1,7 @@
-/** What the bench's measures share: the clients compared, the order of a round, a median. */
+/**
+ * What the bench's measures share: the clients compared, the order of a round, a median, and how
+ * a noisy ratio is judged.
+ */
 export const kinds = ["authchart", "sdk1", "sdk2"] as const;
 export type Kind = (typeof kinds)[number];
 
@@ -24,3 +27,15 @@ export const shuffled = <T>(xs: readonly T[], seed: number): T[] => {
 /** The clients in round r's order: each goes first in turn (the machine drifts within a round). */
 export const rotate = <T>(xs: readonly T[], r: number) =>
   xs.map((_, i) => xs[(i + r) % xs.length] as T);
+
+/**
+ * A measured ratio against its target, beside what noise alone gave in the same run (the A/A
+ * control's rounds: the raw fetch measured against itself): above the target but not above the
+ * control's highest round, the measurement cannot tell the client from noise — which is not "met".
+ */
+export const verdictBeyondNoise = (
+  ratio: number,
+  target: number,
+  controlRounds: readonly number[],
+): "met" | "within noise" | "not met" =>
+  ratio <= target ? "met" : ratio <= Math.max(...controlRounds) ? "within noise" : "not met";
