@@ -1,8 +1,9 @@
 /**
  * `authchart probe <url>` as a user runs it (a child process): against the testkit's real
  * servers (oidc-provider and the MCP SDK: no pitfall, exit 0) and against misconfigured ones
- * (each pitfall named with its evidence, exit 6), with --json and --html; a bad URL exits 2, a
- * server that cannot be reached 4. No secret in any output.
+ * (each pitfall named with its evidence, exit 6; with --fail-on error, only for an error), with
+ * --json and --html; a bad URL exits 2, a server that cannot be reached 4. No secret in any
+ * output.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -166,6 +167,32 @@ describe("authchart probe", () => {
     }
   });
 
+  it.concurrent("--fail-on error: a warning is reported and exits 0, an error still exits 6", async () => {
+    await withServer({ registration: "none" }, async (server) => {
+      const strict = await runCli(["probe", server.url], { configDir: dir });
+      expect(strict.code, strict.stderr).toBe(6);
+      const lenient = await runCli(["probe", server.url, "--fail-on", "error", "--json"], {
+        configDir: dir,
+      });
+      expect(lenient.code, lenient.stderr).toBe(0);
+      const report = JSON.parse(lenient.stdout);
+      // The report is the same: only the exit code follows --fail-on.
+      expect(report.verdict).toBe("pitfalls");
+      expect((report.pitfalls as JsonPitfall[]).map((p) => [p.id, p.severity])).toEqual([
+        ["no-registration-path", "warning"],
+      ]);
+    });
+    await withServer({ pkceMethods: ["plain"] }, async (server) => {
+      const run = await runCli(["probe", server.url, "--fail-on", "error"], { configDir: dir });
+      expect(run.code, run.stderr).toBe(6);
+      expect(run.stdout).toMatch(/✗ error\s+no-s256/);
+    });
+    const bad = await runCli(["probe", "http://127.0.0.1:9/mcp", "--fail-on", "never"], {
+      configDir: dir,
+    });
+    expect(bad.code).toBe(2);
+  });
+
   it.concurrent("a bad URL exits 2; a server that cannot be reached exits 4, with --json too", async () => {
     const bad = await runCli(["probe", "ftp://example.com/mcp"], { configDir: dir });
     expect(bad.code).toBe(2);
@@ -185,6 +212,7 @@ describe("authchart probe", () => {
     const run = await runCli(["probe", "--help"], { configDir: dir });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("--html");
+    expect(run.stdout).toContain("--fail-on");
     expect(run.stdout).toMatch(/Exit 0: no pitfall; 6: pitfalls found/);
     expect(run.stdout).toMatch(/^6$/m);
     expect(run.stdout).toContain("probe: the server's authorization has pitfalls");

@@ -2,8 +2,9 @@
  * `authchart probe <url>`: what an MCP server's authorization advertises and where clients trip,
  * without signing in — core's `@authchart/core/check` fetches every discovery location (each
  * request recorded) and judges the pitfalls; this prints the report (text, `--json`, or a page
- * with `--html OUT`) and exits 0 when there is no pitfall, 6 when there are (for CI), 2 for a bad
- * URL, 4 when the server cannot be reached. No credential is used or stored.
+ * with `--html OUT`) and exits 0 when there is no pitfall, 6 when there are (for CI; with
+ * `--fail-on error`, only when one is an error), 2 for a bad URL, 4 when the server cannot be
+ * reached. No credential is used or stored.
  */
 import {
   type AdvertisedAuthServer,
@@ -40,6 +41,17 @@ const html = Options.file("html").pipe(
   ),
   Options.optional,
 );
+
+const failOn = Options.choice("fail-on", ["warning", "error"]).pipe(
+  Options.withDefault("warning" as const),
+  Options.withDescription(
+    "Which pitfalls fail the command (exit 6): every one (warning, the default), or errors only (error): warnings are then reported and the command exits 0.",
+  ),
+);
+
+/** Does the report fail the command: a pitfall at `level` or above (an error is above a warning). */
+export const failsOn = (pitfalls: readonly Pitfall[], level: "warning" | "error"): boolean =>
+  pitfalls.some((p) => level === "warning" || p.severity === "error");
 
 const words = (values: readonly string[] | undefined, none = "not advertised"): string =>
   values === undefined ? none : values.length === 0 ? "none" : values.join(" ");
@@ -170,9 +182,9 @@ const writeHtml = (path: string, report: ProbeReport) =>
 
 export const probe = Command.make(
   "probe",
-  { url: Shared.serverUrl, html, json: Shared.json },
+  { url: Shared.serverUrl, html, failOn, json: Shared.json },
   (args) => {
-    let verdict: ProbeReport["verdict"] = "clean";
+    let failed = false;
     return runCommand(
       args,
       Effect.gen(function* () {
@@ -183,7 +195,7 @@ export const probe = Command.make(
           probeServer(serverUrl).pipe(Effect.provide(OAuthHttp.layerFetch(probePolicy(serverUrl)))),
         );
         const report = reportProbe(record);
-        verdict = report.verdict;
+        failed = failsOn(report.pitfalls, args.failOn);
         const out = Option.getOrUndefined(args.html);
         if (out !== undefined) {
           yield* writeHtml(out, report);
@@ -195,15 +207,13 @@ export const probe = Command.make(
     ).pipe(
       Effect.zipRight(
         Effect.suspend(() =>
-          verdict === "pitfalls"
-            ? Effect.fail(new CommandFailed({ code: ExitCode.pitfalls }))
-            : Effect.void,
+          failed ? Effect.fail(new CommandFailed({ code: ExitCode.pitfalls })) : Effect.void,
         ),
       ),
     );
   },
 ).pipe(
   Command.withDescription(
-    "Check an MCP server's authorization without signing in: what it advertises (resource metadata, authorization servers, registration, PKCE, iss, DPoP, grants, scopes) and each pitfall clients trip on, with the evidence. Exit 0: no pitfall; 6: pitfalls found; 2: a bad URL; 4: the server cannot be reached. --json: one document (schema authchart.probe/1).",
+    "Check an MCP server's authorization without signing in: what it advertises (resource metadata, authorization servers, registration, PKCE, iss, DPoP, grants, scopes) and each pitfall clients trip on, with the evidence. Exit 0: no pitfall; 6: pitfalls found (with --fail-on error: errors found); 2: a bad URL; 4: the server cannot be reached. --json: one document (schema authchart.probe/1).",
   ),
 );
