@@ -523,15 +523,10 @@ export const createSession = async (given: SessionOptions): Promise<Session> => 
       // A session that starts with nothing stored has nothing to save until it learns something:
       // a record of its server URL alone is what "nothing stored" already says (and knowing that
       // needs no encoding: every cold session starts here).
-      if (
-        (lastSaved === nothingLearned || (lastSaved === undefined && restored === undefined)) &&
-        persistsNothing(context)
-      )
-        lastSaved = nothingLearned;
-      else {
+      lastSaved ??= restored ? restoredKey(restored) : nothingLearned;
+      if (lastSaved !== nothingLearned || !persistsNothing(context)) {
         const encoded = encodeRecord(toPersisted(context, Date.now()));
         const key = keyOfEncoded(encoded);
-        lastSaved ??= restored ? restoredKey(restored) : "";
         if (key !== lastSaved) {
           lastSaved = key;
           const json = JSON.stringify(encoded);
