@@ -4,21 +4,15 @@
  * distinct record once, nothing for a session that has learned nothing, nothing for a restored
  * record that did not change (session.ts onSnapshot).
  */
-import { startTestkit, type Testkit } from "@authchart/testkit";
-import { Effect, Option, Schema } from "effect";
-import { afterEach, describe, expect, it } from "vitest";
-import { createSession, type Session } from "../../src/index.js";
+import { Effect, Schema } from "effect";
+import { describe, expect, it } from "vitest";
+import type { Session } from "../../src/index.js";
 import { PersistedSession } from "../../src/internals.js";
 import {
   CredentialStore,
   type CredentialStoreService,
 } from "../../src/services/credential-store.js";
-
-const redirectUri = "http://127.0.0.1:33418/callback";
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+import { call, kitWith as kit, open, storedRecord as stored } from "./live-support.js";
 
 interface Saved {
   readonly url: string;
@@ -43,43 +37,6 @@ const countingStore = () => {
   };
   return { store, inner, saves, deletes };
 };
-
-const kit = async () => {
-  const k = await startTestkit();
-  cleanups.push(() => k.close());
-  return k;
-};
-
-const open = async (
-  k: Testkit,
-  store: CredentialStoreService,
-  extra: Partial<Parameters<typeof createSession>[0]> = {},
-) => {
-  const s = await createSession({
-    serverUrl: k.mcpUrl,
-    store,
-    client: { clientName: "t", redirectUris: [redirectUri] },
-    userAgent: (prompt) => k.user.authorize(prompt.url),
-    ...extra,
-  });
-  cleanups.push(() => s.close());
-  return s;
-};
-
-const call = (s: Session, url: string) =>
-  s.fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: { name: "echo", arguments: { text: "x" } },
-    }),
-  });
-
-const stored = async (store: CredentialStoreService, url: string) =>
-  Option.getOrUndefined(await Effect.runPromise(store.loadSession(url)));
 
 const keysOf = (saved: Saved) =>
   Object.keys(saved.record)

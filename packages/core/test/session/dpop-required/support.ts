@@ -1,12 +1,12 @@
 /** Shared helpers for the tests of dpop_bound_access_tokens_required (RFC 9728 §2) over real servers. */
-import { startTestkit, type Testkit, type TestkitOptions } from "@authchart/testkit";
+import type { Testkit, TestkitOptions } from "@authchart/testkit";
 import { Effect, Option, Redacted } from "effect";
-import { afterEach } from "vitest";
-import { createSession, type Session, type SessionOptions } from "../../../src/index.js";
+import type { Session, SessionOptions } from "../../../src/index.js";
 import type { DpopPolicy } from "../../../src/protocol/dpop.js";
 import type { CredentialStoreService } from "../../../src/services/credential-store.js";
+import { call as callLive, open as openLive } from "../live-support.js";
 
-export const redirectUri = "http://127.0.0.1:33418/callback";
+export { cleanups, kitWith } from "../live-support.js";
 
 /** A confidential client registered at the kit's AS for one grant, as `client.preRegistered` takes it. */
 export const preRegisteredFor = async (kit: Testkit, grant: string) => {
@@ -23,17 +23,6 @@ export const preRegisteredFor = async (kit: Testkit, grant: string) => {
     tokenEndpointAuthMethod: "client_secret_basic" as const,
   };
 };
-export const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-export const kitWith = async (options: TestkitOptions) => {
-  const kit = await startTestkit(options);
-  cleanups.push(() => kit.close());
-  return kit;
-};
-
 /** What the PRM says about the requirement, as the test wants it now. */
 export interface PrmSwitch {
   /** "strip": the member is removed; "add": set true; "pass": untouched. */
@@ -57,35 +46,16 @@ export const prmRewritingFetch =
     return new Response(JSON.stringify(json), { status: 200, headers });
   };
 
-export const open = async (
+/** A session with the DPoP policy `dpop` (the default when undefined). */
+export const open = (
   kit: Testkit,
   store: CredentialStoreService,
   dpop?: DpopPolicy,
   extra: Partial<SessionOptions> = {},
-) => {
-  const session = await createSession({
-    serverUrl: kit.mcpUrl,
-    store,
-    client: { clientName: "t", redirectUris: [redirectUri] },
-    userAgent: (prompt) => kit.user.authorize(prompt.url),
-    ...(dpop === undefined ? {} : { dpop }),
-    ...extra,
-  });
-  cleanups.push(() => session.close());
-  return session;
-};
+) => openLive(kit, store, { ...(dpop === undefined ? {} : { dpop }), ...extra });
 
 export const call = (session: Session, kit: Testkit, tool = "echo") =>
-  session.fetch(kit.mcpUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: { name: tool, arguments: { text: "x" } },
-    }),
-  });
+  callLive(session, kit.mcpUrl, tool);
 
 export const settle = <A>(p: Promise<A>) =>
   p.then(
