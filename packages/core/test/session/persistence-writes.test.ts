@@ -19,9 +19,8 @@ interface Saved {
   readonly record: Record<string, unknown>;
 }
 
-/** A memory store whose saveSession calls are recorded (decoded JSON), in order. */
-const countingStore = () => {
-  const inner = CredentialStore.memory();
+/** A store (a new memory one by default) whose saveSession calls are recorded (decoded JSON), in order. */
+const countingStore = (inner: CredentialStoreService = CredentialStore.memory()) => {
   const saves: Saved[] = [];
   const deletes: string[] = [];
   const store: CredentialStoreService = {
@@ -155,17 +154,7 @@ describe("what a session writes at its quiet states", () => {
     await s.close();
     expect(first.saves.length).toBe(1);
     // Same underlying store, fresh counter.
-    const { inner } = first;
-    const second = {
-      saves: [] as Saved[],
-      store: {
-        ...inner,
-        saveSession: (url: string, json: string) => {
-          second.saves.push({ url, record: JSON.parse(json) });
-          return inner.saveSession(url, json);
-        },
-      } satisfies CredentialStoreService,
-    };
+    const second = countingStore(first.inner);
     const before = k.user.authorizations;
     const lean = await open(k, second.store);
     expect((await call(lean, k.mcpUrl)).status).toBe(200);
@@ -373,15 +362,7 @@ describe("what a session writes at its quiet states", () => {
     const a = await open(k, first.store);
     await a.authorize();
     await a.close();
-    const { inner } = first;
-    const saves: Saved[] = [];
-    const store: CredentialStoreService = {
-      ...inner,
-      saveSession: (url, json) => {
-        saves.push({ url, record: JSON.parse(json) });
-        return inner.saveSession(url, json);
-      },
-    };
+    const { store, saves } = countingStore(first.inner);
     const s = await open(k, store);
     expect(s.state().value).toBe("authorized");
     const { replaced } = failStatechart(s);
